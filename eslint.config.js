@@ -1,0 +1,64 @@
+// Lint rules for the whole workspace, including the Nx module boundaries of DESIGN.md.
+import js from '@eslint/js';
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+
+const scopeRules = [
+  // A service never imports another service: each scope reaches only shared code.
+  { sourceTag: 'scope:user', onlyDependOnLibsWithTags: ['scope:user', 'scope:shared'] },
+  { sourceTag: 'scope:product', onlyDependOnLibsWithTags: ['scope:product', 'scope:shared'] },
+  { sourceTag: 'scope:order', onlyDependOnLibsWithTags: ['scope:order', 'scope:shared'] },
+  { sourceTag: 'scope:payment', onlyDependOnLibsWithTags: ['scope:payment', 'scope:shared'] },
+  // The data plane never imports a service.
+  { sourceTag: 'scope:mesh', onlyDependOnLibsWithTags: ['scope:mesh', 'scope:shared'] },
+  { sourceTag: 'scope:control-plane', onlyDependOnLibsWithTags: ['scope:control-plane', 'scope:mesh', 'scope:shared'] },
+  { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+];
+
+const typeRules = (allowTesting) => [
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:feature', 'type:data-access', 'type:util', 'type:contract', ...(allowTesting ? ['type:testing'] : [])] },
+  { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:feature', 'type:data-access', 'type:util', 'type:contract', ...(allowTesting ? ['type:testing'] : [])] },
+  { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:data-access', 'type:util', 'type:contract', ...(allowTesting ? ['type:testing'] : [])] },
+  // Contracts depend only on utils.
+  { sourceTag: 'type:contract', onlyDependOnLibsWithTags: ['type:util'] },
+  { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util', ...(allowTesting ? ['type:testing'] : [])] },
+  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:feature', 'type:data-access', 'type:util', 'type:contract', 'type:testing'] },
+];
+
+const boundaries = (allowTesting) => [
+  'error',
+  {
+    enforceBuildableLibDependency: false,
+    allow: [],
+    depConstraints: [...scopeRules, ...typeRules(allowTesting)],
+  },
+];
+
+const testFiles = ['**/*.spec.ts', '**/test/**/*.ts'];
+// Tool config files import the shared root config by path; they are not part of any project's code.
+const toolFiles = ['**/vitest.config.ts'];
+
+export default tseslint.config(
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/.data/**', '**/.nx/**', 'load-tests/results/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  { plugins: { '@nx': nx } },
+  {
+    files: ['**/*.ts'],
+    ignores: [...testFiles, ...toolFiles],
+    rules: { '@nx/enforce-module-boundaries': boundaries(false) },
+  },
+  {
+    // Tests may use the shared harnesses in libs/testing; production code may not.
+    files: testFiles,
+    rules: { '@nx/enforce-module-boundaries': boundaries(true) },
+  },
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-console': 'off',
+    },
+  },
+);

@@ -1,0 +1,38 @@
+// The Fastify instance every MeshCart service starts from: logging, validation, errors, health.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { installErrorHandling } from './errors';
+import { healthPlugin } from './health';
+
+export interface ServiceAppOptions {
+  /** The service's one name (Nx project, image, mesh service, metric label). */
+  name: string;
+  /** pino options, or false for silence (tests). */
+  logger?: FastifyServerOptions['logger'];
+}
+
+export function createServiceApp(options: ServiceAppOptions) {
+  const app = Fastify({
+    logger: options.logger ?? { level: 'info' },
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    // Report every problem in a body at once, not only the first.
+    ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
+    // Idle keep-alive sockets close at shutdown; requests in flight finish first.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.decorate('serviceName', options.name);
+  installErrorHandling(app);
+  void app.register(healthPlugin);
+  return app;
+}
+
+export type ServiceApp = ReturnType<typeof createServiceApp>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    serviceName: string;
+  }
+}

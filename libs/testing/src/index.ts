@@ -1,0 +1,3 @@
+// Public API of the test harnesses: real processes and servers on loopback, temporary data.
+export { makeTempDir } from './temp-dir';
+export { startServiceProcess, type StartedService } from './service-process';
