@@ -43,7 +43,17 @@ export function portInUseMessage(port: number, host: string, variable: string): 
 /** Starts the app on host:port; exits with a clear message when the port is taken. */
 export async function runService(
   app: FastifyInstance,
-  opts: { name: string; host: string; port: number; portVariable?: string; shutdownTimeoutMs?: number },
+  opts: {
+    name: string;
+    host: string;
+    port: number;
+    portVariable?: string;
+    shutdownTimeoutMs?: number;
+    /** Other ports this process listens on (e.g. a mesh admin port), reported with the http one. */
+    extraPorts?: Record<string, number>;
+    /** Runs after the server has closed: release what the app does not own. */
+    afterClose?: () => Promise<void>;
+  },
 ): Promise<number> {
   try {
     await app.listen({ host: opts.host, port: opts.port });
@@ -56,7 +66,14 @@ export async function runService(
     process.exit(1);
   }
   const port = (app.server.address() as AddressInfo).port;
-  onShutdown(() => app.close(), { info: (m) => app.log.info(m), error: (m) => app.log.error(m) }, opts.shutdownTimeoutMs);
-  notifyReady({ name: opts.name, ports: { http: port } });
+  onShutdown(
+    async () => {
+      await app.close();
+      await opts.afterClose?.();
+    },
+    { info: (m) => app.log.info(m), error: (m) => app.log.error(m) },
+    opts.shutdownTimeoutMs,
+  );
+  notifyReady({ name: opts.name, ports: { http: port, ...opts.extraPorts } });
   return port;
 }

@@ -1,0 +1,104 @@
+// The control plane: registry, config store and push server behind a small HTTP API.
+import { Type } from '@sinclair/typebox';
+import { createServiceApp, notFound, type ServiceAppOptions } from '@meshcart/service-kit';
+import { ConfigStore } from './config-store';
+import { PushServer } from './push-server';
+import { Registry } from './registry';
+
+export interface ControlPlaneOptions {
+  /** Folder holding <profile>.yaml files (deploy/mesh). */
+  configDir: string;
+  profile: string;
+  leaseTtlMs?: number;
+  logger?: ServiceAppOptions['logger'];
+}
+
+const InstanceParams = Type.Object({ instance: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' }) });
+
+const RegistrationBody = Type.Object(
+  {
+    service: Type.String({ pattern: '^[a-z][a-z0-9-]{0,62}$' }),
+    instance: Type.String({ minLength: 1, maxLength: 128 }),
+    mode: Type.Union([Type.Literal('sidecar'), Type.Literal('edge'), Type.Literal('proxyless'), Type.Literal('off')]),
+    adminUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+    endpointUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+    labels: Type.Record(Type.String(), Type.String()),
+    configVersion: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    endpointsVersion: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+
+const AckBody = Type.Object(
+  {
+    kind: Type.Union([Type.Literal('resources'), Type.Literal('endpoints')]),
+    version: Type.String(),
+    error: Type.Optional(Type.String()),
+    rejectedVersion: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+export function buildApp(opts: ControlPlaneOptions) {
+  const store = new ConfigStore(opts.configDir, opts.profile);
+  const registry = new Registry(opts.leaseTtlMs ?? 10_000);
+  const push = new PushServer(registry, store);
+  const app = createServiceApp({ name: 'control-plane', logger: opts.logger });
+
+  registry.start();
+  // Streams never end on their own: close them first so the server can finish closing.
+  app.addHook('preClose', async () => push.close());
+  app.addHook('onClose', async () => registry.stop());
+
+  app.put('/api/v1/proxies/:instance', { schema: { params: InstanceParams, body: RegistrationBody }, logLevel: 'warn' }, async (req) => {
+    const rec = registry.upsert({ ...req.body, instance: req.params.instance });
+    return { instance: rec.instance, leaseTtlMs: registry.leaseTtlMs };
+  });
+
+  app.delete('/api/v1/proxies/:instance', { schema: { params: InstanceParams } }, async (req, reply) => {
+    registry.remove(req.params.instance);
+    return reply.code(204).send();
+  });
+
+  app.get('/api/v1/proxies/:instance/stream', { schema: { params: InstanceParams } }, async (req, reply) => {
+    const rec = registry.get(req.params.instance);
+    if (!rec) throw notFound('PROXY_NOT_REGISTERED', `proxy "${req.params.instance}" is not registered: PUT /api/v1/proxies/${req.params.instance} first`);
+    reply.hijack();
+    push.subscribe(rec.instance, rec.service, reply.raw);
+  });
+
+  app.post('/api/v1/proxies/:instance/acks', { schema: { params: InstanceParams, body: AckBody }, logLevel: 'warn' }, async (req, reply) => {
+    const rec = registry.get(req.params.instance);
+    if (!rec) throw notFound('PROXY_NOT_REGISTERED', `proxy "${req.params.instance}" is not registered`);
+    const { kind, version, error, rejectedVersion } = req.body;
+    rec.acks[kind] = { version, acked: !error, at: new Date().toISOString(), ...(error ? { error, rejectedVersion } : {}) };
+    if (kind === 'resources') rec.configVersion = version;
+    else rec.endpointsVersion = version;
+    if (error) req.log.warn({ instance: rec.instance, kind, rejectedVersion, error }, 'proxy refused a push (NACK)');
+    return reply.code(204).send();
+  });
+
+  app.get('/api/v1/proxies', async () =>
+    registry.list().map((p) => ({
+      service: p.service,
+      instance: p.instance,
+      mode: p.mode,
+      adminUrl: p.adminUrl ?? null,
+      endpointUrl: p.endpointUrl ?? null,
+      configVersion: p.configVersion ?? null,
+      endpointsVersion: p.endpointsVersion ?? null,
+      connected: p.connected,
+      acks: p.acks,
+      lastSeen: new Date(p.lastSeen).toISOString(),
+    })),
+  );
+
+  app.get('/api/v1/config', async () => {
+    const { profile, config } = store.current();
+    return { profile, config };
+  });
+
+  app.get('/api/v1/endpoints', async () => push.currentEndpoints());
+
+  return app;
+}

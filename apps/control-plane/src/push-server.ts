@@ -1,0 +1,87 @@
+// Holds one stream per proxy and pushes versioned snapshots: resources on connect, endpoints on every change.
+import { endpointsSnapshot, type PushMessage } from '@meshcart/mesh-config';
+import type { ServerResponse } from 'node:http';
+import type { ConfigStore } from './config-store';
+import type { Registry } from './registry';
+
+/** Keep in step with the proxies' STREAM_PING_MS: they give up after three silent intervals. */
+export const PING_INTERVAL_MS = 5_000;
+
+interface Subscriber {
+  instance: string;
+  service: string;
+  out: ServerResponse;
+  sentEndpoints?: string;
+}
+
+export class PushServer {
+  private readonly subscribers = new Map<string, Subscriber>();
+  private readonly pinger: NodeJS.Timeout;
+  private endpoints = endpointsSnapshot({});
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly store: ConfigStore,
+  ) {
+    this.endpoints = endpointsSnapshot(registry.endpoints());
+    registry.on('change', () => this.onRegistryChange());
+    this.pinger = setInterval(() => this.broadcast('{"type":"ping"}\n'), PING_INTERVAL_MS);
+    this.pinger.unref();
+  }
+
+  endpointsVersion(): string {
+    return this.endpoints.version;
+  }
+
+  currentEndpoints() {
+    return this.endpoints;
+  }
+
+  subscribe(instance: string, service: string, out: ServerResponse): void {
+    // A reconnecting proxy replaces its old stream.
+    this.subscribers.get(instance)?.out.end();
+    const sub: Subscriber = { instance, service, out };
+    this.subscribers.set(instance, sub);
+    out.on('close', () => {
+      if (this.subscribers.get(instance) === sub) {
+        this.subscribers.delete(instance);
+        const rec = this.registry.get(instance);
+        if (rec) rec.connected = false;
+      }
+    });
+    const rec = this.registry.get(instance);
+    if (rec) rec.connected = true;
+    out.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+    const { version, resources } = this.store.resourcesFor(service);
+    this.send(sub, { type: 'resources', version, resources });
+    this.sendEndpoints(sub);
+  }
+
+  close(): void {
+    clearInterval(this.pinger);
+    for (const sub of this.subscribers.values()) sub.out.end();
+    this.subscribers.clear();
+  }
+
+  private onRegistryChange(): void {
+    const next = endpointsSnapshot(this.registry.endpoints());
+    if (next.version === this.endpoints.version) return;
+    this.endpoints = next;
+    for (const sub of this.subscribers.values()) this.sendEndpoints(sub);
+  }
+
+  private sendEndpoints(sub: Subscriber): void {
+    if (sub.sentEndpoints === this.endpoints.version) return;
+    sub.sentEndpoints = this.endpoints.version;
+    this.send(sub, { type: 'endpoints', version: this.endpoints.version, clusters: this.endpoints.clusters });
+  }
+
+  private send(sub: Subscriber, msg: PushMessage): void {
+    // One slow proxy never blocks the others: each stream buffers on its own.
+    sub.out.write(`${JSON.stringify(msg)}\n`);
+  }
+
+  private broadcast(line: string): void {
+    for (const sub of this.subscribers.values()) sub.out.write(line);
+  }
+}

@@ -1,0 +1,114 @@
+// Which proxies exist: registrations with leases; an instance that stops heartbeating drops out.
+import type { Endpoint } from '@meshcart/mesh-config';
+import { EventEmitter } from 'node:events';
+
+export interface Registration {
+  service: string;
+  instance: string;
+  mode: 'sidecar' | 'edge' | 'proxyless' | 'off';
+  adminUrl?: string;
+  endpointUrl?: string;
+  labels: Record<string, string>;
+  configVersion?: string | null;
+  endpointsVersion?: string | null;
+}
+
+export interface AckState {
+  version: string;
+  acked: boolean;
+  error?: string;
+  rejectedVersion?: string;
+  at: string;
+}
+
+export interface ProxyRecord extends Registration {
+  registeredAt: string;
+  lastSeen: number;
+  connected: boolean;
+  acks: { resources?: AckState; endpoints?: AckState };
+}
+
+/** Emits 'change' whenever the set of endpoints may have changed. */
+export class Registry extends EventEmitter {
+  private readonly proxies = new Map<string, ProxyRecord>();
+  private sweeper?: NodeJS.Timeout;
+
+  constructor(
+    readonly leaseTtlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    super();
+  }
+
+  start(): void {
+    this.sweeper = setInterval(() => this.sweep(), Math.max(100, Math.min(1_000, this.leaseTtlMs / 4)));
+    this.sweeper.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /** Register or renew (the same call is the heartbeat). */
+  upsert(reg: Registration): ProxyRecord {
+    const existing = this.proxies.get(reg.instance);
+    const changed =
+      !existing ||
+      existing.endpointUrl !== reg.endpointUrl ||
+      existing.service !== reg.service ||
+      existing.mode !== reg.mode ||
+      JSON.stringify(existing.labels) !== JSON.stringify(reg.labels);
+    const record: ProxyRecord = {
+      ...existing,
+      ...reg,
+      registeredAt: existing?.registeredAt ?? new Date(this.now()).toISOString(),
+      lastSeen: this.now(),
+      connected: existing?.connected ?? false,
+      acks: existing?.acks ?? {},
+    };
+    this.proxies.set(reg.instance, record);
+    if (changed) this.emit('change');
+    return record;
+  }
+
+  get(instance: string): ProxyRecord | undefined {
+    return this.proxies.get(instance);
+  }
+
+  remove(instance: string): boolean {
+    const removed = this.proxies.delete(instance);
+    if (removed) this.emit('change');
+    return removed;
+  }
+
+  list(): ProxyRecord[] {
+    return [...this.proxies.values()].sort((a, b) => (a.instance < b.instance ? -1 : 1));
+  }
+
+  /** Instances that take mesh traffic, grouped by service: what every proxy load-balances over. */
+  endpoints(): Record<string, Endpoint[]> {
+    const out: Record<string, Endpoint[]> = {};
+    for (const p of this.proxies.values()) {
+      if (!p.endpointUrl) continue;
+      (out[p.service] ??= []).push({
+        instance: p.instance,
+        url: p.endpointUrl,
+        weight: Number(p.labels['weight'] ?? 1) || 1,
+        labels: p.labels,
+      });
+    }
+    return out;
+  }
+
+  private sweep(): void {
+    const deadline = this.now() - this.leaseTtlMs;
+    let expired = false;
+    for (const [instance, p] of this.proxies) {
+      if (p.lastSeen < deadline) {
+        this.proxies.delete(instance);
+        expired = true;
+      }
+    }
+    if (expired) this.emit('change');
+  }
+}

@@ -1,0 +1,92 @@
+// What the control plane pushes to a proxy: resources linked by name, and endpoints, each versioned.
+import type { RouteMatch } from './schema';
+
+export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM';
+export type AccessLogMode = 'off' | 'sync' | 'sampled';
+export type RouteMatchingMode = 'linear-regex' | 'compiled';
+export type MeshMode = 'sidecar' | 'off';
+
+export interface ConnectionPoolSettings {
+  maxConnections: number;
+  connectTimeoutMs: number;
+  /** 0 = unlimited */
+  maxRequestsPerConnection: number;
+  idleTimeoutMs: number;
+  pipelining: number;
+}
+
+/** One upstream service as a proxy sees it (Envoy: a cluster). */
+export interface ClusterResource {
+  name: string;
+  lbPolicy: LbPolicy;
+  connectionPool: ConnectionPoolSettings;
+}
+
+export interface RouteResource {
+  name: string;
+  match: RouteMatch;
+  cluster: string;
+  timeoutMs: number;
+  /** Edge routes only: replaces the matched prefix before forwarding. */
+  rewritePrefix?: string;
+}
+
+/** The routes of one destination (Envoy: a virtual host), tried in order. */
+export interface VirtualHostResource {
+  name: string;
+  routes: RouteResource[];
+}
+
+export interface ListenerResource {
+  name: 'outbound' | 'inbound' | 'edge';
+  accessLog: { mode: AccessLogMode; sampleRate: number };
+  routeMatching: RouteMatchingMode;
+}
+
+export interface ProxyResources {
+  /** The MeshConfig these were compiled from (metadata.name). */
+  profile: string;
+  service: string;
+  mode: MeshMode;
+  trustDomain: string;
+  namespace: string;
+  listeners: ListenerResource[];
+  virtualHosts: VirtualHostResource[];
+  /** Edge proxies (the gateway) route by path across services. */
+  edgeRoutes: RouteResource[];
+  clusters: ClusterResource[];
+}
+
+export interface Endpoint {
+  /** Unique per process, e.g. `product-service-1`. */
+  instance: string;
+  /** Where the mesh reaches it: the sidecar's inbound listener, or the app itself when its mode is off. */
+  url: string;
+  weight: number;
+  labels: Record<string, string>;
+}
+
+export interface EndpointsSnapshot {
+  version: string;
+  clusters: Record<string, Endpoint[]>;
+}
+
+export interface ResourcesSnapshot {
+  version: string;
+  resources: ProxyResources;
+}
+
+/** Messages on the push stream, one JSON object per line. */
+export type PushMessage =
+  | { type: 'resources'; version: string; resources: ProxyResources }
+  | { type: 'endpoints'; version: string; clusters: Record<string, Endpoint[]> };
+
+/** What a proxy answers to each push. */
+export interface PushAck {
+  kind: 'resources' | 'endpoints';
+  /** The version now in force: the pushed one on ACK, the kept one on NACK. */
+  version: string;
+  /** Set on NACK: why the pushed version was refused. */
+  error?: string;
+  rejectedVersion?: string;
+}

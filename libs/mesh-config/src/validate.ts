@@ -1,0 +1,108 @@
+// Parses and validates MeshConfig YAML: schema first, then the cross-references a schema cannot see.
+import { Ajv, type ErrorObject } from 'ajv';
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { ConfigError, pointerToPath, type ConfigIssue } from './config-error';
+import { MeshConfigSchema, type MeshConfig, type RouteMatch } from './schema';
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const check = ajv.compile<MeshConfig>(MeshConfigSchema);
+
+function describe(e: ErrorObject): ConfigIssue {
+  const params = e.params as Record<string, unknown>;
+  let path = pointerToPath(e.instancePath);
+  let message = e.message ?? 'is invalid';
+  switch (e.keyword) {
+    case 'required':
+      path = path ? `${path}.${String(params['missingProperty'])}` : String(params['missingProperty']);
+      message = 'is required';
+      break;
+    case 'additionalProperties':
+      path = path ? `${path}.${String(params['additionalProperty'])}` : String(params['additionalProperty']);
+      message = path.startsWith('spec.services.')
+        ? 'is not a valid service name (lower-case letters, digits and "-", starting with a letter)'
+        : 'is not a known setting';
+      break;
+    case 'const':
+      message = `must be ${JSON.stringify(params['allowedValue'])}`;
+      break;
+    case 'pattern':
+      message = `must match ${String(params['pattern'])}`;
+      break;
+  }
+  return { path, message };
+}
+
+/** Union errors repeat once per branch; keep one message per path that says what is allowed. */
+function collapse(errors: ErrorObject[]): ConfigIssue[] {
+  const byPath = new Map<string, ConfigIssue>();
+  const literals = new Map<string, string[]>();
+  for (const e of errors) {
+    if (e.keyword === 'const') {
+      const path = pointerToPath(e.instancePath);
+      literals.set(path, [...(literals.get(path) ?? []), JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)]);
+      continue;
+    }
+    if (e.keyword === 'anyOf') continue;
+    const issue = describe(e);
+    if (e.keyword === 'propertyNames') continue;
+    if (!byPath.has(`${issue.path}|${issue.message}`)) byPath.set(`${issue.path}|${issue.message}`, issue);
+  }
+  for (const [path, values] of literals) {
+    byPath.set(`${path}|literal`, { path, message: values.length > 1 ? `must be one of ${values.join(', ')}` : `must be ${values[0]}` });
+  }
+  return [...byPath.values()];
+}
+
+function matchIssues(match: RouteMatch, path: string): ConfigIssue[] {
+  const kinds = [match.pathPrefix, match.pathExact].filter((v) => v !== undefined).length;
+  return kinds === 1 ? [] : [{ path: `${path}.match`, message: 'set exactly one of pathPrefix or pathExact' }];
+}
+
+function semanticIssues(config: MeshConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const [name, svc] of Object.entries(config.spec.services)) {
+    const seen = new Set<string>();
+    (svc.routes ?? []).forEach((route, i) => {
+      const path = `spec.services.${name}.routes[${i}]`;
+      if (seen.has(route.name)) issues.push({ path: `${path}.name`, message: `duplicate route name "${route.name}"` });
+      seen.add(route.name);
+      issues.push(...matchIssues(route.match, path));
+    });
+  }
+  const edgeNames = new Set<string>();
+  (config.spec.edge?.routes ?? []).forEach((route, i) => {
+    const path = `spec.edge.routes[${i}]`;
+    if (!(route.service in config.spec.services)) {
+      issues.push({ path: `${path}.service`, message: `unknown service "${route.service}"; known: ${Object.keys(config.spec.services).join(', ')}` });
+    }
+    if (edgeNames.has(route.name)) issues.push({ path: `${path}.name`, message: `duplicate route name "${route.name}"` });
+    edgeNames.add(route.name);
+    issues.push(...matchIssues(route.match, path));
+  });
+  return issues;
+}
+
+/** Validates an already-parsed object; throws ConfigError with every problem found. */
+export function validateMeshConfig(value: unknown, source?: string): MeshConfig {
+  if (!check(value)) throw new ConfigError(collapse(check.errors ?? []), source);
+  const issues = semanticIssues(value);
+  if (issues.length > 0) throw new ConfigError(issues, source);
+  return value;
+}
+
+/** Parses YAML (or JSON) text; syntax errors are reported with line and column. */
+export function parseMeshConfig(text: string, source?: string): MeshConfig {
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '', message: e.message.split('\n')[0]! })),
+      source,
+    );
+  }
+  return validateMeshConfig(doc.toJS(), source);
+}
+
+export function loadMeshConfigFile(file: string): MeshConfig {
+  return parseMeshConfig(readFileSync(file, 'utf8'), file);
+}

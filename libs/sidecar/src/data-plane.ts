@@ -1,0 +1,111 @@
+// The data plane's state: the last good resources and endpoints, and the handlers built from them.
+import type { ClusterResource, EndpointsSnapshot, ListenerResource, ResourcesSnapshot } from '@meshcart/mesh-config';
+import { NotReadyError, UnknownServiceError } from './errors';
+import { telemetryLayer, type RequestObserver } from './layers/telemetry-layer';
+import { buildRouteTable, type RouteTable } from './route-table';
+import { Cluster } from './tiers/concrete';
+import { EndpointPools, forward } from './tiers/endpoint';
+import { buildLogical } from './tiers/logical';
+import { Stack, type Handler, type Layer } from './types';
+
+/** A pushed snapshot the data plane refused; the previous one stays in force. */
+export class ResourcesRejectedError extends Error {
+  readonly code = 'MESH_ERR_CONFIG_REJECTED';
+}
+
+export class DataPlane {
+  private resources?: ResourcesSnapshot;
+  private endpoints?: EndpointsSnapshot;
+  private routes: RouteTable = buildRouteTable([], 'compiled');
+  private edgeRoutes: RouteTable = buildRouteTable([], 'compiled');
+  private clusters = new Map<string, Cluster>();
+  private readonly pools = new EndpointPools();
+  /** Outbound calls of the local app to other services (Host or absolute-URI routing). */
+  readonly outbound: Handler;
+  /** Public traffic at the gateway, routed by path. */
+  readonly edge: Handler;
+  private readonly onListenerChange: (listeners: ListenerResource[]) => void;
+
+  constructor(opts: { observers: () => readonly RequestObserver[]; onListenerChange?: (listeners: ListenerResource[]) => void }) {
+    this.onListenerChange = opts.onListenerChange ?? (() => undefined);
+    const toCluster: Handler = (req) => {
+      const cluster = this.clusters.get(req.ctx.route!.cluster);
+      if (!cluster) return Promise.reject(new UnknownServiceError(`unknown service "${req.ctx.route!.cluster}"`));
+      return cluster.handler(req);
+    };
+    const build = (edge: boolean) =>
+      new Stack()
+        // Outermost, so that every outcome, including the mesh's own errors, is measured.
+        .push(telemetryLayer(opts.observers))
+        // Before the first config arrives there is nothing to route with: fail fast and say so.
+        .push(this.readyLayer())
+        .build(buildLogical({ edge, routes: () => (edge ? this.edgeRoutes : this.routes), clusters: toCluster }));
+    this.outbound = build(false);
+    this.edge = build(true);
+  }
+
+  /** Applies a resources snapshot whole, or throws and keeps the last good one. */
+  applyResources(snapshot: ResourcesSnapshot): void {
+    const { resources } = snapshot;
+    const names = new Set(resources.clusters.map((c) => c.name));
+    const dangling = [...resources.virtualHosts.flatMap((v) => v.routes), ...resources.edgeRoutes].filter((r) => !names.has(r.cluster));
+    if (dangling.length > 0) {
+      throw new ResourcesRejectedError(`routes name unknown clusters: ${dangling.map((r) => `${r.name} → ${r.cluster}`).join(', ')}`);
+    }
+    const outboundListener = resources.listeners.find((l) => l.name === 'outbound');
+    const mode = outboundListener?.routeMatching ?? 'compiled';
+    const routes = buildRouteTable(resources.virtualHosts, mode);
+    const edgeRoutes = buildRouteTable([{ name: '*', routes: resources.edgeRoutes }], mode);
+    const clusters = new Map(resources.clusters.map((c) => [c.name, this.buildCluster(c)]));
+    this.routes = routes;
+    this.edgeRoutes = edgeRoutes;
+    this.clusters = clusters;
+    this.resources = snapshot;
+    if (this.endpoints) this.applyEndpoints(this.endpoints);
+    this.onListenerChange(resources.listeners);
+  }
+
+  applyEndpoints(snapshot: EndpointsSnapshot): void {
+    for (const [name, cluster] of this.clusters) cluster.setEndpoints(snapshot.clusters[name] ?? []);
+    this.endpoints = snapshot;
+    this.pools.retain(new Set(Object.values(snapshot.clusters).flatMap((list) => list.map((e) => e.url))));
+  }
+
+  ready(): boolean {
+    return this.resources !== undefined && this.endpoints !== undefined;
+  }
+
+  versions(): { resources?: string; endpoints?: string } {
+    return { resources: this.resources?.version, endpoints: this.endpoints?.version };
+  }
+
+  /** What /config_dump shows: the config in force and the live endpoint state. */
+  dump(): unknown {
+    return {
+      resources: this.resources ?? null,
+      endpoints: this.endpoints ?? null,
+      clusters: [...this.clusters.values()].map((c) => ({
+        name: c.resource.name,
+        lbPolicy: c.resource.lbPolicy,
+        endpoints: c.endpoints().map((s) => ({ instance: s.endpoint.instance, url: s.endpoint.url, inflight: s.inflight })),
+      })),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.pools.close();
+  }
+
+  private buildCluster(resource: ClusterResource): Cluster {
+    const endpointHandler = forward(
+      (url) => this.pools.get(url, resource.connectionPool),
+      (ctx) => ctx.endpoint!.url,
+    );
+    return new Cluster(resource, endpointHandler);
+  }
+
+  private readyLayer(): Layer {
+    return (inner) => (req) =>
+      this.resources ? inner(req) : Promise.reject(new NotReadyError('the mesh has no config yet (control plane not reached)'));
+  }
+}

@@ -1,0 +1,74 @@
+// Between node:http and the layer stack: request in, response (or a mesh error) out, client aborts passed on.
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
+import { MeshError } from './errors';
+import type { Handler, Headers, MeshRequest, RequestContext } from './types';
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'host',
+]);
+
+/** Copies headers without hop-by-hop ones, including any the Connection header names. */
+export function forwardableHeaders(raw: IncomingHttpHeaders | Headers): Headers {
+  const connection = raw['connection'];
+  const named = typeof connection === 'string' ? connection.toLowerCase().split(',').map((s) => s.trim()) : [];
+  const out: Headers = {};
+  for (const name in raw) {
+    if (HOP_BY_HOP.has(name) || named.includes(name)) continue;
+    out[name] = raw[name];
+  }
+  return out;
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+export function meshRequest(req: IncomingMessage, res: ServerResponse, path: string, ctx: RequestContext, headers: Headers): MeshRequest {
+  const controller = new AbortController();
+  // A client that goes away should not keep an upstream call running.
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort(new Error('client closed the connection'));
+  });
+  ctx.signal = controller.signal;
+  return { method: req.method ?? 'GET', path, headers, body: hasBody(req) ? req : null, ctx };
+}
+
+export function sendError(res: ServerResponse, err: unknown): void {
+  const mesh = err instanceof MeshError ? err : undefined;
+  const status = mesh?.statusCode ?? 500;
+  const code = mesh?.code ?? 'MESH_ERR_INTERNAL';
+  const message = mesh?.message ?? 'internal proxy error';
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify({ error: { code, message } });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-meshcart-error': code });
+  res.end(body);
+}
+
+/** Runs the handler and streams its response back; errors become JSON with a stable code. */
+export function respond(handler: Handler, req: MeshRequest, res: ServerResponse): void {
+  handler(req).then(
+    (upstream) => {
+      res.writeHead(upstream.statusCode, forwardableHeaders(upstream.headers) as Record<string, string>);
+      pipeline(upstream.body, res, () => undefined);
+    },
+    (err: unknown) => {
+      // The request body may be unread after an early failure; drain it so the connection stays usable.
+      req.body?.resume();
+      sendError(res, err);
+    },
+  );
+}

@@ -1,0 +1,32 @@
+// Finds the request's route and destination; everything after it can rely on ctx.route.
+import { NoRouteError } from '../errors';
+import type { RouteTable } from '../route-table';
+import type { Layer } from '../types';
+
+/** Outbound: the destination is the virtual host the caller named (Host or absolute URI). */
+export function routeLayer(table: () => RouteTable): Layer {
+  return (inner) => (req) => {
+    const route = table().match(req.ctx.dstService, req.method, req.path);
+    if (!route) {
+      return Promise.reject(new NoRouteError(`no route for ${req.method} ${req.path} on ${req.ctx.dstService}`));
+    }
+    req.ctx.route = route;
+    return inner(req);
+  };
+}
+
+/** Edge: the path picks the destination service, and the matched prefix is rewritten. */
+export function edgeRouteLayer(table: () => RouteTable): Layer {
+  return (inner) => (req) => {
+    const route = table().match('*', req.method, req.path);
+    if (!route) return Promise.reject(new NoRouteError(`no route for ${req.method} ${req.path}`));
+    req.ctx.route = route;
+    req.ctx.dstService = route.cluster;
+    if (route.rewritePrefix !== undefined) {
+      const matched = route.match.pathExact ?? route.match.pathPrefix!;
+      const rest = req.path.slice(matched.length);
+      req.path = route.rewritePrefix === '/' && rest.startsWith('/') ? rest : route.rewritePrefix + rest;
+    }
+    return inner(req);
+  };
+}

@@ -1,0 +1,100 @@
+// The sidecar's three listeners: outbound (HTTP proxy protocol), inbound (to the local app), admin.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { DataPlane } from './data-plane';
+import { BadRequestError } from './errors';
+import { forwardableHeaders, meshRequest, respond, sendError } from './http-bridge';
+import type { MeshMetrics } from './metrics';
+import type { Inbound } from './tiers/inbound';
+
+/** The header a sidecar names its service in, for the peer's metrics (mTLS identity replaces it later). */
+export const SOURCE_HEADER = 'x-meshcart-src';
+
+/**
+ * The destination service: from an absolute-form URI (`GET http://payment-service/charges`, what
+ * HTTP_PROXY clients send) or else from the Host header. Ports are ignored: names are services.
+ */
+export function destinationOf(req: IncomingMessage): { service: string; path: string } | undefined {
+  const url = req.url ?? '/';
+  if (url.startsWith('http://')) {
+    const parsed = new URL(url);
+    return { service: parsed.hostname, path: parsed.pathname + parsed.search };
+  }
+  const host = req.headers.host;
+  if (!host) return undefined;
+  return { service: host.replace(/:\d+$/, ''), path: url };
+}
+
+export function outboundListener(service: string, dataPlane: DataPlane): Server {
+  return createServer((req: IncomingMessage, res: ServerResponse) => {
+    const dest = destinationOf(req);
+    if (!dest) return sendError(res, new BadRequestError('cannot tell the destination: send an absolute URI or a Host header'));
+    const headers = forwardableHeaders(req.headers);
+    headers['host'] = dest.service;
+    headers[SOURCE_HEADER] = service;
+    const ctx = { direction: 'outbound' as const, srcService: service, dstService: dest.service };
+    respond(dataPlane.outbound, meshRequest(req, res, dest.path, ctx, headers), res);
+  }).on('connect', (_req, socket) => {
+    // CONNECT tunnels (https:// through HTTP_PROXY) would hide the request from every policy.
+    socket.end('HTTP/1.1 501 Not Implemented\r\ncontent-length: 0\r\n\r\n');
+  });
+}
+
+export function inboundListener(service: string, inbound: Inbound): Server {
+  return createServer((req, res) => {
+    const headers = forwardableHeaders(req.headers);
+    const src = headers[SOURCE_HEADER];
+    delete headers[SOURCE_HEADER];
+    headers['host'] = req.headers.host ?? service;
+    const ctx = { direction: 'inbound' as const, srcService: typeof src === 'string' ? src : 'unknown', dstService: service };
+    respond(inbound.handler, meshRequest(req, res, req.url ?? '/', ctx, headers), res);
+  });
+}
+
+/** Loopback-only operations port: metrics, readiness and the config in force. */
+export function adminListener(dataPlane: DataPlane, metrics: MeshMetrics, status: () => unknown): Server {
+  return createServer((req, res) => {
+    const json = (code: number, body: unknown) => {
+      res.writeHead(code, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body, null, 2));
+    };
+    switch (req.url?.split('?')[0]) {
+      case '/metrics':
+        metrics.metrics().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': metrics.registry.contentType });
+            res.end(text);
+          },
+          (err: Error) => json(500, { error: err.message }),
+        );
+        return;
+      case '/ready':
+        return dataPlane.ready() ? json(200, { status: 'ready', ...dataPlane.versions() }) : json(503, { status: 'waiting for config' });
+      case '/healthz':
+        return json(200, { status: 'ok' });
+      case '/config_dump':
+        return json(200, { ...(status() as object), ...(dataPlane.dump() as object) });
+      default:
+        return json(404, { error: 'not found', paths: ['/metrics', '/ready', '/healthz', '/config_dump'] });
+    }
+  });
+}
+
+export function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Stops accepting, lets requests in flight finish, drops idle keep-alive sockets. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}

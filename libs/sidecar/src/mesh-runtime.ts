@@ -1,0 +1,103 @@
+// What every mesh participant runs, sidecar or edge: data plane, control-plane client, metrics, logs, admin port.
+import type { Server } from 'node:http';
+import pino, { type Logger } from 'pino';
+import { AccessLog } from './access-log';
+import { ControlPlaneClient, type ProxyMode } from './control-plane-client';
+import { DataPlane } from './data-plane';
+import { adminListener, closeServer, listen } from './listeners';
+import { MeshMetrics } from './metrics';
+
+export interface MeshRuntimeOptions {
+  service: string;
+  instance: string;
+  mode: ProxyMode;
+  controlPlaneUrls: string[];
+  /** The admin port binds to loopback only unless told otherwise (containers need 0.0.0.0). */
+  admin: { host: string; port: number };
+  labels?: Record<string, string>;
+  logger?: Logger;
+  heartbeatIntervalMs?: number;
+}
+
+export class MeshRuntime {
+  readonly dataPlane: DataPlane;
+  readonly metrics: MeshMetrics;
+  readonly accessLog: AccessLog;
+  readonly log: Logger;
+  private cp?: ControlPlaneClient;
+  private admin?: Server;
+  adminPort = 0;
+
+  constructor(private readonly opts: MeshRuntimeOptions) {
+    this.log = opts.logger ?? pino({ base: { service: opts.service, instance: opts.instance, component: 'mesh' } });
+    this.metrics = new MeshMetrics({ service: opts.service, instance: opts.instance });
+    this.accessLog = new AccessLog({ service: opts.service, instance: opts.instance });
+    const observers = [this.metrics, this.accessLog];
+    this.dataPlane = new DataPlane({
+      observers: () => observers,
+      onListenerChange: (listeners) => {
+        const own = listeners.find((l) => l.name === (this.opts.mode === 'edge' ? 'edge' : 'outbound'));
+        if (own) this.accessLog.configure(own.accessLog);
+      },
+    });
+  }
+
+  async startAdmin(): Promise<string> {
+    this.admin = adminListener(this.dataPlane, this.metrics, () => ({
+      service: this.opts.service,
+      instance: this.opts.instance,
+      mode: this.opts.mode,
+      controlPlane: this.cp?.status() ?? null,
+    }));
+    this.adminPort = await listen(this.admin, this.opts.admin.host, this.opts.admin.port);
+    return `http://${this.opts.admin.host}:${this.adminPort}`;
+  }
+
+  /** Registers with the control plane; `endpointUrl` is where peers send this instance mesh traffic. */
+  connect(adminUrl: string, endpointUrl?: string): void {
+    this.cp = new ControlPlaneClient({
+      urls: this.opts.controlPlaneUrls,
+      registration: {
+        service: this.opts.service,
+        instance: this.opts.instance,
+        mode: this.opts.mode,
+        adminUrl,
+        ...(endpointUrl ? { endpointUrl } : {}),
+        labels: this.opts.labels ?? {},
+      },
+      onResources: (s) => {
+        this.dataPlane.applyResources(s);
+        this.log.info({ version: s.version, profile: s.resources.profile }, 'applied resources');
+      },
+      onEndpoints: (s) => {
+        this.dataPlane.applyEndpoints(s);
+        this.log.debug({ version: s.version }, 'applied endpoints');
+      },
+      versions: () => this.dataPlane.versions(),
+      heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
+      log: { info: (m) => this.log.info(m), warn: (m) => this.log.warn(m) },
+    });
+    this.cp.start();
+  }
+
+  /** Resolves once the first resources and endpoints have arrived. */
+  async waitReady(timeoutMs = 15_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!this.dataPlane.ready()) {
+      if (Date.now() > until) throw new Error(`no config from the control plane within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /** Leaves the mesh first (peers stop sending), then closes. */
+  async leave(): Promise<void> {
+    await this.cp?.stop();
+  }
+
+  async close(): Promise<void> {
+    await this.cp?.stop();
+    if (this.admin) await closeServer(this.admin);
+    this.accessLog.flush();
+    await this.dataPlane.close();
+  }
+}

@@ -1,0 +1,79 @@
+// Finds the route for a request: a compiled, cached index (optimized) or a linear regex scan (baseline).
+import type { RouteMatch, RouteMatchingMode, RouteResource, VirtualHostResource } from '@meshcart/mesh-config';
+
+export interface RouteTable {
+  match(vhost: string, method: string, path: string): RouteResource | undefined;
+}
+
+function pathOf(pathAndQuery: string): string {
+  const q = pathAndQuery.indexOf('?');
+  return q === -1 ? pathAndQuery : pathAndQuery.slice(0, q);
+}
+
+/** Prefixes match whole segments: /api/products matches /api/products/7, not /api/productsx. */
+function matches(m: RouteMatch, method: string, path: string): boolean {
+  if (m.methods && !m.methods.includes(method as never)) return false;
+  if (m.pathExact !== undefined) return path === m.pathExact;
+  const prefix = m.pathPrefix!;
+  if (prefix === '/' || path === prefix) return true;
+  return path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
+}
+
+const CACHE_LIMIT = 10_000;
+
+/** Routes indexed by virtual host; results cached per (host, method, path) so hot paths skip matching. */
+class CompiledRouteTable implements RouteTable {
+  private readonly byHost: Map<string, RouteResource[]>;
+  private readonly cache = new Map<string, RouteResource | null>();
+
+  constructor(vhosts: VirtualHostResource[]) {
+    this.byHost = new Map(vhosts.map((v) => [v.name, v.routes]));
+  }
+
+  match(vhost: string, method: string, pathAndQuery: string): RouteResource | undefined {
+    const path = pathOf(pathAndQuery);
+    const key = `${vhost} ${method} ${path}`;
+    const hit = this.cache.get(key);
+    if (hit !== undefined) return hit ?? undefined;
+    const routes = this.byHost.get(vhost) ?? this.byHost.get('*');
+    const found = routes?.find((r) => matches(r.match, method, path));
+    // A full cache is dropped rather than evicted entry by entry: simpler, and refills in microseconds.
+    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    this.cache.set(key, found ?? null);
+    return found;
+  }
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Every request is tested against every route's regular expression in order, as many first meshes do. */
+class LinearRegexRouteTable implements RouteTable {
+  private readonly entries: { re: RegExp; route: RouteResource }[];
+
+  constructor(vhosts: VirtualHostResource[]) {
+    this.entries = vhosts.flatMap((v) =>
+      v.routes.map((route) => {
+        const host = v.name === '*' ? '[^ ]+' : escape(v.name);
+        const methods = route.match.methods ? `(?:${route.match.methods.join('|')})` : '[A-Z]+';
+        const { pathExact, pathPrefix } = route.match;
+        const path =
+          pathExact !== undefined
+            ? escape(pathExact)
+            : pathPrefix === '/'
+              ? '/.*'
+              : `${escape(pathPrefix!.replace(/\/$/, ''))}(?:/.*)?`;
+        return { re: new RegExp(`^${host} ${methods} ${path}$`), route };
+      }),
+    );
+  }
+
+  match(vhost: string, method: string, pathAndQuery: string): RouteResource | undefined {
+    const subject = `${vhost} ${method} ${pathOf(pathAndQuery)}`;
+    for (const { re, route } of this.entries) if (re.test(subject)) return route;
+    return undefined;
+  }
+}
+
+export function buildRouteTable(vhosts: VirtualHostResource[], mode: RouteMatchingMode): RouteTable {
+  return mode === 'compiled' ? new CompiledRouteTable(vhosts) : new LinearRegexRouteTable(vhosts);
+}

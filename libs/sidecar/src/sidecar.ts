@@ -1,0 +1,78 @@
+// A sidecar: outbound and inbound listeners beside one app instance, driven by the control plane.
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { closeServer, inboundListener, listen, outboundListener } from './listeners';
+import { MeshRuntime } from './mesh-runtime';
+import { Inbound } from './tiers/inbound';
+
+export interface SidecarOptions {
+  service: string;
+  instance: string;
+  /** The local app, e.g. http://127.0.0.1:3004 */
+  appUrl: string;
+  controlPlaneUrls: string[];
+  /** Outbound and admin bind here (loopback: only the app beside us may use them). */
+  host?: string;
+  /** Inbound binds here: peers reach it. */
+  inboundHost?: string;
+  /** The address peers use for the inbound listener, when it differs from inboundHost (0.0.0.0 in containers). */
+  advertiseHost?: string;
+  inboundPort?: number;
+  outboundPort?: number;
+  adminPort?: number;
+  labels?: Record<string, string>;
+  logger?: Logger;
+  heartbeatIntervalMs?: number;
+}
+
+export interface SidecarPorts {
+  inbound: number;
+  outbound: number;
+  admin: number;
+}
+
+export class Sidecar {
+  readonly runtime: MeshRuntime;
+  private readonly inbound: Inbound;
+  private readonly servers: Server[] = [];
+
+  constructor(private readonly opts: SidecarOptions) {
+    this.runtime = new MeshRuntime({
+      service: opts.service,
+      instance: opts.instance,
+      mode: 'sidecar',
+      controlPlaneUrls: opts.controlPlaneUrls,
+      admin: { host: opts.host ?? '127.0.0.1', port: opts.adminPort ?? 0 },
+      labels: opts.labels,
+      logger: opts.logger,
+      heartbeatIntervalMs: opts.heartbeatIntervalMs,
+    });
+    this.inbound = new Inbound(opts.appUrl, () => [this.runtime.metrics, this.runtime.accessLog]);
+  }
+
+  async start(): Promise<SidecarPorts> {
+    const host = this.opts.host ?? '127.0.0.1';
+    const inboundHost = this.opts.inboundHost ?? host;
+    const inbound = inboundListener(this.opts.service, this.inbound);
+    const outbound = outboundListener(this.opts.service, this.runtime.dataPlane);
+    this.servers.push(inbound, outbound);
+    const ports: SidecarPorts = {
+      inbound: await listen(inbound, inboundHost, this.opts.inboundPort ?? 0),
+      outbound: await listen(outbound, host, this.opts.outboundPort ?? 0),
+      admin: 0,
+    };
+    const adminUrl = await this.runtime.startAdmin();
+    ports.admin = this.runtime.adminPort;
+    const advertise = this.opts.advertiseHost ?? inboundHost;
+    this.runtime.connect(adminUrl, `http://${advertise}:${ports.inbound}`);
+    return ports;
+  }
+
+  /** Deregisters, then drains: requests in flight finish before the listeners close. */
+  async stop(): Promise<void> {
+    await this.runtime.leave();
+    await Promise.all(this.servers.map(closeServer));
+    await this.inbound.close();
+    await this.runtime.close();
+  }
+}

@@ -1,0 +1,71 @@
+// Endpoint tier: one undici Pool per upstream address, shaped by the cluster's connection-pool knobs.
+import type { ConnectionPoolSettings } from '@meshcart/mesh-config';
+import { Pool } from 'undici';
+import { fromUpstreamError, UpstreamTimeoutError } from '../errors';
+import type { Handler, Headers } from '../types';
+
+function poolOptions(s: ConnectionPoolSettings): Pool.Options {
+  return {
+    connections: s.maxConnections,
+    pipelining: s.pipelining,
+    keepAliveTimeout: s.idleTimeoutMs,
+    keepAliveMaxTimeout: s.idleTimeoutMs,
+    connect: { timeout: s.connectTimeoutMs },
+    // 0 means unlimited; 1 closes the socket after each request (no keep-alive), as Istio's knob does.
+    ...(s.maxRequestsPerConnection > 0 ? { maxRequestsPerClient: s.maxRequestsPerConnection } : {}),
+    // Deadlines are the route timeout's job; undici's own 300 s defaults would only mask them.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  };
+}
+
+/** Pools are kept across config pushes while the address and settings stay the same. */
+export class EndpointPools {
+  private readonly pools = new Map<string, { pool: Pool; key: string }>();
+
+  get(url: string, settings: ConnectionPoolSettings): Pool {
+    const key = JSON.stringify(settings);
+    const current = this.pools.get(url);
+    if (current && current.key === key) return current.pool;
+    if (current) void current.pool.close().catch(() => undefined);
+    const pool = new Pool(url, poolOptions(settings));
+    this.pools.set(url, { pool, key });
+    return pool;
+  }
+
+  /** Closes pools of addresses no longer in use, letting their requests in flight finish. */
+  retain(urls: ReadonlySet<string>): void {
+    for (const [url, { pool }] of this.pools) {
+      if (!urls.has(url)) {
+        this.pools.delete(url);
+        void pool.close().catch(() => undefined);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values()].map(({ pool }) => pool.close().catch(() => undefined)));
+    this.pools.clear();
+  }
+}
+
+/** The last handler of every stack: sends the request on a pooled connection. */
+export function forward(pool: (url: string) => Pool, target: (ctx: Parameters<Handler>[0]['ctx']) => string): Handler {
+  return async (req) => {
+    const url = target(req.ctx);
+    try {
+      const res = await pool(url).request({
+        method: req.method as 'GET',
+        path: req.path,
+        headers: req.headers as Record<string, string>,
+        body: req.body,
+        signal: req.ctx.signal,
+      });
+      return { statusCode: res.statusCode, headers: res.headers as Headers, body: res.body };
+    } catch (err) {
+      const reason = req.ctx.signal?.reason;
+      if (reason instanceof UpstreamTimeoutError) throw reason;
+      throw fromUpstreamError(err, `${req.ctx.dstService} (${url})`, false);
+    }
+  };
+}

@@ -1,0 +1,51 @@
+// The data plane's core shapes: a request, a response, a handler, and a layer that wraps a handler.
+import type { Endpoint, RouteResource } from '@meshcart/mesh-config';
+import type { Readable } from 'node:stream';
+
+export type Headers = Record<string, string | string[] | undefined>;
+export type Direction = 'outbound' | 'inbound' | 'edge';
+
+export interface RequestContext {
+  direction: Direction;
+  /** The calling service (from the peer's sidecar, later its mTLS identity). */
+  srcService: string;
+  /** The destination service (the virtual host / cluster). */
+  dstService: string;
+  route?: RouteResource;
+  endpoint?: Endpoint;
+  /** Aborted when the request's deadline passes or the client goes away. */
+  signal?: AbortSignal;
+}
+
+export interface MeshRequest {
+  method: string;
+  /** Path and query string, as sent upstream. */
+  path: string;
+  /** Lower-case names, hop-by-hop headers already removed. */
+  headers: Headers;
+  body: Readable | null;
+  ctx: RequestContext;
+}
+
+export interface MeshResponse {
+  statusCode: number;
+  headers: Headers;
+  body: Readable;
+}
+
+export type Handler = (req: MeshRequest) => Promise<MeshResponse>;
+export type Layer = (inner: Handler) => Handler;
+
+/** Layers in the order pushed: the first one pushed sees the request first. */
+export class Stack {
+  private readonly layers: Layer[] = [];
+
+  push(layer: Layer): this {
+    this.layers.push(layer);
+    return this;
+  }
+
+  build(terminal: Handler): Handler {
+    return this.layers.reduceRight<Handler>((inner, layer) => layer(inner), terminal);
+  }
+}
