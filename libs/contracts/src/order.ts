@@ -1,6 +1,6 @@
 // order-service API: orders placed as a saga over user, product and payment.
 import { Type, type Static } from '@sinclair/typebox';
-import { Cents, Id } from './common';
+import { Cents, ErrorResponse, Id, IdempotencyKey } from './common';
 import { LineItemInput } from './product';
 
 export const PlaceOrderBody = Type.Object(
@@ -40,3 +40,28 @@ export type Order = Static<typeof Order>;
 export const OrderList = Type.Object({ items: Type.Array(Order) });
 export type OrderList = Static<typeof OrderList>;
 export const OrderParams = Type.Object({ id: Id });
+
+/** Headers of POST /orders: a retried request with the same key places the order once. */
+export const PlaceOrderHeaders = Type.Object({ 'idempotency-key': Type.Optional(IdempotencyKey) });
+export type PlaceOrderHeaders = Static<typeof PlaceOrderHeaders>;
+
+/**
+ * What POST /orders answers: the Order for every outcome of the saga (201 confirmed, or a failed
+ * order with the status below), the error envelope for requests that never became an order.
+ */
+export const PlaceOrderResponse = Type.Union([Order, ErrorResponse]);
+
+/** HTTP status of POST /orders for each failure reason. */
+export const ORDER_FAILURE_STATUS = {
+  user_not_found: 401,
+  unknown_product: 422,
+  insufficient_stock: 409,
+  payment_declined: 402,
+  dependency_unavailable: 503,
+  interrupted: 503,
+} as const satisfies Record<OrderFailureReason, number>;
+
+/** Error codes order-service answers with (in the error envelope). */
+export const ORDER_NOT_FOUND = 'ORDER_NOT_FOUND';
+export const ORDER_IN_PROGRESS = 'ORDER_IN_PROGRESS';
+export const IDEMPOTENCY_KEY_REUSED = 'IDEMPOTENCY_KEY_REUSED';

@@ -26,6 +26,21 @@ export type Session = Static<typeof Session>;
 
 export const UserIdParams = Type.Object({ id: Id });
 
+/** One public ES256 signing key in JWK form, as published at JWKS_PATH. */
+export const PublicJwk = Type.Object({
+  kty: Type.String(),
+  crv: Type.String(),
+  x: Type.String(),
+  y: Type.String(),
+  kid: Type.String(),
+  alg: Type.String(),
+  use: Type.String(),
+});
+export type PublicJwk = Static<typeof PublicJwk>;
+
+export const Jwks = Type.Object({ keys: Type.Array(PublicJwk) });
+export type Jwks = Static<typeof Jwks>;
+
 /** Issuer and audience of MeshCart access tokens. */
 export const TOKEN_ISSUER = 'user-service';
 export const TOKEN_AUDIENCE = 'meshcart';

@@ -19,7 +19,7 @@ function describe(e: ErrorObject): ConfigIssue {
       break;
     case 'additionalProperties':
       path = path ? `${path}.${String(params['additionalProperty'])}` : String(params['additionalProperty']);
-      message = path.startsWith('spec.services.')
+      message = e.instancePath === '/spec/services'
         ? 'is not a valid service name (lower-case letters, digits and "-", starting with a letter)'
         : 'is not a known setting';
       break;

@@ -1,6 +1,5 @@
 // Liveness and readiness endpoints, the way Kubernetes probes and the local launcher use them.
 import type { FastifyInstance } from 'fastify';
-import fp from 'fastify-plugin';
 
 export type ReadinessCheck = () => boolean | Promise<boolean>;
 
@@ -13,28 +12,26 @@ declare module 'fastify' {
   }
 }
 
-export const healthPlugin = fp(
-  async (app: FastifyInstance) => {
-    const checks = new Map<string, ReadinessCheck>();
-    let draining = false;
-    app.decorate('addReadinessCheck', (name: string, check: ReadinessCheck) => void checks.set(name, check));
-    app.decorate('markDraining', () => void (draining = true));
-    // Shutting down flips readiness first, so load balancers stop sending before the server closes.
-    app.addHook('preClose', async () => void (draining = true));
+/** Installed synchronously so routes can add readiness checks right after the app is created. */
+export function installHealth(app: FastifyInstance): void {
+  const checks = new Map<string, ReadinessCheck>();
+  let draining = false;
+  app.decorate('addReadinessCheck', (name: string, check: ReadinessCheck) => void checks.set(name, check));
+  app.decorate('markDraining', () => void (draining = true));
+  // Shutting down flips readiness first, so load balancers stop sending before the server closes.
+  app.addHook('preClose', async () => void (draining = true));
 
-    app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
-    app.get('/readyz', { logLevel: 'warn' }, async (_req, reply) => {
-      const failed: string[] = [];
-      if (draining) failed.push('draining');
-      for (const [name, check] of checks) {
-        try {
-          if (!(await check())) failed.push(name);
-        } catch {
-          failed.push(name);
-        }
+  app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { logLevel: 'warn' }, async (_req, reply) => {
+    const failed: string[] = [];
+    if (draining) failed.push('draining');
+    for (const [name, check] of checks) {
+      try {
+        if (!(await check())) failed.push(name);
+      } catch {
+        failed.push(name);
       }
-      return failed.length === 0 ? { status: 'ready' } : reply.code(503).send({ status: 'not-ready', failed });
-    });
-  },
-  { name: 'meshcart-health', fastify: '5.x' },
-);
+    }
+    return failed.length === 0 ? { status: 'ready' } : reply.code(503).send({ status: 'not-ready', failed });
+  });
+}

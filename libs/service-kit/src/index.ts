@@ -1,7 +1,7 @@
 // Public API of the service kit: what every MeshCart service shares.
 export { createServiceApp, type ServiceApp, type ServiceAppOptions } from './service-app';
 export { HttpError, badRequest, conflict, notFound, unauthorized, installErrorHandling, type ErrorBody, type ErrorDetail } from './errors';
-export { healthPlugin, type ReadinessCheck } from './health';
+export { installHealth, type ReadinessCheck } from './health';
 export { openDatabase, type Migration, type SqliteDatabase } from './sqlite-store';
 export { MeshClient, MeshCallError, type MeshCall, type MeshClientMode, type MeshClientOptions, type MeshReply } from './mesh-client';
 export { readServiceEnv, readPort, readNumber, parseUpstreams, EnvError, type ServiceEnv } from './service-env';

@@ -15,6 +15,8 @@ export interface ManagedProcessOptions {
   /** Each line the process prints; by default output is kept only for error messages. */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   readyTimeoutMs?: number;
+  /** Own process group: a terminal's Ctrl-C reaches only the supervisor, which stops children in order. */
+  detached?: boolean;
 }
 
 /** The folder holding nx.json, found from this file. */
@@ -60,6 +62,7 @@ export class ManagedProcess {
       cwd,
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      detached: opts.detached ?? false,
     });
     const tail: string[] = [];
     const record = (stream: 'stdout' | 'stderr') => {

@@ -34,6 +34,8 @@ export function onShutdown(close: () => Promise<void>, log: Pick<Console, 'info'
   };
   process.once('SIGTERM', handler);
   process.once('SIGINT', handler);
+  // Spawned by a supervisor (npm start, tests): if it dies, do not live on as an orphan.
+  if (process.connected) process.once('disconnect', () => closing || handler('SIGTERM'));
 }
 
 export function portInUseMessage(port: number, host: string, variable: string): string {

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { installErrorHandling } from './errors';
-import { healthPlugin } from './health';
+import { installHealth } from './health';
 
 export interface ServiceAppOptions {
   /** The service's one name (Nx project, image, mesh service, metric label). */
@@ -25,7 +25,7 @@ export function createServiceApp(options: ServiceAppOptions) {
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('serviceName', options.name);
   installErrorHandling(app);
-  void app.register(healthPlugin);
+  installHealth(app);
   return app;
 }
 

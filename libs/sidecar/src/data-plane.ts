@@ -100,6 +100,7 @@ export class DataPlane {
     const endpointHandler = forward(
       (url) => this.pools.get(url, resource.connectionPool),
       (ctx) => ctx.endpoint!.url,
+      resource.connectionPool.maxRequestsPerConnection === 1,
     );
     return new Cluster(resource, endpointHandler);
   }

@@ -59,9 +59,9 @@ class LinearRegexRouteTable implements RouteTable {
         const path =
           pathExact !== undefined
             ? escape(pathExact)
-            : pathPrefix === '/'
-              ? '/.*'
-              : `${escape(pathPrefix!.replace(/\/$/, ''))}(?:/.*)?`;
+            : pathPrefix!.endsWith('/')
+              ? `${escape(pathPrefix!)}.*`
+              : `${escape(pathPrefix!)}(?:/.*)?`;
         return { re: new RegExp(`^${host} ${methods} ${path}$`), route };
       }),
     );

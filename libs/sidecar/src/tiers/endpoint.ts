@@ -11,8 +11,9 @@ function poolOptions(s: ConnectionPoolSettings): Pool.Options {
     keepAliveTimeout: s.idleTimeoutMs,
     keepAliveMaxTimeout: s.idleTimeoutMs,
     connect: { timeout: s.connectTimeoutMs },
-    // 0 means unlimited; 1 closes the socket after each request (no keep-alive), as Istio's knob does.
-    ...(s.maxRequestsPerConnection > 0 ? { maxRequestsPerClient: s.maxRequestsPerConnection } : {}),
+    // undici closes a socket once it has carried maxRequestsPerClient + 1 requests, hence the - 1.
+    // 0 means unlimited; 1 is handled per request (see forward), since undici reads 0 as "off".
+    ...(s.maxRequestsPerConnection > 1 ? { maxRequestsPerClient: s.maxRequestsPerConnection - 1 } : {}),
     // Deadlines are the route timeout's job; undici's own 300 s defaults would only mask them.
     headersTimeout: 0,
     bodyTimeout: 0,
@@ -49,8 +50,15 @@ export class EndpointPools {
   }
 }
 
-/** The last handler of every stack: sends the request on a pooled connection. */
-export function forward(pool: (url: string) => Pool, target: (ctx: Parameters<Handler>[0]['ctx']) => string): Handler {
+/**
+ * The last handler of every stack: sends the request on a pooled connection. `closeAfterEach` is
+ * maxRequestsPerConnection 1: `connection: close` on every request, so each call opens a new one.
+ */
+export function forward(
+  pool: (url: string) => Pool,
+  target: (ctx: Parameters<Handler>[0]['ctx']) => string,
+  closeAfterEach = false,
+): Handler {
   return async (req) => {
     const url = target(req.ctx);
     try {
@@ -60,6 +68,7 @@ export function forward(pool: (url: string) => Pool, target: (ctx: Parameters<Ha
         headers: req.headers as Record<string, string>,
         body: req.body,
         signal: req.ctx.signal,
+        reset: closeAfterEach,
       });
       return { statusCode: res.statusCode, headers: res.headers as Headers, body: res.body };
     } catch (err) {

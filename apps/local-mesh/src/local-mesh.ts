@@ -1,0 +1,178 @@
+// The whole mesh on loopback as real processes: control plane, services each beside a sidecar, gateway.
+import { ManagedProcess, workspaceRoot } from '@meshcart/service-kit';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
+import { INSTANCES, type PortPlan } from './port-plan';
+
+export interface LocalMeshOptions {
+  plan: PortPlan;
+  dataDir: string;
+  profile?: string;
+  host?: string;
+  logLevel?: string;
+  /** Extra environment per service, e.g. { 'payment-service': { PAYMENT_DECLINE_RATE: '1' } }. */
+  serviceEnv?: Record<string, Record<string, string>>;
+  /** Called as each process comes up, for progress output. */
+  onProgress?: (message: string) => void;
+  readyTimeoutMs?: number;
+}
+
+export interface ProcessRow {
+  name: string;
+  role: string;
+  url: string;
+  pid: number | undefined;
+}
+
+const ENTRY = {
+  controlPlane: 'apps/control-plane/src/main.ts',
+  gateway: 'apps/gateway/src/main.ts',
+  sidecar: 'apps/sidecar/src/main.ts',
+  service: (service: string) => `apps/${service}/src/main.ts`,
+};
+
+export class LocalMesh {
+  readonly processes: { proc: ManagedProcess; role: string; url: string }[] = [];
+  private readonly logs: WriteStream[] = [];
+  controlPlaneUrl = '';
+  gatewayUrl = '';
+  gatewayAdminUrl = '';
+  /** Admin (metrics) URL of each sidecar, by instance. */
+  readonly sidecarAdminUrls: Record<string, string> = {};
+
+  private constructor(private readonly opts: LocalMeshOptions) {}
+
+  static async start(opts: LocalMeshOptions): Promise<LocalMesh> {
+    const mesh = new LocalMesh(opts);
+    try {
+      await mesh.boot();
+      return mesh;
+    } catch (err) {
+      await mesh.stop();
+      throw err;
+    }
+  }
+
+  get host(): string {
+    return this.opts.host ?? '127.0.0.1';
+  }
+
+  rows(): ProcessRow[] {
+    return this.processes.map(({ proc, role, url }) => ({ name: proc.name, role, url, pid: proc.pid }));
+  }
+
+  /** Gateway first (no new work), then services and sidecars, then the control plane. */
+  async stop(): Promise<void> {
+    const byRole = (pred: (role: string) => boolean) => this.processes.filter((p) => pred(p.role)).map((p) => p.proc.stop());
+    await Promise.all(byRole((r) => r === 'gateway'));
+    await Promise.all(byRole((r) => r === 'service' || r === 'sidecar'));
+    await Promise.all(byRole((r) => r === 'control plane'));
+    this.processes.length = 0;
+    await Promise.all(this.logs.map((l) => new Promise((r) => l.end(r))));
+  }
+
+  private async boot(): Promise<void> {
+    const { plan } = this.opts;
+    const root = workspaceRoot();
+    const dataDir = resolve(root, this.opts.dataDir);
+    const logDir = join(dataDir, 'logs');
+    mkdirSync(logDir, { recursive: true });
+    const progress = this.opts.onProgress ?? (() => undefined);
+    const common = { HOST: this.host, LOG_LEVEL: this.opts.logLevel ?? 'info' };
+
+    const cp = await this.spawn('control-plane', 'control plane', ENTRY.controlPlane, logDir, {
+      ...common,
+      PORT: String(plan.controlPlane),
+      MESH_CONFIG_DIR: join(root, 'deploy/mesh'),
+      MESH_PROFILE: this.opts.profile ?? 'optimized',
+    });
+    this.controlPlaneUrl = `http://${this.host}:${cp.ports['http']}`;
+    progress(`control plane ready at ${this.controlPlaneUrl}`);
+
+    await Promise.all(
+      INSTANCES.map(async (spec) => {
+        const ports = plan.instances[spec.instance]!;
+        const appUrl = `http://${this.host}:${ports.app}`;
+        await Promise.all([
+          this.spawn(spec.instance, 'service', ENTRY.service(spec.service), logDir, {
+            ...common,
+            ...this.opts.serviceEnv?.[spec.service],
+            PORT: String(ports.app),
+            DATA_DIR: dataDir,
+            MESH_MODE: 'sidecar',
+            MESH_OUTBOUND_URL: `http://${this.host}:${ports.outbound}`,
+          }),
+          this.spawn(`${spec.instance}-sidecar`, 'sidecar', ENTRY.sidecar, logDir, {
+            ...common,
+            MESH_SERVICE: spec.service,
+            MESH_INSTANCE: spec.instance,
+            APP_URL: appUrl,
+            INBOUND_PORT: String(ports.inbound),
+            OUTBOUND_PORT: String(ports.outbound),
+            ADMIN_PORT: String(ports.admin),
+            MESH_CONTROL_PLANE_URLS: this.controlPlaneUrl,
+            MESH_LABELS: Object.entries(spec.labels).map(([k, v]) => `${k}=${v}`).join(','),
+          }),
+        ]);
+        this.sidecarAdminUrls[spec.instance] = `http://${this.host}:${ports.admin}`;
+        progress(`${spec.instance} and its sidecar are up`);
+      }),
+    );
+
+    const gw = await this.spawn('gateway', 'gateway', ENTRY.gateway, logDir, {
+      ...common,
+      PORT: String(plan.gateway),
+      ADMIN_PORT: String(plan.gatewayAdmin),
+      MESH_INSTANCE: 'gateway-1',
+      MESH_CONTROL_PLANE_URLS: this.controlPlaneUrl,
+    });
+    this.gatewayUrl = `http://${this.host}:${gw.ports['http']}`;
+    this.gatewayAdminUrl = `http://${this.host}:${gw.ports['admin']}`;
+    await this.waitUntilMeshReady();
+    progress(`gateway ready at ${this.gatewayUrl}`);
+  }
+
+  private async spawn(name: string, role: string, entry: string, logDir: string, env: Record<string, string>) {
+    const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
+    this.logs.push(log);
+    const proc = await ManagedProcess.start({
+      name,
+      entry,
+      env,
+      detached: true,
+      onLine: (line) => log.write(`${line}\n`),
+      readyTimeoutMs: this.opts.readyTimeoutMs ?? 60_000,
+    });
+    const url = role === 'sidecar' ? `http://${this.host}:${proc.ports['inbound']}` : `http://${this.host}:${proc.ports['http']}`;
+    this.processes.push({ proc, role, url });
+    return proc;
+  }
+
+  /** Ready = every sidecar and the gateway have applied config, and every instance is an endpoint. */
+  private async waitUntilMeshReady(): Promise<void> {
+    const deadline = Date.now() + (this.opts.readyTimeoutMs ?? 60_000);
+    const expected = [...INSTANCES.map((i) => i.instance), 'gateway-1'];
+    let last = '';
+    while (Date.now() < deadline) {
+      try {
+        const res = await request(`${this.controlPlaneUrl}/api/v1/proxies`);
+        const proxies = (await res.body.json()) as { instance: string; configVersion: string | null; endpointsVersion: string | null }[];
+        const endpoints = (await (await request(`${this.controlPlaneUrl}/api/v1/endpoints`)).body.json()) as { version: string; clusters: Record<string, unknown[]> };
+        const missing = expected.filter((name) => {
+          const p = proxies.find((x) => x.instance === name);
+          return !p || !p.configVersion || p.endpointsVersion !== endpoints.version;
+        });
+        const gw = await request(`${this.gatewayUrl}/readyz`);
+        await gw.body.dump();
+        if (missing.length === 0 && gw.statusCode === 200) return;
+        last = missing.length ? `waiting for ${missing.join(', ')}` : 'waiting for the gateway';
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      await sleep(100);
+    }
+    throw new Error(`the mesh did not become ready: ${last}`);
+  }
+}

@@ -1,0 +1,98 @@
+// `npm start`: runs the whole mesh on loopback, prints what runs where, stops everything on Ctrl-C.
+import { readPort } from '@meshcart/service-kit';
+import Table from 'cli-table3';
+import { parseArgs } from 'node:util';
+import { LocalMesh } from './local-mesh';
+import { assertPortsFree, DEFAULT_PORTS, fixedPlan } from './port-plan';
+
+const usage = `usage: npm start -- [--profile baseline|optimized] [--data-dir DIR] [--gateway-port N] [--control-plane-port N] [--port-base N]
+  (or MESH_PROFILE, MESHCART_DATA_DIR, GATEWAY_PORT, CONTROL_PLANE_PORT, MESHCART_PORT_BASE)`;
+
+function settings() {
+  const { values } = parseArgs({
+    options: {
+      profile: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'gateway-port': { type: 'string' },
+      'control-plane-port': { type: 'string' },
+      'port-base': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const env = {
+    ...process.env,
+    ...(values['gateway-port'] ? { GATEWAY_PORT: values['gateway-port'] } : {}),
+    ...(values['control-plane-port'] ? { CONTROL_PLANE_PORT: values['control-plane-port'] } : {}),
+    ...(values['port-base'] ? { MESHCART_PORT_BASE: values['port-base'] } : {}),
+  };
+  return {
+    profile: values.profile ?? process.env['MESH_PROFILE'] ?? 'optimized',
+    dataDir: values['data-dir'] ?? process.env['MESHCART_DATA_DIR'] ?? '.data',
+    ports: {
+      gateway: readPort(env, 'GATEWAY_PORT', DEFAULT_PORTS.gateway),
+      controlPlane: readPort(env, 'CONTROL_PLANE_PORT', DEFAULT_PORTS.controlPlane),
+      base: readPort(env, 'MESHCART_PORT_BASE', DEFAULT_PORTS.base),
+    },
+  };
+}
+
+async function main() {
+  let s: ReturnType<typeof settings>;
+  try {
+    s = settings();
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${usage}`);
+    process.exit(2);
+  }
+  const host = '127.0.0.1';
+  const plan = fixedPlan(s.ports);
+  try {
+    await assertPortsFree(plan, host, {
+      controlPlane: 'use --control-plane-port N (or CONTROL_PLANE_PORT)',
+      gateway: 'use --gateway-port N (or GATEWAY_PORT)',
+      base: 'move the service ports with --port-base N (or MESHCART_PORT_BASE)',
+    });
+  } catch (err) {
+    console.error(`cannot start: ${(err as Error).message}`);
+    process.exit(1);
+  }
+
+  console.log(`Starting MeshCart (profile ${s.profile}, data in ${s.dataDir}) ...`);
+  const started = Date.now();
+  let mesh: LocalMesh;
+  try {
+    mesh = await LocalMesh.start({ plan, dataDir: s.dataDir, profile: s.profile, host, onProgress: (m) => console.log(`  ✓ ${m}`) });
+  } catch (err) {
+    console.error(`MeshCart failed to start: ${(err as Error).message}\nLogs: ${s.dataDir}/logs/`);
+    process.exit(1);
+  }
+
+  const table = new Table({ head: ['process', 'role', 'listens on', 'pid'] });
+  for (const row of mesh.rows()) table.push([row.name, row.role, row.url, String(row.pid ?? '')]);
+  console.log(table.toString());
+  console.log(`
+MeshCart is up in ${((Date.now() - started) / 1000).toFixed(1)} s.
+  Shop API (gateway):   ${mesh.gatewayUrl}/api/products
+  Control plane:        ${mesh.controlPlaneUrl}/api/v1/proxies
+  Sidecar metrics:      ${Object.values(mesh.sidecarAdminUrls)[0]}/metrics  (one admin port per sidecar)
+  Logs:                 ${s.dataDir}/logs/
+Press Ctrl-C to stop everything.`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping MeshCart ...`);
+    await mesh.stop();
+    console.log('stopped.');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+await main();

@@ -1,0 +1,101 @@
+// Which port each process of the local mesh gets: a fixed, documented plan, or free ports for tests.
+import { createServer } from 'node:net';
+
+export interface InstanceSpec {
+  service: string;
+  instance: string;
+  labels: Record<string, string>;
+}
+
+/** The local mesh: every service once, product-service twice so that balancing is real. */
+export const INSTANCES: InstanceSpec[] = [
+  { service: 'user-service', instance: 'user-service-1', labels: { version: 'v1' } },
+  { service: 'product-service', instance: 'product-service-1', labels: { version: 'v1' } },
+  { service: 'product-service', instance: 'product-service-2', labels: { version: 'v1' } },
+  { service: 'order-service', instance: 'order-service-1', labels: { version: 'v1' } },
+  { service: 'payment-service', instance: 'payment-service-1', labels: { version: 'v1' } },
+];
+
+export interface InstancePorts {
+  app: number;
+  inbound: number;
+  outbound: number;
+  admin: number;
+}
+
+export interface PortPlan {
+  controlPlane: number;
+  gateway: number;
+  gatewayAdmin: number;
+  instances: Record<string, InstancePorts>;
+}
+
+export interface PortSettings {
+  controlPlane: number;
+  gateway: number;
+  /** Instance n (from 1) uses base + 10n .. base + 10n + 3 for app, inbound, outbound, admin. */
+  base: number;
+}
+
+export const DEFAULT_PORTS: PortSettings = { controlPlane: 15010, gateway: 8080, base: 3100 };
+
+export function fixedPlan(s: PortSettings): PortPlan {
+  const instances: Record<string, InstancePorts> = {};
+  INSTANCES.forEach((spec, i) => {
+    const p = s.base + 10 * (i + 1);
+    instances[spec.instance] = { app: p, inbound: p + 1, outbound: p + 2, admin: p + 3 };
+  });
+  return { controlPlane: s.controlPlane, gateway: s.gateway, gatewayAdmin: s.base + 9, instances };
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Tests: free ports chosen by the OS. An app and its sidecar must know each other's ports before
+ * either starts, so these are picked up front (port 0 with a report would need one to wait on the other).
+ */
+export async function ephemeralPlan(host: string): Promise<PortPlan> {
+  const instances: Record<string, InstancePorts> = {};
+  for (const spec of INSTANCES) {
+    instances[spec.instance] = { app: await freePort(host), inbound: await freePort(host), outbound: await freePort(host), admin: await freePort(host) };
+  }
+  return { controlPlane: 0, gateway: 0, gatewayAdmin: 0, instances };
+}
+
+export class PortInUseError extends Error {
+  readonly code = 'PORT_IN_USE';
+}
+
+/** Checks every fixed port before anything starts, so a conflict is one clear message, not a half-started mesh. */
+export async function assertPortsFree(
+  plan: PortPlan,
+  host: string,
+  hints: { controlPlane: string; gateway: string; base: string },
+): Promise<void> {
+  const wanted: [number, string, string][] = [
+    [plan.controlPlane, 'control plane', hints.controlPlane],
+    [plan.gateway, 'gateway', hints.gateway],
+    [plan.gatewayAdmin, 'gateway admin', hints.base],
+    ...Object.entries(plan.instances).flatMap(([name, p]) =>
+      (Object.entries(p) as [string, number][]).map(([what, port]) => [port, `${name} ${what}`, hints.base] as [number, string, string]),
+    ),
+  ];
+  for (const [port, what, hint] of wanted) {
+    if (port === 0) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, host, () => srv.close(() => resolve(true)));
+    });
+    if (!free) throw new PortInUseError(`port ${port} (${what}) is already in use on ${host}; stop what uses it, or ${hint}`);
+  }
+}

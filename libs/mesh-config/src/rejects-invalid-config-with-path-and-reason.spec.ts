@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseMeshConfig } from './index';
+
+const valid = `
+apiVersion: meshcart.io/v1alpha1
+kind: MeshConfig
+metadata: { name: test }
+spec:
+  services:
+    user-service: {}
+    order-service:
+      routes:
+        - name: place-order
+          match: { pathExact: /orders, methods: [POST] }
+          timeoutMs: 100
+`;
+
+function issuesOf(text: string) {
+  try {
+    parseMeshConfig(text);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).issues;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+describe('MeshConfig validation', () => {
+  it('accepts a valid config', () => {
+    expect(parseMeshConfig(valid).spec.services['order-service']?.routes?.[0]?.timeoutMs).toBe(100);
+  });
+
+  it('names the path and the allowed values of a wrong enum', () => {
+    const issues = issuesOf(valid.replace('services:', 'defaults: { policy: { loadBalancer: { policy: FASTEST } } }\n  services:'));
+    expect(issues).toContainEqual({
+      path: 'spec.defaults.policy.loadBalancer.policy',
+      message: 'must be one of "ROUND_ROBIN", "LEAST_REQUEST", "RANDOM"',
+    });
+  });
+
+  it('reports every problem at once, including unknown settings and out-of-range numbers', () => {
+    const issues = issuesOf(valid.replace('timeoutMs: 100', 'timeoutMs: 0\n          retries: 3'));
+    expect(issues.map((i) => i.path).sort()).toEqual([
+      'spec.services.order-service.routes[0].retries',
+      'spec.services.order-service.routes[0].timeoutMs',
+    ]);
+    expect(issues.find((i) => i.path.endsWith('retries'))?.message).toBe('is not a known setting');
+    expect(issues.find((i) => i.path.endsWith('timeoutMs'))?.message).toBe('must be >= 1');
+  });
+
+  it('rejects service names that are not DNS labels', () => {
+    const issues = issuesOf(valid.replace('user-service: {}', 'User_Service: {}'));
+    expect(issues[0]?.path).toBe('spec.services.User_Service');
+  });
+
+  it('rejects edge routes to unknown services, naming the known ones', () => {
+    const issues = issuesOf(`${valid}
+  edge:
+    routes:
+      - name: pay
+        match: { pathPrefix: /api/pay }
+        service: payment-service
+`);
+    expect(issues).toEqual([
+      { path: 'spec.edge.routes[0].service', message: 'unknown service "payment-service"; known: user-service, order-service' },
+    ]);
+  });
+
+  it('rejects a route match with both or neither of pathPrefix and pathExact', () => {
+    const issues = issuesOf(valid.replace('match: { pathExact: /orders, methods: [POST] }', 'match: { methods: [POST] }'));
+    expect(issues).toEqual([{ path: 'spec.services.order-service.routes[0].match', message: 'set exactly one of pathPrefix or pathExact' }]);
+  });
+
+  it('reports YAML syntax errors with a line number', () => {
+    const issues = issuesOf('spec: [unclosed');
+    expect(issues[0]?.path).toMatch(/^line 1/);
+  });
+});

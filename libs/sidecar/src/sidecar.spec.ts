@@ -1,0 +1,207 @@
+import { compileProxyResources, endpointsSnapshot, parseMeshConfig } from '@meshcart/mesh-config';
+import { startRecordingServer, type RecordingServer } from '@meshcart/testing';
+import { request as httpRequest, type Server } from 'node:http';
+import pino from 'pino';
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Sidecar, type SidecarPorts } from './index';
+
+const silent = pino({ level: 'silent' });
+
+function meshConfig(knobs: { maxRequestsPerConnection?: number; timeoutMs?: number; lb?: string } = {}) {
+  return parseMeshConfig(`
+apiVersion: meshcart.io/v1alpha1
+kind: MeshConfig
+metadata: { name: test }
+spec:
+  defaults:
+    accessLog: { mode: 'off' }
+    policy:
+      connectionPool: { maxRequestsPerConnection: ${knobs.maxRequestsPerConnection ?? 0} }
+      loadBalancer: { policy: ${knobs.lb ?? 'ROUND_ROBIN'} }
+      timeoutMs: ${knobs.timeoutMs ?? 5000}
+  services:
+    order-service: {}
+    payment-service: {}
+`);
+}
+
+interface Running {
+  sidecar: Sidecar;
+  ports: SidecarPorts;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function startSidecar(service: string, instance: string, appUrl: string): Promise<Running> {
+  // No control plane in these tests: config is applied directly, as a push would.
+  const sidecar = new Sidecar({ service, instance, appUrl, controlPlaneUrls: ['http://127.0.0.1:9'], logger: silent });
+  const ports = await sidecar.start();
+  cleanups.push(() => sidecar.stop());
+  return { sidecar, ports };
+}
+
+async function upstream(reply?: Parameters<typeof startRecordingServer>[0]): Promise<RecordingServer> {
+  const server = await startRecordingServer(reply);
+  cleanups.push(() => server.close());
+  return server;
+}
+
+/** order-service's sidecar in front of N payment-service instances, each behind its own sidecar. */
+async function meshOf(apps: RecordingServer[], config = meshConfig()) {
+  const order = await startSidecar('order-service', 'order-1', 'http://127.0.0.1:9');
+  const payments = await Promise.all(apps.map((app, i) => startSidecar('payment-service', `payment-${i + 1}`, app.url)));
+  const endpoints = endpointsSnapshot({
+    'payment-service': payments.map((p, i) => ({ instance: `payment-${i + 1}`, url: `http://127.0.0.1:${p.ports.inbound}`, weight: 1, labels: {} })),
+  });
+  for (const [svc, s] of [['order-service', order] as const, ...payments.map((p) => ['payment-service', p] as const)]) {
+    s.sidecar.runtime.dataPlane.applyResources(compileProxyResources(config, svc));
+    s.sidecar.runtime.dataPlane.applyEndpoints(endpoints);
+  }
+  const outbound = `http://127.0.0.1:${order.ports.outbound}`;
+  return { order, payments, outbound };
+}
+
+async function metricsOf(s: Running): Promise<string> {
+  const res = await request(`http://127.0.0.1:${s.ports.admin}/metrics`);
+  return res.body.text();
+}
+
+describe('sidecar data path', () => {
+  it('routes by Host header from the app, through the peer sidecar, to the peer app', async () => {
+    const app = await upstream();
+    const { outbound, order, payments } = await meshOf([app]);
+    const res = await request(`${outbound}/charges?x=1`, {
+      method: 'POST',
+      headers: { host: 'payment-service', 'content-type': 'application/json' },
+      body: JSON.stringify({ amountCents: 5 }),
+    });
+    expect(res.statusCode).toBe(200);
+    expect(await res.body.json()).toEqual({ method: 'POST', url: '/charges?x=1', body: '{"amountCents":5}' });
+    expect(app.requests[0]!.headers['x-meshcart-src']).toBeUndefined();
+
+    const outMetrics = await metricsOf(order);
+    expect(outMetrics).toMatch(/mesh_requests_total\{direction="outbound",src_service="order-service",dst_service="payment-service",status_code="200"[^}]*\} 1/);
+    const inMetrics = await metricsOf(payments[0]!);
+    expect(inMetrics).toMatch(/mesh_requests_total\{direction="inbound",src_service="order-service",dst_service="payment-service",status_code="200"[^}]*\} 1/);
+    expect(inMetrics).toMatch(/mesh_request_duration_seconds_count\{[^}]*direction="inbound"[^}]*\} 1/);
+  });
+
+  it('accepts absolute-form request URIs, as HTTP_PROXY clients send them', async () => {
+    const app = await upstream();
+    const { order } = await meshOf([app]);
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: order.ports.outbound, path: 'http://payment-service/charges/7', method: 'GET' }, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(JSON.parse(body)).toMatchObject({ method: 'GET', url: '/charges/7' });
+  });
+
+  it('reuses one upstream connection when maxRequestsPerConnection is 0', async () => {
+    const app = await upstream();
+    const { outbound, payments } = await meshOf([app], meshConfig({ maxRequestsPerConnection: 0 }));
+    const accepted = countConnections(payments[0]!);
+    for (let i = 0; i < 5; i++) await (await request(`${outbound}/x`, { headers: { host: 'payment-service' } })).body.dump();
+    // The payment app sees the inbound side's pooled connection; the sidecar inbound sees the peer's.
+    expect(app.requests).toHaveLength(5);
+    expect(accepted()).toBe(1);
+  });
+
+  it('opens a new upstream connection per request when maxRequestsPerConnection is 1', async () => {
+    const app = await upstream();
+    const { outbound, payments } = await meshOf([app], meshConfig({ maxRequestsPerConnection: 1 }));
+    const accepted = countConnections(payments[0]!);
+    for (let i = 0; i < 5; i++) await (await request(`${outbound}/x`, { headers: { host: 'payment-service' } })).body.dump();
+    expect(accepted()).toBe(5);
+  });
+
+  it('answers 504 MESH_ERR_UPSTREAM_TIMEOUT when the route timeout passes', async () => {
+    const slow = await upstream((_req, res) => void setTimeout(() => res.end('late'), 1_000));
+    const { outbound } = await meshOf([slow], meshConfig({ timeoutMs: 100 }));
+    const started = Date.now();
+    const res = await request(`${outbound}/slow`, { headers: { host: 'payment-service' } });
+    expect(res.statusCode).toBe(504);
+    expect(res.headers['x-meshcart-error']).toBe('MESH_ERR_UPSTREAM_TIMEOUT');
+    expect(((await res.body.json()) as { error: { code: string } }).error.code).toBe('MESH_ERR_UPSTREAM_TIMEOUT');
+    expect(Date.now() - started).toBeLessThan(900);
+  });
+
+  it('answers 503 MESH_ERR_NO_ENDPOINTS when a service has no instances, and 404 for an unknown service', async () => {
+    const { outbound, order } = await meshOf([]);
+    const none = await request(`${outbound}/x`, { headers: { host: 'payment-service' } });
+    expect(none.statusCode).toBe(503);
+    expect(((await none.body.json()) as { error: { code: string } }).error.code).toBe('MESH_ERR_NO_ENDPOINTS');
+    const unknown = await request(`${outbound}/x`, { headers: { host: 'nobody' } });
+    expect(unknown.statusCode).toBe(404);
+    expect(((await unknown.body.json()) as { error: { code: string } }).error.code).toBe('MESH_ERR_NO_ROUTE');
+    expect(await metricsOf(order)).toMatch(/dst_service="payment-service",status_code="503"[^}]*\} 1/);
+  });
+
+  it('answers 503 MESH_ERR_NOT_READY before any config has arrived', async () => {
+    const s = await startSidecar('order-service', 'order-x', 'http://127.0.0.1:9');
+    const res = await request(`http://127.0.0.1:${s.ports.outbound}/x`, { headers: { host: 'payment-service' } });
+    expect(res.statusCode).toBe(503);
+    expect(((await res.body.json()) as { error: { code: string } }).error.code).toBe('MESH_ERR_NOT_READY');
+    const ready = await request(`http://127.0.0.1:${s.ports.admin}/ready`);
+    expect(ready.statusCode).toBe(503);
+    await ready.body.dump();
+  });
+
+  it('spreads requests over instances and stops sending to a removed one', async () => {
+    const a = await upstream();
+    const b = await upstream();
+    const { outbound, order } = await meshOf([a, b]);
+    for (let i = 0; i < 10; i++) await (await request(`${outbound}/x`, { headers: { host: 'payment-service' } })).body.dump();
+    expect([a.requests.length, b.requests.length]).toEqual([5, 5]);
+
+    const dp = order.sidecar.runtime.dataPlane;
+    const current = (dp.dump() as { endpoints: { clusters: Record<string, { instance: string }[]> } }).endpoints.clusters;
+    dp.applyEndpoints(endpointsSnapshot({ 'payment-service': current['payment-service']!.filter((e) => e.instance === 'payment-2') as never }));
+    for (let i = 0; i < 4; i++) await (await request(`${outbound}/x`, { headers: { host: 'payment-service' } })).body.dump();
+    expect([a.requests.length, b.requests.length]).toEqual([5, 9]);
+  });
+
+  it('keeps the last good config when a pushed one is refused', async () => {
+    const app = await upstream();
+    const { outbound, order } = await meshOf([app]);
+    const dp = order.sidecar.runtime.dataPlane;
+    const before = dp.versions().resources;
+    const bad = structuredClone(compileProxyResources(meshConfig(), 'order-service'));
+    bad.version = 'bad';
+    bad.resources.virtualHosts[0]!.routes[0]!.cluster = 'ghost-service';
+    expect(() => dp.applyResources(bad)).toThrow(/unknown clusters: default → ghost-service/);
+    expect(dp.versions().resources).toBe(before);
+    const res = await request(`${outbound}/x`, { headers: { host: 'payment-service' } });
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
+  });
+
+  it('exposes the config in force on /config_dump', async () => {
+    const app = await upstream();
+    const { order } = await meshOf([app]);
+    const dump = (await (await request(`http://127.0.0.1:${order.ports.admin}/config_dump`)).body.json()) as {
+      service: string;
+      resources: { version: string };
+      clusters: { name: string; endpoints: unknown[] }[];
+    };
+    expect(dump.service).toBe('order-service');
+    expect(dump.resources.version).toBe(order.sidecar.runtime.dataPlane.versions().resources);
+    expect(dump.clusters.find((c) => c.name === 'payment-service')?.endpoints).toHaveLength(1);
+  });
+});
+
+/** Counts connections the payment sidecar's inbound listener accepts from now on. */
+function countConnections(s: Running): () => number {
+  const server = (s.sidecar as unknown as { servers: Server[] }).servers[0]!;
+  let n = 0;
+  server.on('connection', () => n++);
+  return () => n;
+}
