@@ -51,7 +51,8 @@ export class PushServer {
     });
     const rec = this.registry.get(instance);
     if (rec) rec.connected = true;
-    out.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+    // One connection per stream: when the stream ends (shutdown), its socket closes with it.
+    out.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', connection: 'close' });
     const { version, resources } = this.store.resourcesFor(service);
     this.send(sub, { type: 'resources', version, resources });
     this.sendEndpoints(sub);

@@ -59,8 +59,12 @@ export class LocalMesh {
     return this.opts.host ?? '127.0.0.1';
   }
 
+  /** In start order: control plane, then each service beside its sidecar, then the gateway. */
   rows(): ProcessRow[] {
-    return this.processes.map(({ proc, role, url }) => ({ name: proc.name, role, url, pid: proc.pid }));
+    const order = ['control plane', 'service', 'sidecar', 'gateway'];
+    return this.processes
+      .map(({ proc, role, url }) => ({ name: proc.name, role, url, pid: proc.pid }))
+      .sort((a, b) => order.indexOf(a.role) - order.indexOf(b.role) || a.name.localeCompare(b.name));
   }
 
   /** Gateway first (no new work), then services and sidecars, then the control plane. */

@@ -71,7 +71,7 @@ async function main() {
     process.exit(1);
   }
 
-  const table = new Table({ head: ['process', 'role', 'listens on', 'pid'] });
+  const table = new Table({ head: ['process', 'role', 'listens on', 'pid'], style: { head: [], border: [] } });
   for (const row of mesh.rows()) table.push([row.name, row.role, row.url, String(row.pid ?? '')]);
   console.log(table.toString());
   console.log(`

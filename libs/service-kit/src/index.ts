@@ -7,3 +7,4 @@ export { MeshClient, MeshCallError, type MeshCall, type MeshClientMode, type Mes
 export { readServiceEnv, readPort, readNumber, parseUpstreams, EnvError, type ServiceEnv } from './service-env';
 export { runService, notifyReady, onShutdown, portInUseMessage, type ReadyMessage } from './run-service';
 export { ManagedProcess, workspaceRoot, type ManagedProcessOptions } from './managed-process';
+export { trackConnections, type ConnectionTracker } from './graceful-close';

@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { installErrorHandling } from './errors';
+import { trackConnections } from './graceful-close';
 import { installHealth } from './health';
 
 export interface ServiceAppOptions {
@@ -26,6 +27,9 @@ export function createServiceApp(options: ServiceAppOptions) {
   app.decorate('serviceName', options.name);
   installErrorHandling(app);
   installHealth(app);
+  const connections = trackConnections(app.server);
+  // Runs before Fastify closes the server: spare keep-alive sockets must not hold the close open.
+  app.addHook('preClose', async () => connections.drain());
   return app;
 }
 

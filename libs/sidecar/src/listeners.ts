@@ -1,6 +1,7 @@
 // The sidecar's three listeners: outbound (HTTP proxy protocol), inbound (to the local app), admin.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { trackConnections, type ConnectionTracker } from '@meshcart/service-kit';
 import type { DataPlane } from './data-plane';
 import { BadRequestError } from './errors';
 import { forwardableHeaders, meshRequest, respond, sendError } from './http-bridge';
@@ -80,7 +81,10 @@ export function adminListener(dataPlane: DataPlane, metrics: MeshMetrics, status
   });
 }
 
+const trackers = new WeakMap<Server, ConnectionTracker>();
+
 export function listen(server: Server, host: string, port: number): Promise<number> {
+  trackers.set(server, trackConnections(server));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -90,11 +94,9 @@ export function listen(server: Server, host: string, port: number): Promise<numb
   });
 }
 
-/** Stops accepting, lets requests in flight finish, drops idle keep-alive sockets. */
+/** Stops accepting, lets requests in flight finish, and closes every other connection at once. */
 export function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) return resolve();
-    server.close(() => resolve());
-    server.closeIdleConnections();
-  });
+  const tracker = trackers.get(server);
+  if (tracker) return tracker.close();
+  return new Promise((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
 }

@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Registry } from './registry';
+
+const reg = (instance: string, endpointUrl?: string) => ({
+  service: 'product-service',
+  instance,
+  mode: 'sidecar' as const,
+  labels: { version: 'v1' },
+  ...(endpointUrl ? { endpointUrl } : {}),
+});
+
+describe('Registry', () => {
+  let registry: Registry | undefined;
+  afterEach(() => registry?.stop());
+
+  it('drops an instance whose lease expires and announces the change', async () => {
+    registry = new Registry(200);
+    registry.start();
+    let changes = 0;
+    registry.on('change', () => changes++);
+    registry.upsert(reg('p-1', 'http://127.0.0.1:1'));
+    expect(registry.endpoints()['product-service']).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(registry.get('p-1')).toBeUndefined();
+    expect(registry.endpoints()).toEqual({});
+    expect(changes).toBe(2);
+  });
+
+  it('keeps an instance that heartbeats (re-registers) within its lease', async () => {
+    registry = new Registry(300);
+    registry.start();
+    registry.upsert(reg('p-1', 'http://127.0.0.1:1'));
+    for (let i = 0; i < 6; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      registry.upsert(reg('p-1', 'http://127.0.0.1:1'));
+    }
+    expect(registry.get('p-1')).toBeDefined();
+  });
+
+  it('announces a change only when what peers see changes, not on every heartbeat', () => {
+    registry = new Registry(10_000);
+    let changes = 0;
+    registry.on('change', () => changes++);
+    registry.upsert(reg('p-1', 'http://127.0.0.1:1'));
+    registry.upsert(reg('p-1', 'http://127.0.0.1:1'));
+    expect(changes).toBe(1);
+    registry.upsert(reg('p-1', 'http://127.0.0.1:2'));
+    expect(changes).toBe(2);
+  });
+
+  it('lists only instances that take mesh traffic as endpoints, with their weight label', () => {
+    registry = new Registry(10_000);
+    registry.upsert({ ...reg('gw'), service: 'gateway', mode: 'edge' });
+    registry.upsert({ ...reg('p-1', 'http://127.0.0.1:1'), labels: { weight: '3' } });
+    expect(registry.endpoints()).toEqual({
+      'product-service': [{ instance: 'p-1', url: 'http://127.0.0.1:1', weight: 3, labels: { weight: '3' } }],
+    });
+  });
+});

@@ -1,0 +1,159 @@
+import { ConfigError, compileProxyResources, loadMeshConfigFile } from '@meshcart/mesh-config';
+import { ControlPlaneClient, MeshRuntime } from '@meshcart/sidecar';
+import { makeTempDir } from '@meshcart/testing';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app';
+
+const deployDir = join(__dirname, '../../../deploy/mesh');
+const silent = pino({ level: 'silent' });
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function startControlPlane(port = 0, leaseTtlMs = 10_000) {
+  const app = buildApp({ configDir: deployDir, profile: 'optimized', logger: false, leaseTtlMs });
+  await app.listen({ host: '127.0.0.1', port });
+  const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  cleanups.push(() => app.close());
+  return { app, url };
+}
+
+async function join_(cpUrl: string, service: string, instance: string, endpointUrl?: string) {
+  const rt = new MeshRuntime({ service, instance, mode: 'sidecar', controlPlaneUrls: [cpUrl], admin: { host: '127.0.0.1', port: 0 }, logger: silent, heartbeatIntervalMs: 100 });
+  const adminUrl = await rt.startAdmin();
+  rt.connect(adminUrl, endpointUrl);
+  cleanups.push(() => rt.close());
+  await rt.waitReady(5_000);
+  return rt;
+}
+
+async function proxies(cpUrl: string) {
+  return (await (await request(`${cpUrl}/api/v1/proxies`)).body.json()) as {
+    instance: string;
+    service: string;
+    mode: string;
+    adminUrl: string;
+    configVersion: string | null;
+    acks: { resources?: { acked: boolean; error?: string; rejectedVersion?: string } };
+  }[];
+}
+
+async function eventually<T>(probe: () => Promise<T> | T, accept: (v: T) => boolean, timeoutMs = 5_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last = await probe();
+  while (!accept(last)) {
+    if (Date.now() > until) throw new Error(`condition not met; last value: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 50));
+    last = await probe();
+  }
+  return last;
+}
+
+describe('control plane push', () => {
+  it('pushes compiled resources, and lists each proxy with the version it ACKed', async () => {
+    const cp = await startControlPlane();
+    await join_(cp.url, 'order-service', 'order-1', 'http://127.0.0.1:1');
+    const expected = compileProxyResources(loadMeshConfigFile(join(deployDir, 'optimized.yaml')), 'order-service').version;
+    const list = await eventually(() => proxies(cp.url), (l) => l[0]?.configVersion === expected);
+    expect(list).toHaveLength(1);
+    expect(list[0]).toMatchObject({ service: 'order-service', instance: 'order-1', mode: 'sidecar', configVersion: expected });
+    expect(list[0]!.acks.resources?.acked).toBe(true);
+    expect(list[0]!.adminUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('pushes endpoints to every proxy when an instance joins or leaves', async () => {
+    const cp = await startControlPlane();
+    const order = await join_(cp.url, 'order-service', 'order-1', 'http://127.0.0.1:1');
+    const payment = await join_(cp.url, 'payment-service', 'payment-1', 'http://127.0.0.1:2');
+    const paymentEndpoints = () =>
+      ((order.dataPlane.dump() as { endpoints: { clusters: Record<string, { instance: string }[]> } }).endpoints.clusters['payment-service'] ?? []).map((e) => e.instance);
+    await eventually(paymentEndpoints, (e) => e.join() === 'payment-1');
+    await payment.leave();
+    await eventually(paymentEndpoints, (e) => e.length === 0);
+  });
+
+  it('records a NACK with the error, and keeps serving the proxies that ACK', async () => {
+    const cp = await startControlPlane();
+    await join_(cp.url, 'order-service', 'order-1');
+    const refusing = new ControlPlaneClient({
+      urls: [cp.url],
+      registration: { service: 'payment-service', instance: 'payment-old', mode: 'sidecar', labels: {} },
+      onResources: () => {
+        throw new Error('unsupported field');
+      },
+      onEndpoints: () => undefined,
+      versions: () => ({}),
+    });
+    refusing.start();
+    cleanups.push(() => refusing.stop());
+    const list = await eventually(() => proxies(cp.url), (l) => l.find((p) => p.instance === 'payment-old')?.acks.resources !== undefined);
+    const nacked = list.find((p) => p.instance === 'payment-old')!;
+    expect(nacked.acks.resources).toMatchObject({ acked: false, error: 'unsupported field' });
+    expect(nacked.acks.resources?.rejectedVersion).toMatch(/^[0-9a-f]{16}$/);
+    expect(list.find((p) => p.instance === 'order-1')!.acks.resources?.acked).toBe(true);
+  });
+
+  it('keeps the data plane on its last config while the control plane is down, and resyncs after a restart', async () => {
+    const first = await startControlPlane();
+    const port = Number(new URL(first.url).port);
+    const rt = await join_(first.url, 'order-service', 'order-1', 'http://127.0.0.1:1');
+    const version = rt.dataPlane.versions().resources;
+    await first.app.close();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(rt.dataPlane.ready()).toBe(true);
+    expect(rt.dataPlane.versions().resources).toBe(version);
+
+    const second = await startControlPlane(port);
+    const list = await eventually(() => proxies(second.url), (l) => l.some((p) => p.instance === 'order-1' && p.configVersion === version), 10_000);
+    expect(list.map((p) => p.instance)).toEqual(['order-1']);
+  });
+
+  it('drops a proxy that stops heartbeating once its lease expires', async () => {
+    const cp = await startControlPlane(0, 300);
+    const put = await request(`${cp.url}/api/v1/proxies/ghost-1`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ service: 'user-service', instance: 'ghost-1', mode: 'sidecar', endpointUrl: 'http://127.0.0.1:3', labels: {} }),
+    });
+    expect(put.statusCode).toBe(200);
+    await put.body.dump();
+    expect((await proxies(cp.url)).map((p) => p.instance)).toEqual(['ghost-1']);
+    await eventually(() => proxies(cp.url), (l) => l.length === 0, 3_000);
+  });
+
+  it('refuses a stream for a proxy that has not registered, and bad registrations, with reasons', async () => {
+    const cp = await startControlPlane();
+    const stream = await request(`${cp.url}/api/v1/proxies/nobody/stream`);
+    expect(stream.statusCode).toBe(404);
+    expect(((await stream.body.json()) as { error: { code: string } }).error.code).toBe('PROXY_NOT_REGISTERED');
+    const bad = await request(`${cp.url}/api/v1/proxies/x`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ service: 'Bad Name', instance: 'x', mode: 'warp', labels: {} }),
+    });
+    expect(bad.statusCode).toBe(400);
+    const body = (await bad.body.json()) as { error: { code: string; details: { path: string }[] } };
+    expect(body.error.code).toBe('VALIDATION_FAILED');
+    expect(body.error.details.map((d) => d.path)).toEqual(expect.arrayContaining(['/service', '/mode']));
+  });
+
+  it('refuses to start on an invalid config file, naming the path and reason', () => {
+    const dir = makeTempDir();
+    cleanups.push(() => dir.remove());
+    copyFileSync(join(deployDir, 'optimized.yaml'), join(dir.path, 'ok.yaml'));
+    writeFileSync(join(dir.path, 'broken.yaml'), 'apiVersion: meshcart.io/v1alpha1\nkind: MeshConfig\nmetadata: {name: b}\nspec:\n  services:\n    a: { mode: warp }\n');
+    expect(() => buildApp({ configDir: dir.path, profile: 'ok', logger: false })).not.toThrow();
+    try {
+      buildApp({ configDir: dir.path, profile: 'broken', logger: false });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).issues).toEqual([{ path: 'spec.services.a.mode', message: 'must be one of "sidecar", "off"' }]);
+    }
+  });
+});

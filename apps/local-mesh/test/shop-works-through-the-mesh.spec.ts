@@ -1,0 +1,139 @@
+import { makeTempDir } from '@meshcart/testing';
+import { request as httpRequest } from 'node:http';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalMesh } from '../src/local-mesh';
+import { ephemeralPlan, INSTANCES, type PortPlan } from '../src/port-plan';
+
+let mesh: LocalMesh;
+let plan: PortPlan;
+const dir = makeTempDir('meshcart-e2e-');
+
+beforeAll(async () => {
+  plan = await ephemeralPlan('127.0.0.1');
+  mesh = await LocalMesh.start({
+    plan,
+    dataDir: dir.path,
+    profile: 'optimized',
+    logLevel: 'warn',
+    serviceEnv: { 'payment-service': { PAYMENT_LATENCY_MS: '0' } },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await mesh?.stop();
+  dir.remove();
+}, 60_000);
+
+async function call<T = unknown>(url: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+  const res = await request(url, {
+    method: (init.method ?? 'GET') as 'GET',
+    headers: { ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers },
+    body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
+  });
+  return { status: res.statusCode, body: (await res.body.json()) as T };
+}
+
+/** Sums a counter's samples whose labels include all of `labels`. */
+async function counter(adminUrl: string, name: string, labels: Record<string, string>): Promise<number> {
+  const text = await (await request(`${adminUrl}/metrics`)).body.text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+}
+
+describe('MeshCart on a local mesh of real processes', () => {
+  it('lists every sidecar and the gateway at the control plane, each on the same config version per service', async () => {
+    const { body } = await call<{ service: string; instance: string; mode: string; adminUrl: string; configVersion: string }[]>(
+      `${mesh.controlPlaneUrl}/api/v1/proxies`,
+    );
+    expect(body.map((p) => p.instance).sort()).toEqual([...INSTANCES.map((i) => i.instance), 'gateway-1'].sort());
+    for (const p of body) {
+      expect(p.configVersion).toMatch(/^[0-9a-f]{16}$/);
+      expect(p.mode).toBe(p.service === 'gateway' ? 'edge' : 'sidecar');
+    }
+    const products = body.filter((p) => p.service === 'product-service');
+    expect(new Set(products.map((p) => p.configVersion)).size).toBe(1);
+  });
+
+  it('registers, logs in and places an order; stock drops, one payment is recorded, every hop is counted', async () => {
+    const g = mesh.gatewayUrl;
+    const user = await call<{ id: string }>(`${g}/api/users`, { method: 'POST', body: { email: 'e2e@example.com', password: 'correct horse', name: 'E2E' } });
+    expect(user.status).toBe(201);
+    const session = await call<{ token: string }>(`${g}/api/sessions`, { method: 'POST', body: { email: 'e2e@example.com', password: 'correct horse' } });
+    expect(session.status).toBe(200);
+    const auth = { authorization: `Bearer ${session.body.token}` };
+
+    const before = await call<{ id: string; stock: number; priceCents: number }>(`${g}/api/products/p-003`);
+    expect(before.status).toBe(200);
+    const order = await call<{ id: string; status: string; totalCents: number }>(`${g}/api/orders`, {
+      method: 'POST',
+      headers: { ...auth, 'idempotency-key': 'e2e-order-1' },
+      body: { items: [{ productId: 'p-003', quantity: 2 }] },
+    });
+    expect(order.status).toBe(201);
+    expect(order.body).toMatchObject({ status: 'confirmed', totalCents: before.body.priceCents * 2 });
+
+    const after = await call<{ stock: number }>(`${g}/api/products/p-003`);
+    expect(after.body.stock).toBe(before.body.stock - 2);
+
+    const payment = plan.instances['payment-service-1']!;
+    const charges = await call<{ items: { orderId: string; amountCents: number; status: string }[] }>(
+      `http://127.0.0.1:${payment.app}/charges?orderId=${order.body.id}`,
+    );
+    expect(charges.body.items).toEqual([expect.objectContaining({ orderId: order.body.id, amountCents: order.body.totalCents, status: 'succeeded' })]);
+
+    const retried = await call<{ id: string }>(`${g}/api/orders`, {
+      method: 'POST',
+      headers: { ...auth, 'idempotency-key': 'e2e-order-1' },
+      body: { items: [{ productId: 'p-003', quantity: 2 }] },
+    });
+    expect(retried.body.id).toBe(order.body.id);
+    const chargesAfterRetry = await call<{ items: unknown[] }>(`http://127.0.0.1:${payment.app}/charges?orderId=${order.body.id}`);
+    expect(chargesAfterRetry.body.items).toHaveLength(1);
+
+    const orderAdmin = mesh.sidecarAdminUrls['order-service-1']!;
+    for (const dst of ['user-service', 'product-service', 'payment-service']) {
+      expect(await counter(orderAdmin, 'mesh_requests_total', { direction: 'outbound', src_service: 'order-service', dst_service: dst }), dst).toBeGreaterThan(0);
+    }
+    expect(await counter(mesh.sidecarAdminUrls['payment-service-1']!, 'mesh_requests_total', { direction: 'inbound', src_service: 'order-service', status_code: '201' })).toBe(1);
+  });
+
+  it('rejects a bad token at order-service with 401, through the gateway', async () => {
+    const res = await call<{ error: { code: string } }>(`${mesh.gatewayUrl}/api/orders`, { headers: { authorization: 'Bearer nope' } });
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe('UNAUTHORIZED');
+  });
+
+  it('balances product traffic over both replicas', async () => {
+    for (let i = 0; i < 30; i++) await call(`${mesh.gatewayUrl}/api/products?page=${(i % 3) + 1}`);
+    const served = await Promise.all(
+      ['product-service-1', 'product-service-2'].map((p) => counter(mesh.sidecarAdminUrls[p]!, 'mesh_requests_total', { direction: 'inbound', dst_service: 'product-service' })),
+    );
+    expect(served[0]).toBeGreaterThan(0);
+    expect(served[1]).toBeGreaterThan(0);
+  });
+
+  it('lets any HTTP client use a sidecar as its HTTP proxy (absolute-form URI)', async () => {
+    const outbound = plan.instances['order-service-1']!.outbound;
+    const body = await new Promise<string>((resolve, reject) => {
+      // What curl -x or any HTTP_PROXY-aware client sends: the absolute URI as the request target.
+      const req = httpRequest({ host: '127.0.0.1', port: outbound, path: 'http://product-service/products/p-001' }, (r) => {
+        let text = '';
+        r.on('data', (c) => (text += c));
+        r.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(JSON.parse(body)).toMatchObject({ id: 'p-001' });
+  });
+
+  it('stops every process it started', async () => {
+    const pids = mesh.rows().map((r) => r.pid!);
+    expect(pids).toHaveLength(INSTANCES.length * 2 + 2);
+    await mesh.stop();
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+  });
+});
