@@ -153,7 +153,7 @@ describe('control plane push', () => {
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
-      expect((err as ConfigError).issues).toEqual([{ path: 'spec.services.a.mode', message: 'must be one of "sidecar", "off"' }]);
+      expect((err as ConfigError).issues).toEqual([{ path: 'spec.services.a.mode', message: 'must be one of "sidecar", "proxyless", "off"' }]);
     }
   });
 });

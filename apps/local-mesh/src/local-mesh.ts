@@ -1,4 +1,5 @@
 // The whole mesh on loopback as real processes: control plane, services each beside a sidecar, gateway.
+import { loadMeshConfigFile, serviceMode, type MeshMode } from '@meshcart/mesh-config';
 import { ManagedProcess, workspaceRoot } from '@meshcart/service-kit';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,6 +11,8 @@ export interface LocalMeshOptions {
   plan: PortPlan;
   dataDir: string;
   profile?: string;
+  /** Every service in this mode, whatever the profile says (tests run the shop in each mode). */
+  mode?: MeshMode;
   host?: string;
   logLevel?: string;
   /** Extra environment per service, e.g. { 'payment-service': { PAYMENT_DECLINE_RATE: '1' } }. */
@@ -39,8 +42,10 @@ export class LocalMesh {
   controlPlaneUrl = '';
   gatewayUrl = '';
   gatewayAdminUrl = '';
-  /** Admin (metrics) URL of each sidecar, by instance. */
+  /** Admin (metrics) URL of each instance's mesh: its sidecar, or the app's in-process mesh when proxyless. */
   readonly sidecarAdminUrls: Record<string, string> = {};
+  /** The mode each service runs in. */
+  readonly modes: Record<string, MeshMode> = {};
 
   private constructor(private readonly opts: LocalMeshOptions) {}
 
@@ -95,33 +100,50 @@ export class LocalMesh {
     this.controlPlaneUrl = `http://${this.host}:${cp.ports['http']}`;
     progress(`control plane ready at ${this.controlPlaneUrl}`);
 
+    const profile = this.opts.profile ?? 'optimized';
+    const config = loadMeshConfigFile(join(root, 'deploy/mesh', `${profile}.yaml`));
+    for (const spec of INSTANCES) this.modes[spec.service] = this.opts.mode ?? serviceMode(config, spec.service);
+    const appUrl = (instance: string) => `http://${this.host}:${plan.instances[instance]!.app}`;
+    // With the mesh off, callers dial apps directly; replicas are listed for plain round robin.
+    const upstreams = [...new Set(INSTANCES.map((i) => i.service))]
+      .map((svc) => `${svc}=${INSTANCES.filter((i) => i.service === svc).map((i) => appUrl(i.instance)).join('|')}`)
+      .join(',');
+
     await Promise.all(
       INSTANCES.map(async (spec) => {
         const ports = plan.instances[spec.instance]!;
-        const appUrl = `http://${this.host}:${ports.app}`;
-        await Promise.all([
-          this.spawn(spec.instance, 'service', ENTRY.service(spec.service), logDir, {
-            ...common,
-            ...this.opts.serviceEnv?.[spec.service],
-            PORT: String(ports.app),
-            DATA_DIR: dataDir,
-            MESH_MODE: 'sidecar',
-            MESH_OUTBOUND_URL: `http://${this.host}:${ports.outbound}`,
-          }),
-          this.spawn(`${spec.instance}-sidecar`, 'sidecar', ENTRY.sidecar, logDir, {
-            ...common,
-            MESH_SERVICE: spec.service,
-            MESH_INSTANCE: spec.instance,
-            APP_URL: appUrl,
-            INBOUND_PORT: String(ports.inbound),
-            OUTBOUND_PORT: String(ports.outbound),
-            ADMIN_PORT: String(ports.admin),
-            MESH_CONTROL_PLANE_URLS: this.controlPlaneUrl,
-            MESH_LABELS: Object.entries(spec.labels).map(([k, v]) => `${k}=${v}`).join(','),
-          }),
-        ]);
-        this.sidecarAdminUrls[spec.instance] = `http://${this.host}:${ports.admin}`;
-        progress(`${spec.instance} and its sidecar are up`);
+        const mode = this.modes[spec.service]!;
+        const labels = Object.entries(spec.labels).map(([k, v]) => `${k}=${v}`).join(',');
+        const app = this.spawn(spec.instance, 'service', ENTRY.service(spec.service), logDir, {
+          ...common,
+          ...this.opts.serviceEnv?.[spec.service],
+          PORT: String(ports.app),
+          DATA_DIR: dataDir,
+          MESH_MODE: mode,
+          MESH_INSTANCE: spec.instance,
+          MESH_LABELS: labels,
+          MESH_CONTROL_PLANE_URLS: this.controlPlaneUrl,
+          ...(mode === 'sidecar' ? { MESH_OUTBOUND_URL: `http://${this.host}:${ports.outbound}` } : {}),
+          ...(mode === 'proxyless' ? { MESH_ADMIN_PORT: String(ports.admin) } : {}),
+          ...(mode === 'off' ? { MESH_UPSTREAMS: upstreams } : {}),
+        });
+        const sidecar =
+          mode === 'sidecar'
+            ? this.spawn(`${spec.instance}-sidecar`, 'sidecar', ENTRY.sidecar, logDir, {
+                ...common,
+                MESH_SERVICE: spec.service,
+                MESH_INSTANCE: spec.instance,
+                APP_URL: appUrl(spec.instance),
+                INBOUND_PORT: String(ports.inbound),
+                OUTBOUND_PORT: String(ports.outbound),
+                ADMIN_PORT: String(ports.admin),
+                MESH_CONTROL_PLANE_URLS: this.controlPlaneUrl,
+                MESH_LABELS: labels,
+              })
+            : undefined;
+        await Promise.all([app, sidecar]);
+        if (mode !== 'off') this.sidecarAdminUrls[spec.instance] = `http://${this.host}:${ports.admin}`;
+        progress(mode === 'sidecar' ? `${spec.instance} and its sidecar are up` : `${spec.instance} is up (mesh ${mode})`);
       }),
     );
 

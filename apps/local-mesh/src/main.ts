@@ -3,15 +3,17 @@ import { readPort } from '@meshcart/service-kit';
 import Table from 'cli-table3';
 import { parseArgs } from 'node:util';
 import { LocalMesh } from './local-mesh';
+import type { MeshMode } from '@meshcart/mesh-config';
 import { assertPortsFree, DEFAULT_PORTS, fixedPlan } from './port-plan';
 
-const usage = `usage: npm start -- [--profile baseline|optimized] [--data-dir DIR] [--gateway-port N] [--control-plane-port N] [--port-base N]
+const usage = `usage: npm start -- [--profile baseline|optimized] [--mode sidecar|proxyless|off] [--data-dir DIR] [--gateway-port N] [--control-plane-port N] [--port-base N]
   (or MESH_PROFILE, MESHCART_DATA_DIR, GATEWAY_PORT, CONTROL_PLANE_PORT, MESHCART_PORT_BASE)`;
 
 function settings() {
   const { values } = parseArgs({
     options: {
       profile: { type: 'string' },
+      mode: { type: 'string' },
       'data-dir': { type: 'string' },
       'gateway-port': { type: 'string' },
       'control-plane-port': { type: 'string' },
@@ -29,7 +31,12 @@ function settings() {
     ...(values['control-plane-port'] ? { CONTROL_PLANE_PORT: values['control-plane-port'] } : {}),
     ...(values['port-base'] ? { MESHCART_PORT_BASE: values['port-base'] } : {}),
   };
+  const mode = values.mode ?? process.env['MESH_MODE'];
+  if (mode !== undefined && mode !== 'sidecar' && mode !== 'proxyless' && mode !== 'off') {
+    throw new Error(`--mode must be sidecar, proxyless or off, not "${mode}"`);
+  }
   return {
+    mode: mode as MeshMode | undefined,
     profile: values.profile ?? process.env['MESH_PROFILE'] ?? 'optimized',
     dataDir: values['data-dir'] ?? process.env['MESHCART_DATA_DIR'] ?? '.data',
     ports: {
@@ -65,7 +72,14 @@ async function main() {
   const started = Date.now();
   let mesh: LocalMesh;
   try {
-    mesh = await LocalMesh.start({ plan, dataDir: s.dataDir, profile: s.profile, host, onProgress: (m) => console.log(`  ✓ ${m}`) });
+    mesh = await LocalMesh.start({
+      plan,
+      dataDir: s.dataDir,
+      profile: s.profile,
+      ...(s.mode ? { mode: s.mode } : {}),
+      host,
+      onProgress: (m) => console.log(`  ✓ ${m}`),
+    });
   } catch (err) {
     console.error(`MeshCart failed to start: ${(err as Error).message}\nLogs: ${s.dataDir}/logs/`);
     process.exit(1);
@@ -78,7 +92,7 @@ async function main() {
 MeshCart is up in ${((Date.now() - started) / 1000).toFixed(1)} s.
   Shop API (gateway):   ${mesh.gatewayUrl}/api/products
   Control plane:        ${mesh.controlPlaneUrl}/api/v1/proxies
-  Sidecar metrics:      ${Object.values(mesh.sidecarAdminUrls)[0]}/metrics  (one admin port per sidecar)
+  Mesh metrics:         ${Object.values(mesh.sidecarAdminUrls)[0] ?? '(mesh off: none)'}/metrics  (one admin port per instance)
   Logs:                 ${s.dataDir}/logs/
 Press Ctrl-C to stop everything.`);
 

@@ -5,25 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalMesh } from '../src/local-mesh';
 import { ephemeralPlan, INSTANCES, type PortPlan } from '../src/port-plan';
 
-let mesh: LocalMesh;
-let plan: PortPlan;
-const dir = makeTempDir('meshcart-e2e-');
-
-beforeAll(async () => {
-  plan = await ephemeralPlan('127.0.0.1');
-  mesh = await LocalMesh.start({
-    plan,
-    dataDir: dir.path,
-    profile: 'optimized',
-    logLevel: 'warn',
-    serviceEnv: { 'payment-service': { PAYMENT_LATENCY_MS: '0' } },
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await mesh?.stop();
-  dir.remove();
-}, 60_000);
 
 async function call<T = unknown>(url: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) {
   const res = await request(url, {
@@ -43,7 +24,28 @@ async function counter(adminUrl: string, name: string, labels: Record<string, st
     .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
 
-describe('MeshCart on a local mesh of real processes', () => {
+describe.each(['sidecar', 'proxyless', 'off'] as const)('MeshCart on a local mesh of real processes, mesh %s', (mode) => {
+  let mesh: LocalMesh;
+  let plan: PortPlan;
+  const dir = makeTempDir('meshcart-e2e-');
+
+  beforeAll(async () => {
+    plan = await ephemeralPlan('127.0.0.1');
+    mesh = await LocalMesh.start({
+      plan,
+      dataDir: dir.path,
+      profile: 'optimized',
+      mode,
+      logLevel: 'warn',
+      serviceEnv: { 'payment-service': { PAYMENT_LATENCY_MS: '0' } },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await mesh?.stop();
+    dir.remove();
+  }, 60_000);
+
   it('lists every sidecar and the gateway at the control plane, each on the same config version per service', async () => {
     const { body } = await call<{ service: string; instance: string; mode: string; adminUrl: string; configVersion: string }[]>(
       `${mesh.controlPlaneUrl}/api/v1/proxies`,
@@ -51,7 +53,7 @@ describe('MeshCart on a local mesh of real processes', () => {
     expect(body.map((p) => p.instance).sort()).toEqual([...INSTANCES.map((i) => i.instance), 'gateway-1'].sort());
     for (const p of body) {
       expect(p.configVersion).toMatch(/^[0-9a-f]{16}$/);
-      expect(p.mode).toBe(p.service === 'gateway' ? 'edge' : 'sidecar');
+      expect(p.mode).toBe(p.service === 'gateway' ? 'edge' : mode);
     }
     const products = body.filter((p) => p.service === 'product-service');
     expect(new Set(products.map((p) => p.configVersion)).size).toBe(1);
@@ -93,11 +95,16 @@ describe('MeshCart on a local mesh of real processes', () => {
     const chargesAfterRetry = await call<{ items: unknown[] }>(`http://127.0.0.1:${payment.app}/charges?orderId=${order.body.id}`);
     expect(chargesAfterRetry.body.items).toHaveLength(1);
 
-    const orderAdmin = mesh.sidecarAdminUrls['order-service-1']!;
-    for (const dst of ['user-service', 'product-service', 'payment-service']) {
-      expect(await counter(orderAdmin, 'mesh_requests_total', { direction: 'outbound', src_service: 'order-service', dst_service: dst }), dst).toBeGreaterThan(0);
+    // What the mesh saw of the saga: outbound at order-service (sidecar or in-process), inbound at payment's sidecar.
+    if (mode !== 'off') {
+      const orderAdmin = mesh.sidecarAdminUrls['order-service-1']!;
+      for (const dst of ['user-service', 'product-service', 'payment-service']) {
+        expect(await counter(orderAdmin, 'mesh_requests_total', { direction: 'outbound', src_service: 'order-service', dst_service: dst }), dst).toBeGreaterThan(0);
+      }
     }
-    expect(await counter(mesh.sidecarAdminUrls['payment-service-1']!, 'mesh_requests_total', { direction: 'inbound', src_service: 'order-service', status_code: '201' })).toBe(1);
+    if (mode === 'sidecar') {
+      expect(await counter(mesh.sidecarAdminUrls['payment-service-1']!, 'mesh_requests_total', { direction: 'inbound', src_service: 'order-service', status_code: '201' })).toBe(1);
+    }
   });
 
   it('rejects a bad token at order-service with 401, through the gateway', async () => {
@@ -106,7 +113,7 @@ describe('MeshCart on a local mesh of real processes', () => {
     expect(res.body.error.code).toBe('UNAUTHORIZED');
   });
 
-  it('balances product traffic over both replicas', async () => {
+  it.runIf(mode === 'sidecar')('balances product traffic over both replicas', async () => {
     for (let i = 0; i < 30; i++) await call(`${mesh.gatewayUrl}/api/products?page=${(i % 3) + 1}`);
     const served = await Promise.all(
       ['product-service-1', 'product-service-2'].map((p) => counter(mesh.sidecarAdminUrls[p]!, 'mesh_requests_total', { direction: 'inbound', dst_service: 'product-service' })),
@@ -115,7 +122,7 @@ describe('MeshCart on a local mesh of real processes', () => {
     expect(served[1]).toBeGreaterThan(0);
   });
 
-  it('lets any HTTP client use a sidecar as its HTTP proxy (absolute-form URI)', async () => {
+  it.runIf(mode === 'sidecar')('lets any HTTP client use a sidecar as its HTTP proxy (absolute-form URI)', async () => {
     const outbound = plan.instances['order-service-1']!.outbound;
     const body = await new Promise<string>((resolve, reject) => {
       // What curl -x or any HTTP_PROXY-aware client sends: the absolute URI as the request target.
@@ -132,7 +139,7 @@ describe('MeshCart on a local mesh of real processes', () => {
 
   it('stops every process it started', async () => {
     const pids = mesh.rows().map((r) => r.pid!);
-    expect(pids).toHaveLength(INSTANCES.length * 2 + 2);
+    expect(pids).toHaveLength(INSTANCES.length * (mode === 'sidecar' ? 2 : 1) + 2);
     await mesh.stop();
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
   });

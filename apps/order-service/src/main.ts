@@ -1,9 +1,20 @@
 // Starts order-service from the environment (PORT, HOST, DATA_DIR, LOG_LEVEL, MESH_*).
-import { MeshClient, readServiceEnv, runService } from '@meshcart/service-kit';
+import { readServiceEnv, runService } from '@meshcart/service-kit';
+import { ServiceMesh } from '@meshcart/sidecar';
 import { buildApp } from './app';
 
 const env = readServiceEnv('order-service', 3003);
-const mesh = new MeshClient(env.mesh);
+// How order-service reaches the others: its sidecar, the in-process mesh (proxyless) or directly.
+const mesh = new ServiceMesh(env.mesh);
 // Sweeping every 30 s also catches orders interrupted shortly before a restart, once they age.
-const app = await buildApp({ dataDir: env.dataDir, mesh, logger: { level: env.logLevel }, recoveryIntervalMs: 30_000 });
-await runService(app, { name: 'order-service', host: env.host, port: env.port });
+const app = await buildApp({ dataDir: env.dataDir, mesh: mesh.client, logger: { level: env.logLevel }, recoveryIntervalMs: 30_000 });
+app.addReadinessCheck('mesh', () => mesh.ready());
+// Leave the mesh first, so callers stop picking this instance before it stops serving.
+app.addHook('preClose', () => mesh.leave());
+await runService(app, {
+  name: 'order-service',
+  host: env.host,
+  port: env.port,
+  onListening: (port) => mesh.joined(port),
+  afterClose: () => mesh.close(),
+});

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseLabels, readSidecarEnv } from './sidecar-env';
+import { parseLabels } from '@meshcart/service-kit';
+import { readSidecarEnv } from './sidecar-env';
 
 describe('sidecar settings', () => {
   it('reads a full environment', () => {

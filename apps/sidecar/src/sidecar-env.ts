@@ -1,21 +1,11 @@
 // The sidecar's settings from the environment, each error naming its variable.
-import { EnvError, readNumber, readPort } from '@meshcart/service-kit';
+import { EnvError, parseLabels, readNumber, readPort } from '@meshcart/service-kit';
 import type { SidecarOptions } from '@meshcart/sidecar';
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
   const v = env[name];
   if (!v) throw new EnvError(name, '', 'a value (it is required)');
   return v;
-}
-
-export function parseLabels(raw: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const pair of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const [k, v] = pair.split('=');
-    if (!k || v === undefined) throw new EnvError('MESH_LABELS', raw, 'a list like "version=v1,zone=a"');
-    out[k.trim()] = v.trim();
-  }
-  return out;
 }
 
 export function readSidecarEnv(env: NodeJS.ProcessEnv = process.env): SidecarOptions {

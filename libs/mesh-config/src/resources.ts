@@ -4,7 +4,7 @@ import type { RouteMatch } from './schema';
 export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM';
 export type AccessLogMode = 'off' | 'sync' | 'sampled';
 export type RouteMatchingMode = 'linear-regex' | 'compiled';
-export type MeshMode = 'sidecar' | 'off';
+export type MeshMode = 'sidecar' | 'proxyless' | 'off';
 
 export interface ConnectionPoolSettings {
   maxConnections: number;

@@ -73,7 +73,7 @@ export const Route = Type.Object(
 );
 export type Route = Static<typeof Route>;
 
-export const MeshModeSchema = Type.Union([Type.Literal('sidecar'), Type.Literal('off')]);
+export const MeshModeSchema = Type.Union([Type.Literal('sidecar'), Type.Literal('proxyless'), Type.Literal('off')]);
 
 export const ServiceSpec = Type.Object(
   {

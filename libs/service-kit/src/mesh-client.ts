@@ -1,8 +1,8 @@
-// How a service calls another service: through its sidecar (default) or directly when the mesh is off.
+// How a service calls another service: through its sidecar, through the in-process mesh (proxyless), or directly (off).
 import type { IncomingHttpHeaders } from 'node:http';
-import { Pool } from 'undici';
+import { Pool, request, type Dispatcher } from 'undici';
 
-export type MeshClientMode = 'sidecar' | 'off';
+export type MeshClientMode = 'sidecar' | 'proxyless' | 'off';
 
 export interface MeshClientOptions {
   /** The calling service's name, sent as a hint; the sidecar's own identity is what counts. */
@@ -10,8 +10,10 @@ export interface MeshClientOptions {
   mode: MeshClientMode;
   /** sidecar mode: the sidecar's outbound listener, e.g. http://127.0.0.1:15001 */
   outboundUrl?: string;
-  /** off mode: where each service listens, e.g. { 'user-service': 'http://127.0.0.1:3001' } */
+  /** off mode: where each service listens, e.g. { 'user-service': 'http://127.0.0.1:3001' }; replicas joined by "|" */
   upstreams?: Record<string, string>;
+  /** proxyless mode: the mesh's own undici Dispatcher, running the data plane's layers in this process. */
+  dispatcher?: Dispatcher;
   /** Keep-alive connections per destination (to the sidecar in sidecar mode). */
   connections?: number;
 }
@@ -52,10 +54,12 @@ export class MeshClient {
     if (options.mode === 'sidecar' && !options.outboundUrl) {
       throw new Error('MeshClient: mode "sidecar" needs outboundUrl (the sidecar outbound listener)');
     }
+    if (options.mode === 'proxyless' && !options.dispatcher) {
+      throw new Error('MeshClient: mode "proxyless" needs the mesh dispatcher');
+    }
   }
 
   async request<T = unknown>(service: string, call: MeshCall): Promise<MeshReply<T>> {
-    const pool = this.poolFor(service);
     const headers: Record<string, string> = {
       // In sidecar mode the Host header names the destination service; the sidecar routes on it.
       host: service,
@@ -67,15 +71,13 @@ export class MeshClient {
       body = JSON.stringify(call.body);
       headers['content-type'] = 'application/json';
     }
+    const options = { method: call.method ?? 'GET', headers, body, headersTimeout: call.timeoutMs, bodyTimeout: call.timeoutMs };
     try {
-      const res = await pool.request({
-        method: call.method ?? 'GET',
-        path: call.path,
-        headers,
-        body,
-        headersTimeout: call.timeoutMs,
-        bodyTimeout: call.timeoutMs,
-      });
+      const res =
+        this.options.mode === 'proxyless'
+          ? // The service name is the origin: the mesh dispatcher routes on it, as a sidecar routes on Host.
+            await request(`http://${service}${call.path}`, { ...options, dispatcher: this.options.dispatcher })
+          : await this.poolFor(service).request({ ...options, path: call.path });
       const type = String(res.headers['content-type'] ?? '');
       const text = await res.body.text();
       const parsed = type.includes('json') && text.length > 0 ? (JSON.parse(text) as T) : (text as T);
@@ -90,8 +92,12 @@ export class MeshClient {
     this.pools.clear();
   }
 
+  private turn = 0;
+
   private poolFor(service: string): Pool {
-    const origin = this.options.mode === 'sidecar' ? this.options.outboundUrl! : this.options.upstreams?.[service];
+    // Off, a service may list several replicas ("http://a|http://b"): plain round robin, no mesh.
+    const origins = this.options.mode === 'sidecar' ? [this.options.outboundUrl!] : this.options.upstreams?.[service]?.split('|');
+    const origin = origins?.[this.turn++ % origins.length];
     if (!origin) throw new MeshCallError(service, `no address for "${service}" with the mesh off (set MESH_UPSTREAMS)`);
     let pool = this.pools.get(origin);
     if (!pool) {

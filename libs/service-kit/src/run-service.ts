@@ -53,6 +53,8 @@ export async function runService(
     shutdownTimeoutMs?: number;
     /** Other ports this process listens on (e.g. a mesh admin port), reported with the http one. */
     extraPorts?: Record<string, number>;
+    /** Runs once the server listens, before the parent is told; may report more ports. */
+    onListening?: (port: number) => Promise<Record<string, number> | void>;
     /** Runs after the server has closed: release what the app does not own. */
     afterClose?: () => Promise<void>;
   },
@@ -68,6 +70,7 @@ export async function runService(
     process.exit(1);
   }
   const port = (app.server.address() as AddressInfo).port;
+  const more = (await opts.onListening?.(port)) ?? {};
   onShutdown(
     async () => {
       await app.close();
@@ -76,6 +79,6 @@ export async function runService(
     { info: (m) => app.log.info(m), error: (m) => app.log.error(m) },
     opts.shutdownTimeoutMs,
   );
-  notifyReady({ name: opts.name, ports: { http: port, ...opts.extraPorts } });
+  notifyReady({ name: opts.name, ports: { http: port, ...opts.extraPorts, ...more } });
   return port;
 }

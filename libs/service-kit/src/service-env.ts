@@ -1,12 +1,23 @@
 // Reads a service's settings from the environment once, with errors that name the variable.
 import type { MeshClientOptions } from './mesh-client';
 
+/** How this service takes part in the mesh; `proxyless` needs the control plane and an instance name. */
+export interface ServiceMeshEnv extends MeshClientOptions {
+  instance: string;
+  controlPlaneUrls: string[];
+  /** proxyless: the in-process mesh's admin port (metrics, config dump). */
+  adminPort: number;
+  /** The address peers reach this instance on (proxyless registers it as its endpoint). */
+  advertiseHost: string;
+  labels: Record<string, string>;
+}
+
 export interface ServiceEnv {
   host: string;
   port: number;
   dataDir: string;
   logLevel: string;
-  mesh: MeshClientOptions;
+  mesh: ServiceMeshEnv;
 }
 
 export class EnvError extends Error {
@@ -37,25 +48,46 @@ export function parseUpstreams(raw: string, variable = 'MESH_UPSTREAMS'): Record
   const out: Record<string, string> = {};
   for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
     const [name, url] = part.split('=');
-    if (!name || !url || !/^https?:\/\//.test(url)) throw new EnvError(variable, raw, 'a list like "user-service=http://127.0.0.1:3001,..."');
+    if (!name || !url || !url.split('|').every((u) => /^https?:\/\//.test(u))) {
+      throw new EnvError(variable, raw, 'a list like "user-service=http://127.0.0.1:3001,product-service=http://127.0.0.1:3002|http://127.0.0.1:3012"');
+    }
     out[name.trim()] = url.trim();
+  }
+  return out;
+}
+
+/** `version=v2,zone=a` */
+export function parseLabels(raw: string, variable = 'MESH_LABELS'): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [k, v] = pair.split('=');
+    if (!k || v === undefined) throw new EnvError(variable, raw, 'a list like "version=v1,zone=a"');
+    out[k.trim()] = v.trim();
   }
   return out;
 }
 
 export function readServiceEnv(name: string, defaultPort: number, env: NodeJS.ProcessEnv = process.env): ServiceEnv {
   const mode = env['MESH_MODE'] ?? 'sidecar';
-  if (mode !== 'sidecar' && mode !== 'off') throw new EnvError('MESH_MODE', mode, '"sidecar" or "off"');
+  if (mode !== 'sidecar' && mode !== 'proxyless' && mode !== 'off') {
+    throw new EnvError('MESH_MODE', mode, '"sidecar", "proxyless" or "off"');
+  }
+  const host = env['HOST'] ?? '127.0.0.1';
   return {
-    host: env['HOST'] ?? '127.0.0.1',
+    host,
     port: readPort(env, 'PORT', defaultPort),
     dataDir: env['DATA_DIR'] ?? '.data',
     logLevel: env['LOG_LEVEL'] ?? 'info',
     mesh: {
       service: name,
       mode,
+      instance: env['MESH_INSTANCE'] ?? `${name}-${process.pid}`,
       outboundUrl: env['MESH_OUTBOUND_URL'] ?? 'http://127.0.0.1:15001',
       upstreams: parseUpstreams(env['MESH_UPSTREAMS'] ?? ''),
+      controlPlaneUrls: (env['MESH_CONTROL_PLANE_URLS'] ?? 'http://127.0.0.1:15010').split(',').map((s) => s.trim()).filter(Boolean),
+      adminPort: readPort(env, 'MESH_ADMIN_PORT', 0),
+      advertiseHost: env['ADVERTISE_HOST'] ?? (host === '0.0.0.0' ? '127.0.0.1' : host),
+      labels: parseLabels(env['MESH_LABELS'] ?? ''),
     },
   };
 }

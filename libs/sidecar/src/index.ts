@@ -12,3 +12,5 @@ export { destinationOf, SOURCE_HEADER, listen, closeServer } from './listeners';
 export * from './errors';
 export { Stack, type Handler, type Layer, type MeshRequest, type MeshResponse, type RequestContext, type Direction } from './types';
 export type { RequestObserver, RequestRecord } from './layers/telemetry-layer';
+export { MeshDispatcher } from './mesh-dispatcher';
+export { ServiceMesh } from './service-mesh';

@@ -1,0 +1,59 @@
+// How a service joins the mesh in its mode: the client it calls others with, and, proxyless, the mesh in-process.
+import { MeshClient, type ServiceMeshEnv } from '@meshcart/service-kit';
+import type { Logger } from 'pino';
+import { MeshDispatcher } from './mesh-dispatcher';
+import { MeshRuntime } from './mesh-runtime';
+
+export class ServiceMesh {
+  readonly client: MeshClient;
+  readonly runtime?: MeshRuntime;
+
+  constructor(
+    private readonly env: ServiceMeshEnv,
+    logger?: Logger,
+  ) {
+    // Off, the service still registers so the gateway can find it (discovery, as a Kubernetes
+    // Service gives); its own calls go straight to MESH_UPSTREAMS with no mesh in between.
+    if (env.mode === 'proxyless' || env.mode === 'off') {
+      this.runtime = new MeshRuntime({
+        service: env.service,
+        instance: env.instance,
+        mode: env.mode,
+        controlPlaneUrls: env.controlPlaneUrls,
+        admin: { host: '127.0.0.1', port: env.adminPort },
+        labels: env.labels,
+        ...(logger ? { logger } : {}),
+      });
+      this.client =
+        env.mode === 'proxyless' ? new MeshClient({ ...env, dispatcher: new MeshDispatcher(this.runtime.dataPlane, env.service) }) : new MeshClient(env);
+    } else {
+      this.client = new MeshClient(env);
+    }
+  }
+
+  /**
+   * Called once the app listens. Proxyless and off, the app itself is the endpoint peers call, so
+   * it registers its own address; in sidecar mode the sidecar registers its inbound listener.
+   */
+  async joined(appPort: number): Promise<Record<string, number>> {
+    if (!this.runtime) return {};
+    const adminUrl = await this.runtime.startAdmin();
+    this.runtime.connect(adminUrl, `http://${this.env.advertiseHost}:${appPort}`);
+    return { admin: this.runtime.adminPort };
+  }
+
+  /** For /readyz: proxyless, ready once the mesh config has arrived; otherwise always. */
+  ready(): boolean {
+    return this.env.mode === 'proxyless' ? this.runtime!.dataPlane.ready() : true;
+  }
+
+  /** Leaves the mesh before the app stops serving, so peers stop picking this instance first. */
+  async leave(): Promise<void> {
+    await this.runtime?.leave();
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+    await this.runtime?.close();
+  }
+}
