@@ -1,8 +1,11 @@
 // Compiles a MeshConfig into the resources of one proxy; the version is a hash of their content.
 import { createHash } from 'node:crypto';
 import type {
+  CircuitBreakerSettings,
   ClusterResource,
   ConnectionPoolSettings,
+  OutlierDetectionSettings,
+  RetrySettings,
   Endpoint,
   ListenerResource,
   MeshMode,
@@ -10,7 +13,7 @@ import type {
   ResourcesSnapshot,
   RouteResource,
 } from './resources';
-import type { MeshConfig, Policy } from './schema';
+import type { CircuitBreaker, MeshConfig, OutlierDetection, Policy, Retries } from './schema';
 
 /** Built-in values for every knob a config leaves out. */
 export const BUILT_IN_DEFAULTS = {
@@ -42,15 +45,76 @@ export function contentVersion(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 16);
 }
 
-function effectivePolicy(config: MeshConfig, service: string): Required<Pick<Policy, 'timeoutMs'>> & { cluster: ClusterResource } {
+/** "30s" → 30000, "250ms" → 250, "2m" → 120000; numbers are milliseconds already. */
+export function durationMs(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const m = /^([0-9]+)(ms|s|m)$/.exec(value);
+  if (!m) throw new Error(`not a duration: ${value}`);
+  return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1_000 : 60_000);
+}
+
+function retrySettings(r: Retries | undefined): RetrySettings | undefined {
+  if (!r || r.attempts === 0) return undefined;
+  return {
+    attempts: r.attempts,
+    ...(r.perTryTimeoutMs !== undefined ? { perTryTimeoutMs: r.perTryTimeoutMs } : {}),
+    retryOn: r.retryOn ?? ['gateway-error', 'connect-failure', 'reset'],
+    backoff: r.backoff ?? { baseMs: 25, maxMs: 250 },
+  };
+}
+
+function breakerSettings(cb: CircuitBreaker | undefined): CircuitBreakerSettings | undefined {
+  if (!cb) return undefined;
+  const pending = cb.maxPendingRequests ?? cb.httpMaxPendingRequests;
+  const requests = cb.maxRequests ?? cb.httpMaxRequests;
+  return {
+    ...(pending !== undefined ? { maxPendingRequests: pending } : {}),
+    ...(requests !== undefined ? { maxRequests: requests } : {}),
+    ...(cb.maxRetries !== undefined ? { maxRetries: cb.maxRetries } : {}),
+    ...(cb.errorThresholdPercentage !== undefined ? { errorThresholdPercentage: cb.errorThresholdPercentage } : {}),
+    requestVolumeThreshold: cb.requestVolumeThreshold ?? 20,
+    sleepWindowMs: durationMs(cb.sleepWindow ?? '5s'),
+    rollingWindowMs: cb.rollingWindowMs ?? 10_000,
+    halfOpenRequests: cb.halfOpenRequests ?? 1,
+  };
+}
+
+function outlierSettings(od: OutlierDetection | undefined): OutlierDetectionSettings | undefined {
+  if (!od) return undefined;
+  return {
+    ...(od.consecutive5xxErrors !== undefined ? { consecutive5xxErrors: od.consecutive5xxErrors } : {}),
+    ...(od.consecutiveGatewayErrors !== undefined ? { consecutiveGatewayErrors: od.consecutiveGatewayErrors } : {}),
+    intervalMs: od.intervalMs ?? 10_000,
+    baseEjectionTimeMs: od.baseEjectionTimeMs ?? 30_000,
+    maxEjectionPercent: od.maxEjectionPercent ?? 10,
+    minHealthPercent: od.minHealthPercent ?? 0,
+  };
+}
+
+function effectivePolicy(config: MeshConfig, service: string): Required<Pick<Policy, 'timeoutMs'>> & { retries?: RetrySettings; cluster: ClusterResource } {
   const mesh = config.spec.defaults?.policy ?? {};
   const own = config.spec.services[service]?.policy ?? {};
+  const circuitBreaker = breakerSettings(own.circuitBreaker ?? mesh.circuitBreaker);
+  const outlierDetection = outlierSettings(own.outlierDetection ?? mesh.outlierDetection);
+  const retryBudget = own.retryBudget ?? mesh.retryBudget;
+  const maxConnections = (own.circuitBreaker ?? mesh.circuitBreaker)?.maxConnections;
+  const retries = retrySettings(own.retries ?? mesh.retries);
   return {
     timeoutMs: own.timeoutMs ?? mesh.timeoutMs ?? BUILT_IN_DEFAULTS.timeoutMs,
+    ...(retries ? { retries } : {}),
     cluster: {
       name: service,
       lbPolicy: own.loadBalancer?.policy ?? mesh.loadBalancer?.policy ?? BUILT_IN_DEFAULTS.lbPolicy,
-      connectionPool: { ...BUILT_IN_DEFAULTS.connectionPool, ...mesh.connectionPool, ...own.connectionPool },
+      connectionPool: {
+        ...BUILT_IN_DEFAULTS.connectionPool,
+        ...mesh.connectionPool,
+        ...own.connectionPool,
+        // The seed's circuitBreaker.maxConnections caps the pool like connectionPool.maxConnections does.
+        ...(maxConnections !== undefined ? { maxConnections } : {}),
+      },
+      ...(retryBudget ? { retryBudget } : {}),
+      ...(circuitBreaker ? { circuitBreaker } : {}),
+      ...(outlierDetection ? { outlierDetection } : {}),
     },
   };
 }
@@ -73,23 +137,35 @@ export function compileProxyResources(config: MeshConfig, service: string): Reso
   const virtualHosts = Object.entries(config.spec.services).map(([name, spec]) => {
     const policy = effectivePolicy(config, name);
     clusters.push(policy.cluster);
+    const routePolicy = (r: { retries?: Retries; fault?: RouteResource['fault']; fallback?: RouteResource['fallback'] }) => {
+      const retries = r.retries ? retrySettings(r.retries) : policy.retries;
+      const fault = r.fault ?? spec.fault;
+      return { ...(retries ? { retries } : {}), ...(fault ? { fault } : {}), ...(r.fallback !== undefined ? { fallback: r.fallback } : {}) };
+    };
     const routes: RouteResource[] = (spec.routes ?? []).map((r) => ({
       name: r.name,
       match: r.match,
       cluster: name,
       timeoutMs: r.timeoutMs ?? policy.timeoutMs,
+      ...routePolicy(r),
     }));
-    routes.push({ name: 'default', match: { pathPrefix: '/' }, cluster: name, timeoutMs: policy.timeoutMs });
+    routes.push({ name: 'default', match: { pathPrefix: '/' }, cluster: name, timeoutMs: policy.timeoutMs, ...routePolicy({}) });
     return { name, routes };
   });
 
-  const edgeRoutes: RouteResource[] = (config.spec.edge?.routes ?? []).map((r) => ({
-    name: r.name,
-    match: r.match,
-    cluster: r.service,
-    timeoutMs: effectivePolicy(config, r.service).timeoutMs,
-    ...(r.rewritePrefix !== undefined ? { rewritePrefix: r.rewritePrefix } : {}),
-  }));
+  const edgeRoutes: RouteResource[] = (config.spec.edge?.routes ?? []).map((r) => {
+    const policy = effectivePolicy(config, r.service);
+    const fault = config.spec.services[r.service]?.fault;
+    return {
+      name: r.name,
+      match: r.match,
+      cluster: r.service,
+      timeoutMs: policy.timeoutMs,
+      ...(policy.retries ? { retries: policy.retries } : {}),
+      ...(fault ? { fault } : {}),
+      ...(r.rewritePrefix !== undefined ? { rewritePrefix: r.rewritePrefix } : {}),
+    };
+  });
 
   const resources: ProxyResources = {
     profile: config.metadata.name,

@@ -3,4 +3,4 @@ export * from './schema';
 export * from './resources';
 export { ConfigError, type ConfigIssue } from './config-error';
 export { parseMeshConfig, validateMeshConfig, loadMeshConfigFile } from './validate';
-export { compileProxyResources, endpointsSnapshot, contentVersion, canonicalJson, serviceMode, BUILT_IN_DEFAULTS } from './compile';
+export { compileProxyResources, endpointsSnapshot, contentVersion, canonicalJson, serviceMode, durationMs, BUILT_IN_DEFAULTS } from './compile';

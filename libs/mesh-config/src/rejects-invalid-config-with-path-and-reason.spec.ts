@@ -39,13 +39,46 @@ describe('MeshConfig validation', () => {
   });
 
   it('reports every problem at once, including unknown settings and out-of-range numbers', () => {
-    const issues = issuesOf(valid.replace('timeoutMs: 100', 'timeoutMs: 0\n          retries: 3'));
+    const issues = issuesOf(valid.replace('timeoutMs: 100', 'timeoutMs: 0\n          retrys: 3'));
     expect(issues.map((i) => i.path).sort()).toEqual([
-      'spec.services.order-service.routes[0].retries',
+      'spec.services.order-service.routes[0].retrys',
       'spec.services.order-service.routes[0].timeoutMs',
     ]);
-    expect(issues.find((i) => i.path.endsWith('retries'))?.message).toBe('is not a known setting');
+    expect(issues.find((i) => i.path.endsWith('retrys'))?.message).toBe('is not a known setting');
     expect(issues.find((i) => i.path.endsWith('timeoutMs'))?.message).toBe('must be >= 1');
+  });
+
+  it('rejects negative counts, percentages over 100 and unknown retry conditions', () => {
+    const issues = issuesOf(
+      valid.replace(
+        'timeoutMs: 100',
+        `timeoutMs: 100
+          retries: { attempts: -1, retryOn: [5xx, sometimes] }
+          fault: { abort: { httpStatus: 503, percent: 150 } }`,
+      ),
+    );
+    const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]));
+    expect(byPath['spec.services.order-service.routes[0].retries.attempts']).toBe('must be >= 0');
+    expect(byPath['spec.services.order-service.routes[0].fault.abort.percent']).toBe('must be <= 100');
+    expect(Object.keys(byPath).some((p) => p.startsWith('spec.services.order-service.routes[0].retries.retryOn[1]'))).toBe(true);
+  });
+
+  it('accepts the seed article\'s circuit-breaker keys as written there', () => {
+    const config = parseMeshConfig(
+      valid.replace(
+        '    user-service: {}',
+        `    user-service:
+      policy:
+        circuitBreaker:
+          maxConnections: 100
+          httpMaxPendingRequests: 100
+          httpMaxRequests: 100
+          sleepWindow: 30s
+          requestVolumeThreshold: 10
+          errorThresholdPercentage: 50`,
+      ),
+    );
+    expect(config.spec.services['user-service']?.policy?.circuitBreaker?.sleepWindow).toBe('30s');
   });
 
   it('rejects service names that are not DNS labels', () => {

@@ -1,5 +1,5 @@
 // What the control plane pushes to a proxy: resources linked by name, and endpoints, each versioned.
-import type { RouteMatch } from './schema';
+import type { Fallback, Fault, RouteMatch } from './schema';
 
 export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM';
 export type AccessLogMode = 'off' | 'sync' | 'sampled';
@@ -15,11 +15,49 @@ export interface ConnectionPoolSettings {
   pipelining: number;
 }
 
+export interface RetryBudgetSettings {
+  budgetPercent: number;
+  minRetriesPerSecond: number;
+}
+
+export interface CircuitBreakerSettings {
+  maxPendingRequests?: number;
+  maxRequests?: number;
+  maxRetries?: number;
+  /** The error-rate breaker is on when errorThresholdPercentage is set. */
+  errorThresholdPercentage?: number;
+  requestVolumeThreshold: number;
+  sleepWindowMs: number;
+  rollingWindowMs: number;
+  halfOpenRequests: number;
+}
+
+export interface OutlierDetectionSettings {
+  consecutive5xxErrors?: number;
+  consecutiveGatewayErrors?: number;
+  intervalMs: number;
+  baseEjectionTimeMs: number;
+  maxEjectionPercent: number;
+  minHealthPercent: number;
+}
+
 /** One upstream service as a proxy sees it (Envoy: a cluster). */
 export interface ClusterResource {
   name: string;
   lbPolicy: LbPolicy;
   connectionPool: ConnectionPoolSettings;
+  retryBudget?: RetryBudgetSettings;
+  circuitBreaker?: CircuitBreakerSettings;
+  outlierDetection?: OutlierDetectionSettings;
+}
+
+export type RetryCondition = '5xx' | 'gateway-error' | 'connect-failure' | 'reset' | 'retriable-4xx';
+
+export interface RetrySettings {
+  attempts: number;
+  perTryTimeoutMs?: number;
+  retryOn: (RetryCondition | number)[];
+  backoff: { baseMs: number; maxMs: number };
 }
 
 export interface RouteResource {
@@ -27,6 +65,9 @@ export interface RouteResource {
   match: RouteMatch;
   cluster: string;
   timeoutMs: number;
+  retries?: RetrySettings;
+  fault?: Fault;
+  fallback?: Fallback;
   /** Edge routes only: replaces the matched prefix before forwarding. */
   rewritePrefix?: string;
 }

@@ -38,12 +38,96 @@ export const AccessLog = Type.Object(
 /** How a proxy finds the route for a request: a linear regex scan, or an indexed table. */
 export const RouteMatching = Type.Union([Type.Literal('linear-regex'), Type.Literal('compiled')]);
 
+const Percent = Type.Number({ minimum: 0, maximum: 100 });
+/** A duration as milliseconds, or a string such as "30s", "250ms", "1m" (the seed's `sleepWindow: 30s`). */
+export const Duration = Type.Union([Type.Integer({ minimum: 0, maximum: 86_400_000 }), Type.String({ pattern: '^[0-9]+(ms|s|m)$' })]);
+
+export const RetryConditionSchema = Type.Union([
+  Type.Literal('5xx'),
+  Type.Literal('gateway-error'),
+  Type.Literal('connect-failure'),
+  Type.Literal('reset'),
+  Type.Literal('retriable-4xx'),
+]);
+/** A named condition (Envoy's retry_on), or one status code. */
+export const RetryOn = Type.Union([RetryConditionSchema, Type.Integer({ minimum: 400, maximum: 599 })]);
+
+export const Retries = Type.Object(
+  {
+    /** Retries after the first try (Istio `attempts`). */
+    attempts: Type.Integer({ minimum: 0, maximum: 10 }),
+    perTryTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
+    /** Conditions, or status codes, that make a try worth repeating. */
+    retryOn: Type.Optional(Type.Array(RetryOn, { minItems: 1, uniqueItems: true })),
+    /** Exponential backoff with full jitter: try n waits random(0, min(maxMs, baseMs * 2^n)). */
+    backoff: Type.Optional(
+      Type.Object(
+        { baseMs: Type.Integer({ minimum: 0, maximum: 60_000 }), maxMs: Type.Integer({ minimum: 0, maximum: 600_000 }) },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type Retries = Static<typeof Retries>;
+
+/** Retries may add at most budgetPercent of the live requests, plus minRetriesPerSecond (Linkerd's retry budget). */
+export const RetryBudget = Type.Object(
+  {
+    budgetPercent: Type.Number({ minimum: 0, maximum: 1000 }),
+    minRetriesPerSecond: Type.Integer({ minimum: 0, maximum: 100_000 }),
+  },
+  { additionalProperties: false },
+);
+
+/** Envoy's thresholds (fail fast with 503 MESH_ERR_OVERFLOW) and an error-rate breaker with the seed's keys. */
+export const CircuitBreaker = Type.Object(
+  {
+    maxConnections: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+    maxPendingRequests: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
+    httpMaxPendingRequests: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
+    maxRequests: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+    httpMaxRequests: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+    maxRetries: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
+    /** Fewest requests in the rolling window before the error rate counts. */
+    requestVolumeThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    errorThresholdPercentage: Type.Optional(Percent),
+    /** How long the breaker stays open before letting probes through. */
+    sleepWindow: Type.Optional(Duration),
+    rollingWindowMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
+    /** Probes allowed at once while half-open. */
+    halfOpenRequests: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000 })),
+  },
+  { additionalProperties: false },
+);
+export type CircuitBreaker = Static<typeof CircuitBreaker>;
+
+export const OutlierDetection = Type.Object(
+  {
+    consecutive5xxErrors: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    consecutiveGatewayErrors: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    intervalMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 3_600_000 })),
+    /** An ejection lasts baseEjectionTimeMs × the number of times this endpoint was ejected. */
+    baseEjectionTimeMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_600_000 })),
+    maxEjectionPercent: Type.Optional(Percent),
+    /** Panic threshold: below this share of healthy endpoints, ejections are ignored. */
+    minHealthPercent: Type.Optional(Percent),
+  },
+  { additionalProperties: false },
+);
+export type OutlierDetection = Static<typeof OutlierDetection>;
+
 export const Policy = Type.Object(
   {
     connectionPool: Type.Optional(ConnectionPool),
     loadBalancer: Type.Optional(LoadBalancer),
     /** Overall deadline of a request to this service, in milliseconds. */
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
+    /** Default retry policy of this service's routes. */
+    retries: Type.Optional(Retries),
+    retryBudget: Type.Optional(RetryBudget),
+    circuitBreaker: Type.Optional(CircuitBreaker),
+    outlierDetection: Type.Optional(OutlierDetection),
   },
   { additionalProperties: false },
 );
@@ -63,11 +147,35 @@ export const RouteMatch = Type.Object(
 );
 export type RouteMatch = Static<typeof RouteMatch>;
 
+/** Drills: delay or fail a share of requests, optionally only those carrying given headers. */
+export const Fault = Type.Object(
+  {
+    delay: Type.Optional(Type.Object({ fixedDelayMs: Type.Integer({ minimum: 0, maximum: 600_000 }), percent: Percent }, { additionalProperties: false })),
+    abort: Type.Optional(Type.Object({ httpStatus: Type.Integer({ minimum: 200, maximum: 599 }), percent: Percent }, { additionalProperties: false })),
+    headers: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9-]+$' }), Type.String())),
+  },
+  { additionalProperties: false },
+);
+export type Fault = Static<typeof Fault>;
+
+/** Graceful degradation: answered when the upstream failed or the breaker is open. */
+export const Fallback = Type.Object(
+  {
+    status: Type.Optional(Type.Integer({ minimum: 200, maximum: 599 })),
+    body: Type.Unknown(),
+  },
+  { additionalProperties: false },
+);
+export type Fallback = Static<typeof Fallback>;
+
 export const Route = Type.Object(
   {
     name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }),
     match: RouteMatch,
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
+    retries: Type.Optional(Retries),
+    fault: Type.Optional(Fault),
+    fallback: Type.Optional(Fallback),
   },
   { additionalProperties: false },
 );
@@ -82,6 +190,8 @@ export const ServiceSpec = Type.Object(
     policy: Type.Optional(Policy),
     /** Routes of this service, tried in order; unmatched requests use the service's default route. */
     routes: Type.Optional(Type.Array(Route)),
+    /** A fault on every route of this service (what `meshctl fault` sets). */
+    fault: Type.Optional(Fault),
   },
   { additionalProperties: false },
 );

@@ -8,3 +8,4 @@ export { readServiceEnv, readPort, readNumber, parseUpstreams, parseLabels, EnvE
 export { runService, notifyReady, onShutdown, portInUseMessage, type ReadyMessage } from './run-service';
 export { ManagedProcess, workspaceRoot, type ManagedProcessOptions } from './managed-process';
 export { trackConnections, type ConnectionTracker } from './graceful-close';
+export { DEADLINE_HEADER, parseDeadlineMs, remainingDeadlineMs, withDeadline } from './deadline';

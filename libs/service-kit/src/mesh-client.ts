@@ -1,6 +1,7 @@
 // How a service calls another service: through its sidecar, through the in-process mesh (proxyless), or directly (off).
 import type { IncomingHttpHeaders } from 'node:http';
 import { Pool, request, type Dispatcher } from 'undici';
+import { DEADLINE_HEADER, remainingDeadlineMs } from './deadline';
 
 export type MeshClientMode = 'sidecar' | 'proxyless' | 'off';
 
@@ -71,7 +72,13 @@ export class MeshClient {
       body = JSON.stringify(call.body);
       headers['content-type'] = 'application/json';
     }
-    const options = { method: call.method ?? 'GET', headers, body, headersTimeout: call.timeoutMs, bodyTimeout: call.timeoutMs };
+    // Work done for a caller must not outlive it: send on what is left of its deadline, or give up now.
+    const remaining = remainingDeadlineMs();
+    if (remaining !== undefined && remaining <= 0) throw new MeshCallError(service, 'the caller\'s deadline has passed');
+    if (remaining !== undefined) headers[DEADLINE_HEADER] = String(Math.ceil(remaining));
+    const timeoutMs = Math.min(call.timeoutMs ?? Infinity, remaining ?? Infinity);
+    const limit = Number.isFinite(timeoutMs) ? Math.ceil(timeoutMs) : undefined;
+    const options = { method: call.method ?? 'GET', headers, body, headersTimeout: limit, bodyTimeout: limit };
     try {
       const res =
         this.options.mode === 'proxyless'

@@ -2,6 +2,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { DEADLINE_HEADER, parseDeadlineMs, withDeadline } from './deadline';
 import { installErrorHandling } from './errors';
 import { trackConnections } from './graceful-close';
 import { installHealth } from './health';
@@ -27,6 +28,12 @@ export function createServiceApp(options: ServiceAppOptions) {
   app.decorate('serviceName', options.name);
   installErrorHandling(app);
   installHealth(app);
+  // A caller's deadline (sent by its mesh) bounds every call this request makes in turn.
+  app.addHook('onRequest', (request, _reply, done) => {
+    const ms = parseDeadlineMs(request.headers[DEADLINE_HEADER]);
+    if (ms === undefined) return done();
+    withDeadline(ms, () => done());
+  });
   const connections = trackConnections(app.server);
   // Runs before Fastify closes the server: spare keep-alive sockets must not hold the close open.
   app.addHook('preClose', async () => connections.drain());

@@ -1,6 +1,8 @@
 // The data plane's state: the last good resources and endpoints, and the handlers built from them.
 import type { ClusterResource, EndpointsSnapshot, ListenerResource, ResourcesSnapshot } from '@meshcart/mesh-config';
 import { NotReadyError, UnknownServiceError } from './errors';
+import { MeshEvents } from './mesh-events';
+import { RetryBudget } from './retry-budget';
 import { telemetryLayer, type RequestObserver } from './layers/telemetry-layer';
 import { buildRouteTable, type RouteTable } from './route-table';
 import { Cluster } from './tiers/concrete';
@@ -19,7 +21,10 @@ export class DataPlane {
   private routes: RouteTable = buildRouteTable([], 'compiled');
   private edgeRoutes: RouteTable = buildRouteTable([], 'compiled');
   private clusters = new Map<string, Cluster>();
-  private readonly pools = new EndpointPools();
+  private budgets = new Map<string, RetryBudget>();
+  /** Policy events (retries, breaker changes, ejections, new connections) for metrics to observe. */
+  readonly events = new MeshEvents();
+  private readonly pools = new EndpointPools(this.events);
   /** Outbound calls of the local app to other services (Host or absolute-URI routing). */
   readonly outbound: Handler;
   /** Public traffic at the gateway, routed by path. */
@@ -39,7 +44,15 @@ export class DataPlane {
         .push(telemetryLayer(opts.observers))
         // Before the first config arrives there is nothing to route with: fail fast and say so.
         .push(this.readyLayer())
-        .build(buildLogical({ edge, routes: () => (edge ? this.edgeRoutes : this.routes), clusters: toCluster }));
+        .build(
+          buildLogical({
+            edge,
+            routes: () => (edge ? this.edgeRoutes : this.routes),
+            clusters: toCluster,
+            budget: (cluster) => this.budgets.get(cluster),
+            events: this.events,
+          }),
+        );
     this.outbound = build(false);
     this.edge = build(true);
   }
@@ -57,9 +70,20 @@ export class DataPlane {
     const routes = buildRouteTable(resources.virtualHosts, mode);
     const edgeRoutes = buildRouteTable([{ name: '*', routes: resources.edgeRoutes }], mode);
     const clusters = new Map(resources.clusters.map((c) => [c.name, this.buildCluster(c)]));
+    // A budget keeps its window across pushes when its settings stay the same.
+    const budgets = new Map<string, RetryBudget>();
+    for (const c of resources.clusters) {
+      if (!c.retryBudget) continue;
+      const same = JSON.stringify(this.resources?.resources.clusters.find((o) => o.name === c.name)?.retryBudget) === JSON.stringify(c.retryBudget);
+      budgets.set(c.name, (same && this.budgets.get(c.name)) || new RetryBudget(c.retryBudget));
+    }
+    const previous = this.clusters;
     this.routes = routes;
     this.edgeRoutes = edgeRoutes;
     this.clusters = clusters;
+    this.budgets = budgets;
+    // Requests in flight finish on the cluster objects they started with; only timers need stopping.
+    for (const c of previous.values()) c.close();
     this.resources = snapshot;
     if (this.endpoints) this.applyEndpoints(this.endpoints);
     this.onListenerChange(resources.listeners);
@@ -87,22 +111,24 @@ export class DataPlane {
       clusters: [...this.clusters.values()].map((c) => ({
         name: c.resource.name,
         lbPolicy: c.resource.lbPolicy,
-        endpoints: c.endpoints().map((s) => ({ instance: s.endpoint.instance, url: s.endpoint.url, inflight: s.inflight })),
+        circuitBreaker: c.breakerState(),
+        endpoints: c.endpoints().map((s) => ({ instance: s.endpoint.instance, url: s.endpoint.url, inflight: s.inflight, ejected: s.ejected })),
       })),
     };
   }
 
   async close(): Promise<void> {
+    for (const c of this.clusters.values()) c.close();
     await this.pools.close();
   }
 
   private buildCluster(resource: ClusterResource): Cluster {
     const endpointHandler = forward(
-      (url) => this.pools.get(url, resource.connectionPool),
+      (url) => this.pools.get(url, resource.connectionPool, resource.name),
       (ctx) => ctx.endpoint!.url,
       resource.connectionPool.maxRequestsPerConnection === 1,
     );
-    return new Cluster(resource, endpointHandler);
+    return new Cluster(resource, endpointHandler, this.events);
   }
 
   private readyLayer(): Layer {

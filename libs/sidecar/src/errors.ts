@@ -63,3 +63,18 @@ export function fromUpstreamError(err: unknown, target: string, timedOut: boolea
       return new UpstreamResetError(`${target} reset or closed the connection: ${e.code ?? e.name ?? 'error'} ${e.message ?? ''}`.trim());
   }
 }
+
+export class CircuitOpenError extends MeshError {
+  readonly code = 'MESH_ERR_CIRCUIT_OPEN';
+  readonly statusCode = 503;
+}
+
+export class OverflowError extends MeshError {
+  readonly code = 'MESH_ERR_OVERFLOW';
+  readonly statusCode = 503;
+}
+
+export class DeadlineExceededError extends MeshError {
+  readonly code = 'MESH_ERR_DEADLINE_EXCEEDED';
+  readonly statusCode = 504;
+}

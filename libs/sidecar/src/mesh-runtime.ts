@@ -40,6 +40,7 @@ export class MeshRuntime {
         if (own) this.accessLog.configure(own.accessLog);
       },
     });
+    this.metrics.observe(this.dataPlane.events);
   }
 
   async startAdmin(): Promise<string> {

@@ -1,8 +1,9 @@
 // Golden metrics of the data plane in Prometheus form; the only module that knows prom-client.
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { MeshEvents } from './mesh-events';
 import type { RequestObserver, RequestRecord } from './layers/telemetry-layer';
 
-const LABELS = ['direction', 'src_service', 'dst_service', 'status_code'] as const;
+const LABELS = ['direction', 'src_service', 'dst_service', 'status_code', 'route'] as const;
 
 /** Sub-millisecond buckets at the low end: mesh hops on one machine cost tens to hundreds of microseconds. */
 export const DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -31,9 +32,28 @@ export class MeshMetrics implements RequestObserver {
   }
 
   onRequestEnd(r: RequestRecord): void {
-    const labels = { direction: r.direction, src_service: r.srcService, dst_service: r.dstService, status_code: String(r.statusCode) };
+    const labels = { direction: r.direction, src_service: r.srcService, dst_service: r.dstService, status_code: String(r.statusCode), route: r.route };
     this.requests.inc(labels);
     this.duration.observe(labels, r.durationSeconds);
+  }
+
+  /** Policy metrics, counted from the data plane's events. */
+  observe(events: MeshEvents): void {
+    const registers = [this.registry];
+    const connections = new Counter({ name: 'mesh_tcp_connections_opened_total', help: 'Upstream TCP connections opened.', labelNames: ['dst_service'], registers });
+    const retries = new Counter({ name: 'mesh_retries_total', help: 'Retries sent.', labelNames: ['dst_service', 'route'], registers });
+    const exhausted = new Counter({ name: 'mesh_retry_budget_exhausted_total', help: 'Retries not sent because the retry budget was spent.', labelNames: ['dst_service', 'route'], registers });
+    const breaker = new Gauge({ name: 'mesh_circuit_breaker_state', help: 'Error-rate breaker: 0 closed, 1 open, 2 half-open.', labelNames: ['dst_service'], registers });
+    const ejections = new Counter({ name: 'mesh_outlier_ejections_total', help: 'Endpoints ejected by outlier detection.', labelNames: ['dst_service'], registers });
+    const overflows = new Counter({ name: 'mesh_overflow_total', help: 'Requests refused by a circuit-breaker threshold.', labelNames: ['dst_service', 'limit'], registers });
+    const pending = new Gauge({ name: 'mesh_pending_requests', help: 'Requests in flight to each destination.', labelNames: ['dst_service'], registers });
+    events.on('connection-opened', (e) => connections.inc({ dst_service: e.cluster }));
+    events.on('retry', (e) => retries.inc({ dst_service: e.cluster, route: e.route }));
+    events.on('retry-budget-exhausted', (e) => exhausted.inc({ dst_service: e.cluster, route: e.route }));
+    events.on('breaker-state', (e) => breaker.set({ dst_service: e.cluster }, e.state === 'closed' ? 0 : e.state === 'open' ? 1 : 2));
+    events.on('ejection', (e) => ejections.inc({ dst_service: e.cluster }));
+    events.on('overflow', (e) => overflows.inc({ dst_service: e.cluster, limit: e.limit }));
+    events.on('pending', (e) => pending.inc({ dst_service: e.cluster }, e.delta));
   }
 
   metrics(): Promise<string> {

@@ -15,6 +15,8 @@ export interface RequestContext {
   endpoint?: Endpoint;
   /** Aborted when the request's deadline passes or the client goes away. */
   signal?: AbortSignal;
+  /** 0 for the first try, n for the n-th retry. */
+  attempt?: number;
 }
 
 export interface MeshRequest {

@@ -18,7 +18,7 @@ export interface RecordingServer {
   close: () => Promise<void>;
 }
 
-export type Reply = (req: RecordedRequest, res: ServerResponse) => void | Promise<void>;
+export type Reply = (req: RecordedRequest, res: ServerResponse) => unknown;
 
 const echo: Reply = (req, res) => {
   res.writeHead(200, { 'content-type': 'application/json' });

@@ -1,12 +1,19 @@
-// The route's overall deadline: aborts the upstream call when it passes, and frees the timer when done.
+// The request's deadline: the route timeout, shortened by the caller's remaining deadline, passed on to the next hop.
+import { DEADLINE_HEADER, parseDeadlineMs } from '@meshcart/service-kit';
 import { onBodyDone } from '../body-done';
-import { UpstreamTimeoutError } from '../errors';
+import { DeadlineExceededError, UpstreamTimeoutError } from '../errors';
 import type { Layer } from '../types';
 
 export function timeoutLayer(): Layer {
   return (inner) => async (req) => {
-    const timeoutMs = req.ctx.route?.timeoutMs;
-    if (!timeoutMs) return inner(req);
+    const incoming = parseDeadlineMs(req.headers[DEADLINE_HEADER]);
+    if (incoming !== undefined && incoming <= 0) {
+      throw new DeadlineExceededError(`the caller's deadline has already passed; ${req.ctx.dstService} was not called`);
+    }
+    const routeMs = req.ctx.route?.timeoutMs;
+    const timeoutMs = Math.min(routeMs ?? Infinity, incoming ?? Infinity);
+    if (!Number.isFinite(timeoutMs)) return inner(req);
+    const started = Date.now();
     const controller = new AbortController();
     const outer = req.ctx.signal;
     const onOuterAbort = () => controller.abort(outer?.reason);
@@ -20,6 +27,8 @@ export function timeoutLayer(): Layer {
       outer?.removeEventListener('abort', onOuterAbort);
     };
     req.ctx.signal = controller.signal;
+    // Downstream work never outlives this caller: the next hop learns how long is left.
+    req.headers[DEADLINE_HEADER] = String(Math.max(1, timeoutMs - (Date.now() - started)));
     try {
       return onBodyDone(await inner(req), cleanup);
     } catch (err) {

@@ -1,61 +1,198 @@
-// Concrete tier: one per destination service (cluster): chooses an endpoint, then hands over to the endpoint tier.
+// Concrete tier: one per destination service (cluster): breakers, endpoint choice, outlier ejection.
 import type { ClusterResource, Endpoint } from '@meshcart/mesh-config';
 import { createBalancer, type Balancer, type EndpointState } from '../balancers';
 import { onBodyDone } from '../body-done';
-import { NoEndpointsError } from '../errors';
+import { CircuitBreaker } from '../circuit-breaker';
+import { CircuitOpenError, MeshError, NoEndpointsError, OverflowError, UpstreamConnectError, UpstreamResetError, UpstreamTimeoutError } from '../errors';
+import type { MeshEvents } from '../mesh-events';
 import { Stack, type Handler, type Layer } from '../types';
 
+interface OutlierState extends EndpointState {
+  consecutive5xx: number;
+  consecutiveGateway: number;
+  ejections: number;
+  ejectedUntil: number;
+}
+
+type Outcome = { status?: number; error?: unknown };
+
+const isGatewayError = (o: Outcome) =>
+  (o.status !== undefined && [502, 503, 504].includes(o.status)) ||
+  o.error instanceof UpstreamConnectError ||
+  o.error instanceof UpstreamResetError ||
+  o.error instanceof UpstreamTimeoutError;
+const is5xx = (o: Outcome) => (o.status !== undefined && o.status >= 500) || (o.error instanceof MeshError && o.error.statusCode >= 500);
+
 export class Cluster {
-  private states: EndpointState[] = [];
+  private states: OutlierState[] = [];
   private readonly balancer: Balancer;
+  private readonly breaker?: CircuitBreaker;
+  private readonly sweep?: NodeJS.Timeout;
+  private inflight = 0;
+  private retriesInflight = 0;
   readonly handler: Handler;
 
   constructor(
     readonly resource: ClusterResource,
     endpointHandler: Handler,
+    private readonly events: MeshEvents,
+    private readonly now: () => number = Date.now,
   ) {
     this.balancer = createBalancer(resource.lbPolicy);
+    const cb = resource.circuitBreaker;
+    if (cb?.errorThresholdPercentage !== undefined) {
+      this.breaker = new CircuitBreaker(cb, (state) => events.emit('breaker-state', { cluster: resource.name, state }), now);
+    }
+    if (resource.outlierDetection) {
+      // Ejections are re-evaluated on Envoy's interval: an expired ejection ends at the next sweep.
+      this.sweep = setInterval(() => this.unejectExpired(), resource.outlierDetection.intervalMs);
+      this.sweep.unref();
+    }
     this.handler = new Stack()
-      // Picks the endpoint first: every later layer is about that one address.
+      // Limits first: an overloaded or failing destination is refused before any work is done for it.
+      .push(this.limitsLayer())
+      // The error-rate breaker sees every outcome of the requests it admitted.
+      .push(this.breakerLayer())
+      // Then the endpoint: every later layer is about that one address.
       .push(this.balanceLayer())
-      // Counts requests in flight per endpoint, which least-request balancing reads.
-      .push(this.inflightLayer())
+      // Per-endpoint in-flight counts (least-request) and outcomes (outlier detection).
+      .push(this.endpointStateLayer())
       .build(endpointHandler);
   }
 
-  /** Keeps in-flight counts of endpoints that stay, so a push does not reset balancing. */
+  /** Keeps in-flight counts and ejections of endpoints that stay, so a push does not reset them. */
   setEndpoints(endpoints: readonly Endpoint[]): void {
     const old = new Map(this.states.map((s) => [s.endpoint.instance, s]));
     this.states = endpoints.map((endpoint) => {
       const prev = old.get(endpoint.instance);
-      return prev && prev.endpoint.url === endpoint.url ? Object.assign(prev, { endpoint }) : { endpoint, inflight: 0 };
+      if (prev && prev.endpoint.url === endpoint.url) return Object.assign(prev, { endpoint });
+      return { endpoint, inflight: 0, consecutive5xx: 0, consecutiveGateway: 0, ejections: 0, ejectedUntil: 0 };
     });
   }
 
-  endpoints(): readonly EndpointState[] {
-    return this.states;
+  endpoints(): readonly (EndpointState & { ejected: boolean })[] {
+    return this.states.map((s) => ({ endpoint: s.endpoint, inflight: s.inflight, ejected: s.ejectedUntil > 0 }));
+  }
+
+  breakerState(): string {
+    return this.breaker?.state ?? 'closed';
+  }
+
+  close(): void {
+    clearInterval(this.sweep);
+  }
+
+  /** Endpoints a request may go to: the non-ejected, unless too few are healthy (panic mode: all). */
+  private candidates(): OutlierState[] {
+    const od = this.resource.outlierDetection;
+    if (!od) return this.states;
+    const healthy = this.states.filter((s) => s.ejectedUntil === 0);
+    const healthyPercent = this.states.length ? (healthy.length / this.states.length) * 100 : 100;
+    return healthyPercent < od.minHealthPercent ? this.states : healthy;
+  }
+
+  private limitsLayer(): Layer {
+    const cb = this.resource.circuitBreaker;
+    const name = this.resource.name;
+    return (inner) => async (req) => {
+      const retry = (req.ctx.attempt ?? 0) > 0;
+      if (cb?.maxRequests !== undefined && this.inflight >= cb.maxRequests) {
+        this.events.emit('overflow', { cluster: name, limit: 'maxRequests' });
+        throw new OverflowError(`${name}: ${this.inflight} requests in flight (maxRequests ${cb.maxRequests})`);
+      }
+      if (cb?.maxPendingRequests !== undefined) {
+        // Pending = requests beyond what the pools can carry at once, waiting for a connection.
+        const capacity = this.states.length * this.resource.connectionPool.maxConnections * this.resource.connectionPool.pipelining;
+        if (this.inflight - capacity >= cb.maxPendingRequests) {
+          this.events.emit('overflow', { cluster: name, limit: 'maxPendingRequests' });
+          throw new OverflowError(`${name}: ${this.inflight - capacity} requests waiting for a connection (maxPendingRequests ${cb.maxPendingRequests})`);
+        }
+      }
+      if (retry && cb?.maxRetries !== undefined && this.retriesInflight >= cb.maxRetries) {
+        this.events.emit('overflow', { cluster: name, limit: 'maxRetries' });
+        throw new OverflowError(`${name}: ${this.retriesInflight} retries in flight (maxRetries ${cb.maxRetries})`);
+      }
+      this.inflight++;
+      if (retry) this.retriesInflight++;
+      this.events.emit('pending', { cluster: name, delta: 1 });
+      const done = () => {
+        this.inflight--;
+        if (retry) this.retriesInflight--;
+        this.events.emit('pending', { cluster: name, delta: -1 });
+      };
+      try {
+        return onBodyDone(await inner(req), done);
+      } catch (err) {
+        done();
+        throw err;
+      }
+    };
+  }
+
+  private breakerLayer(): Layer {
+    return (inner) => async (req) => {
+      const breaker = this.breaker;
+      if (!breaker) return inner(req);
+      if (!breaker.admit()) throw new CircuitOpenError(`${this.resource.name}: circuit open after too many errors; failing fast`);
+      try {
+        const res = await inner(req);
+        breaker.record(is5xx({ status: res.statusCode }));
+        return res;
+      } catch (err) {
+        breaker.record(true);
+        throw err;
+      }
+    };
   }
 
   private balanceLayer(): Layer {
     return (inner) => (req) => {
-      const picked = this.balancer.pick(this.states);
+      const picked = this.balancer.pick(this.candidates());
       if (!picked) return Promise.reject(new NoEndpointsError(`no endpoints for ${this.resource.name}`));
       req.ctx.endpoint = picked.endpoint;
       return inner(req);
     };
   }
 
-  private inflightLayer(): Layer {
+  private endpointStateLayer(): Layer {
     return (inner) => async (req) => {
       const state = this.states.find((s) => s.endpoint === req.ctx.endpoint);
       if (!state) return inner(req);
       state.inflight++;
       try {
-        return onBodyDone(await inner(req), () => state.inflight--);
+        const res = await inner(req);
+        this.observe(state, { status: res.statusCode });
+        return onBodyDone(res, () => state.inflight--);
       } catch (err) {
         state.inflight--;
+        this.observe(state, { error: err });
         throw err;
       }
     };
+  }
+
+  private observe(state: OutlierState, outcome: Outcome): void {
+    const od = this.resource.outlierDetection;
+    if (!od) return;
+    state.consecutive5xx = is5xx(outcome) ? state.consecutive5xx + 1 : 0;
+    state.consecutiveGateway = isGatewayError(outcome) ? state.consecutiveGateway + 1 : 0;
+    const tripped =
+      (od.consecutive5xxErrors !== undefined && state.consecutive5xx >= od.consecutive5xxErrors) ||
+      (od.consecutiveGatewayErrors !== undefined && state.consecutiveGateway >= od.consecutiveGatewayErrors);
+    if (!tripped || state.ejectedUntil > 0) return;
+    const ejected = this.states.filter((s) => s.ejectedUntil > 0).length;
+    // At most maxEjectionPercent of the endpoints are out at once, but one may always go (as in Envoy).
+    if (ejected > 0 && ((ejected + 1) / this.states.length) * 100 > od.maxEjectionPercent) return;
+    state.ejections++;
+    const duration = od.baseEjectionTimeMs * state.ejections;
+    state.ejectedUntil = this.now() + duration;
+    state.consecutive5xx = 0;
+    state.consecutiveGateway = 0;
+    this.events.emit('ejection', { cluster: this.resource.name, endpoint: state.endpoint.instance, ejectedForMs: duration });
+  }
+
+  private unejectExpired(): void {
+    const now = this.now();
+    for (const s of this.states) if (s.ejectedUntil > 0 && s.ejectedUntil <= now) s.ejectedUntil = 0;
   }
 }

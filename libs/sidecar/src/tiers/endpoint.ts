@@ -2,6 +2,7 @@
 import type { ConnectionPoolSettings } from '@meshcart/mesh-config';
 import { Pool } from 'undici';
 import { fromUpstreamError, UpstreamTimeoutError } from '../errors';
+import type { MeshEvents } from '../mesh-events';
 import type { Handler, Headers } from '../types';
 
 function poolOptions(s: ConnectionPoolSettings): Pool.Options {
@@ -24,12 +25,16 @@ function poolOptions(s: ConnectionPoolSettings): Pool.Options {
 export class EndpointPools {
   private readonly pools = new Map<string, { pool: Pool; key: string }>();
 
-  get(url: string, settings: ConnectionPoolSettings): Pool {
+  constructor(private readonly events?: MeshEvents) {}
+
+  get(url: string, settings: ConnectionPoolSettings, cluster = ''): Pool {
     const key = JSON.stringify(settings);
     const current = this.pools.get(url);
     if (current && current.key === key) return current.pool;
     if (current) void current.pool.close().catch(() => undefined);
     const pool = new Pool(url, poolOptions(settings));
+    // Every new TCP connection is a cost the pooling knobs exist to avoid: count them.
+    pool.on('connect', () => this.events?.emit('connection-opened', { cluster, endpoint: url }));
     this.pools.set(url, { pool, key });
     return pool;
   }

@@ -1,6 +1,7 @@
 // Inbound tier: traffic arriving for the local app, forwarded over a pooled keep-alive connection.
 import { Pool } from 'undici';
 import { telemetryLayer, type RequestObserver } from '../layers/telemetry-layer';
+import { timeoutLayer } from '../layers/timeout-layer';
 import { Stack, type Handler } from '../types';
 import { forward } from './endpoint';
 
@@ -14,6 +15,8 @@ export class Inbound {
     this.handler = new Stack()
       // Measures what the app costs, as seen at the sidecar (the inbound side of every edge).
       .push(telemetryLayer(observers))
+      // The caller's remaining deadline bounds the app's work too, and the app learns it (header).
+      .push(timeoutLayer())
       .build(forward(() => this.app, () => appUrl));
   }
 

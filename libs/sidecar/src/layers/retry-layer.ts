@@ -1,0 +1,108 @@
+// Retries: per-try deadline, retry-on conditions, exponential backoff with jitter, and a budget against storms.
+import type { RetrySettings } from '@meshcart/mesh-config';
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UpstreamConnectError, UpstreamResetError, UpstreamTimeoutError } from '../errors';
+import type { MeshEvents } from '../mesh-events';
+import type { RetryBudget } from '../retry-budget';
+import type { Layer, MeshRequest, MeshResponse } from '../types';
+
+/** Requests safe to send twice. Others only with an Idempotency-Key, which makes the server dedupe. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+/** Bodies up to this size are kept for retries; a larger one is sent once, streaming. */
+export const MAX_RETRY_BODY_BYTES = 64 * 1024;
+
+function retriable(policy: RetrySettings, res: MeshResponse | undefined, err: unknown): boolean {
+  for (const on of policy.retryOn) {
+    if (typeof on === 'number') {
+      if (res?.statusCode === on) return true;
+      continue;
+    }
+    switch (on) {
+      case '5xx':
+        if ((res && res.statusCode >= 500) || err instanceof UpstreamTimeoutError || err instanceof UpstreamResetError || err instanceof UpstreamConnectError) return true;
+        break;
+      case 'gateway-error':
+        if ((res && [502, 503, 504].includes(res.statusCode)) || err instanceof UpstreamTimeoutError) return true;
+        break;
+      case 'connect-failure':
+        if (err instanceof UpstreamConnectError) return true;
+        break;
+      case 'reset':
+        if (err instanceof UpstreamResetError) return true;
+        break;
+      case 'retriable-4xx':
+        if (res?.statusCode === 409) return true;
+        break;
+    }
+  }
+  return false;
+}
+
+/** Reads up to `limit` bytes; returns the bytes, or a stream that replays them and the rest when larger. */
+async function bufferBody(body: Readable, limit: number): Promise<Buffer | Readable> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const iterator = body[Symbol.asyncIterator]();
+  for (;;) {
+    const { value, done } = (await iterator.next()) as IteratorResult<Buffer>;
+    if (done) return Buffer.concat(chunks);
+    chunks.push(value);
+    size += value.length;
+    if (size > limit) {
+      return Readable.from(
+        (async function* () {
+          yield* chunks;
+          for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value as Buffer;
+        })(),
+      );
+    }
+  }
+}
+
+export function retryLayer(deps: { budget: (cluster: string) => RetryBudget | undefined; events: MeshEvents }): Layer {
+  return (inner) => async (req) => {
+    const policy = req.ctx.route?.retries;
+    const cluster = req.ctx.route?.cluster ?? req.ctx.dstService;
+    const budget = deps.budget(cluster);
+    budget?.recordRequest();
+    const safe = IDEMPOTENT.has(req.method) || req.headers['idempotency-key'] !== undefined;
+    if (!policy || !safe) return inner(req);
+
+    let body: Buffer | null = null;
+    if (req.body) {
+      const buffered = await bufferBody(req.body, MAX_RETRY_BODY_BYTES);
+      if (!Buffer.isBuffer(buffered)) return inner({ ...req, body: buffered });
+      body = buffered;
+    }
+    const deadline = req.ctx.signal;
+
+    for (let attempt = 0; ; attempt++) {
+      const perTry = policy.perTryTimeoutMs ? AbortSignal.timeout(policy.perTryTimeoutMs) : undefined;
+      const signal = perTry && deadline ? AbortSignal.any([deadline, perTry]) : (perTry ?? deadline);
+      const tryReq: MeshRequest = { ...req, body: body ? Readable.from([body]) : null, ctx: { ...req.ctx, attempt, ...(signal ? { signal } : {}) } };
+      let res: MeshResponse | undefined;
+      let err: unknown;
+      try {
+        res = await inner(tryReq);
+      } catch (e) {
+        // A per-try timeout is this try's failure; the route deadline passing ends all tries.
+        err = perTry?.aborted && !deadline?.aborted ? new UpstreamTimeoutError(`try ${attempt + 1} took over ${policy.perTryTimeoutMs} ms`) : e;
+      }
+      req.ctx.endpoint = tryReq.ctx.endpoint;
+      const last = attempt >= policy.attempts || deadline?.aborted || !retriable(policy, res, err);
+      if (!last && budget && !budget.tryRetry()) {
+        deps.events.emit('retry-budget-exhausted', { cluster, route: req.ctx.route!.name });
+      } else if (!last) {
+        deps.events.emit('retry', { cluster, route: req.ctx.route!.name });
+        res?.body.resume();
+        // Full jitter: spreads the retries of many callers instead of synchronising them.
+        const cap = Math.min(policy.backoff.maxMs, policy.backoff.baseMs * 2 ** attempt);
+        await sleep(Math.random() * cap, undefined, deadline ? { signal: deadline } : {}).catch(() => undefined);
+        continue;
+      }
+      if (res) return res;
+      throw err;
+    }
+  };
+}

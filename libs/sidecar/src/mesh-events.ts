@@ -1,0 +1,16 @@
+// Policy events (retries, breakers, ejections, connections) that metrics observe without policies knowing metrics.
+import { EventEmitter } from 'node:events';
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+export interface MeshEventMap {
+  retry: [{ cluster: string; route: string }];
+  'retry-budget-exhausted': [{ cluster: string; route: string }];
+  'breaker-state': [{ cluster: string; state: BreakerState }];
+  overflow: [{ cluster: string; limit: 'maxRequests' | 'maxPendingRequests' | 'maxRetries' }];
+  ejection: [{ cluster: string; endpoint: string; ejectedForMs: number }];
+  'connection-opened': [{ cluster: string; endpoint: string }];
+  pending: [{ cluster: string; delta: 1 | -1 }];
+}
+
+export class MeshEvents extends EventEmitter<MeshEventMap> {}

@@ -1,0 +1,44 @@
+// Test support: a data plane for order-service with given payment-service policies, called through MeshDispatcher.
+import { compileProxyResources, endpointsSnapshot, parseMeshConfig } from '@meshcart/mesh-config';
+import { request } from 'undici';
+import { DataPlane } from '../data-plane';
+import { MeshDispatcher } from '../mesh-dispatcher';
+import { MeshMetrics } from '../metrics';
+
+/** `paymentSpec` is the YAML of spec.services.payment-service, indented by six spaces. */
+export function planeWith(paymentSpec: string, upstreams: string[]) {
+  const config = parseMeshConfig(`
+apiVersion: meshcart.io/v1alpha1
+kind: MeshConfig
+metadata: { name: policy-test }
+spec:
+  defaults: { accessLog: { mode: 'off' } }
+  services:
+    order-service: {}
+    payment-service:
+${paymentSpec}
+`);
+  const metrics = new MeshMetrics({ service: 'order-service', instance: 'order-test' });
+  const dataPlane = new DataPlane({ observers: () => [metrics] });
+  metrics.observe(dataPlane.events);
+  dataPlane.applyResources(compileProxyResources(config, 'order-service'));
+  dataPlane.applyEndpoints(
+    endpointsSnapshot({ 'payment-service': upstreams.map((url, i) => ({ instance: `payment-${i + 1}`, url, weight: 1, labels: {} })) }),
+  );
+  const dispatcher = new MeshDispatcher(dataPlane, 'order-service');
+  const call = async (path = '/charges', init: { method?: string; headers?: Record<string, string>; body?: string } = {}) => {
+    const res = await request(`http://payment-service${path}`, { method: (init.method ?? 'GET') as 'GET', headers: init.headers, body: init.body, dispatcher });
+    const text = await res.body.text();
+    return { status: res.statusCode, headers: res.headers, text };
+  };
+  return { dataPlane, metrics, call, close: () => dataPlane.close() };
+}
+
+/** The value of one sample of a metric, matched by all the given labels. */
+export async function sample(metrics: MeshMetrics, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await metrics.metrics();
+  const line = text
+    .split('\n')
+    .find((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+  return line ? Number(line.split(' ').pop()) : 0;
+}

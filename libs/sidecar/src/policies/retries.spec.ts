@@ -1,0 +1,108 @@
+import { startRecordingServer, type RecordingServer } from '@meshcart/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { planeWith, sample } from './policy-harness';
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (closers.length) await closers.pop()!();
+});
+
+/** Fails the first `n` requests with `status`, then answers 200. */
+async function flaky(n: number, status = 503): Promise<RecordingServer> {
+  let seen = 0;
+  const s = await startRecordingServer((req, res) => {
+    res.writeHead(seen++ < n ? status : 200, { 'content-type': 'text/plain' });
+    res.end(req.body || 'ok');
+  });
+  closers.push(s.close);
+  return s;
+}
+
+const retries = (extra = '') => `      policy:
+        retries: { attempts: 3, retryOn: [gateway-error], backoff: { baseMs: 1, maxMs: 5 } }
+${extra}`;
+
+describe('retries', () => {
+  it('repeat a failed idempotent request until it succeeds, counting each retry', async () => {
+    const up = await flaky(2);
+    const mesh = planeWith(retries(), [up.url]);
+    closers.push(mesh.close);
+    const res = await mesh.call('/charges/1');
+    expect(res.status).toBe(200);
+    expect(up.requests).toHaveLength(3);
+    expect(await sample(mesh.metrics, 'mesh_retries_total', { dst_service: 'payment-service' })).toBe(2);
+  });
+
+  it('give up after the configured attempts and return the last answer', async () => {
+    const up = await flaky(100);
+    const mesh = planeWith(retries(), [up.url]);
+    closers.push(mesh.close);
+    expect((await mesh.call('/x')).status).toBe(503);
+    expect(up.requests).toHaveLength(4);
+  });
+
+  it('never repeat a POST without an Idempotency-Key, and replay the body of one with it', async () => {
+    const up = await flaky(1);
+    const mesh = planeWith(retries(), [up.url]);
+    closers.push(mesh.close);
+    expect((await mesh.call('/charges', { method: 'POST', body: 'pay' })).status).toBe(503);
+    expect(up.requests).toHaveLength(1);
+    const res = await mesh.call('/charges', { method: 'POST', body: 'pay', headers: { 'idempotency-key': 'k1' } });
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('pay');
+    expect(up.requests.map((r) => r.body)).toEqual(['pay', 'pay']);
+  });
+
+  it('retry only on the listed conditions', async () => {
+    const up = await flaky(1, 500);
+    const mesh = planeWith(retries(), [up.url]);
+    closers.push(mesh.close);
+    // gateway-error covers 502, 503 and 504, not 500.
+    expect((await mesh.call('/x')).status).toBe(500);
+    expect(up.requests).toHaveLength(1);
+  });
+
+  it('give each try its own deadline with perTryTimeoutMs', async () => {
+    let n = 0;
+    const up = await startRecordingServer((_req, res) => {
+      if (n++ === 0) return void setTimeout(() => res.end('late'), 1_000);
+      res.end('fast');
+    });
+    closers.push(up.close);
+    const mesh = planeWith(`      policy:
+        timeoutMs: 2000
+        retries: { attempts: 2, perTryTimeoutMs: 100, retryOn: [gateway-error], backoff: { baseMs: 1, maxMs: 1 } }`, [up.url]);
+    closers.push(mesh.close);
+    const res = await mesh.call('/x');
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('fast');
+  });
+
+  it('stop when the budget is spent: three layers of retries stay near the budget, not 4³', async () => {
+    const up = await flaky(Number.MAX_SAFE_INTEGER);
+    // Three proxies in a row (each with 3 retries and a 20% budget) in front of an upstream that always fails.
+    const policy = `      policy:
+        retries: { attempts: 3, retryOn: [gateway-error], backoff: { baseMs: 0, maxMs: 0 } }
+        retryBudget: { budgetPercent: 20, minRetriesPerSecond: 0 }`;
+    const inner = planeWith(policy, [up.url]);
+    const hop = async (next: ReturnType<typeof planeWith>) => {
+      const s = await startRecordingServer(async (req, res) => {
+        const r = await next.call(req.url, { method: req.method });
+        res.writeHead(r.status);
+        res.end(r.text);
+      });
+      closers.push(s.close);
+      return s;
+    };
+    const middle = planeWith(policy, [(await hop(inner)).url]);
+    const outer = planeWith(policy, [(await hop(middle)).url]);
+    closers.push(inner.close, middle.close, outer.close);
+
+    const requests = 50;
+    for (let i = 0; i < requests; i++) expect((await outer.call('/x')).status).toBe(503);
+    // Each layer may add 20% of what it receives: at most 50 × 1.2³ ≈ 86 tries reach the upstream.
+    expect(up.requests.length).toBeGreaterThan(requests);
+    expect(up.requests.length).toBeLessThanOrEqual(Math.floor(requests * 1.2 ** 3));
+    expect(await sample(outer.metrics, 'mesh_retry_budget_exhausted_total', { dst_service: 'payment-service' })).toBeGreaterThan(0);
+  });
+});
