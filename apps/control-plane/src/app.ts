@@ -1,6 +1,7 @@
 // The control plane: registry, config store and push server behind a small HTTP API.
 import { Type } from '@sinclair/typebox';
-import { createServiceApp, notFound, type ServiceAppOptions } from '@meshcart/service-kit';
+import { ConfigError, Fault } from '@meshcart/mesh-config';
+import { createServiceApp, HttpError, notFound, type ServiceAppOptions } from '@meshcart/service-kit';
 import { ConfigStore } from './config-store';
 import { PushServer } from './push-server';
 import { Registry } from './registry';
@@ -99,6 +100,41 @@ export function buildApp(opts: ControlPlaneOptions) {
   });
 
   app.get('/api/v1/endpoints', async () => push.currentEndpoints());
+
+  /** Applies a change to the config in force; a change that would make it invalid is refused whole. */
+  const patch = (change: Parameters<ConfigStore['patch']>[0]) => {
+    try {
+      store.patch(change);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new HttpError(400, 'INVALID_CONFIG', err.message, err.issues.map((i) => ({ path: i.path, message: i.message })));
+      throw err;
+    }
+    return { profile: store.current().profile, services: Object.keys(store.current().config.spec.services) };
+  };
+  const knownService = (service: string) => {
+    if (!(service in store.current().config.spec.services)) {
+      throw notFound('UNKNOWN_SERVICE', `no service "${service}"; known: ${Object.keys(store.current().config.spec.services).join(', ')}`);
+    }
+  };
+  const ServiceParams = Type.Object({ service: Type.String({ pattern: '^[a-z][a-z0-9-]{0,62}$' }) });
+
+  // Drills (`meshctl fault`): a fault on every route of one service, pushed to every proxy at once.
+  app.put('/api/v1/services/:service/fault', { schema: { params: ServiceParams, body: Fault } }, async (req) => {
+    knownService(req.params.service);
+    return patch((draft) => void (draft.spec.services[req.params.service]!.fault = req.body));
+  });
+  app.delete('/api/v1/services/:service/fault', { schema: { params: ServiceParams } }, async (req) => {
+    knownService(req.params.service);
+    return patch((draft) => void delete draft.spec.services[req.params.service]!.fault);
+  });
+  app.delete('/api/v1/faults', async () =>
+    patch((draft) => {
+      for (const svc of Object.values(draft.spec.services)) delete svc.fault;
+    }),
+  );
+  app.get('/api/v1/faults', async () =>
+    Object.fromEntries(Object.entries(store.current().config.spec.services).flatMap(([name, svc]) => (svc.fault ? [[name, svc.fault]] : []))),
+  );
 
   return app;
 }

@@ -2,14 +2,17 @@
 import {
   compileProxyResources,
   loadMeshConfigFile,
+  validateMeshConfig,
   type MeshConfig,
   type ResourcesSnapshot,
 } from '@meshcart/mesh-config';
+import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 
 const PROFILE = /^[a-z0-9][a-z0-9-]*$/;
 
-export class ConfigStore {
+/** Emits 'change' when the config in force changes, so every proxy gets the new resources. */
+export class ConfigStore extends EventEmitter<{ change: [] }> {
   private config: MeshConfig;
   private profile: string;
   private readonly compiled = new Map<string, ResourcesSnapshot>();
@@ -19,6 +22,7 @@ export class ConfigStore {
     private readonly dir: string,
     profile: string,
   ) {
+    super();
     this.config = this.load(profile);
     this.profile = profile;
   }
@@ -35,6 +39,18 @@ export class ConfigStore {
       this.compiled.set(service, snapshot);
     }
     return snapshot;
+  }
+
+  /**
+   * Changes the config in force (e.g. a fault for a drill). The changed config is validated whole:
+   * on any problem a ConfigError is thrown and the current config stays in force.
+   */
+  patch(change: (draft: MeshConfig) => void): void {
+    const draft = structuredClone(this.config);
+    change(draft);
+    this.config = validateMeshConfig(draft, 'patch');
+    this.compiled.clear();
+    this.emit('change');
   }
 
   private load(profile: string): MeshConfig {

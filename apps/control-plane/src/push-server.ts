@@ -25,6 +25,10 @@ export class PushServer {
   ) {
     this.endpoints = endpointsSnapshot(registry.endpoints());
     registry.on('change', () => this.onRegistryChange());
+    // A config change reaches every connected proxy at once; each ACKs or NACKs it.
+    store.on('change', () => {
+      for (const sub of this.subscribers.values()) this.sendResources(sub);
+    });
     this.pinger = setInterval(() => this.broadcast('{"type":"ping"}\n'), PING_INTERVAL_MS);
     this.pinger.unref();
   }
@@ -53,8 +57,7 @@ export class PushServer {
     if (rec) rec.connected = true;
     // One connection per stream: when the stream ends (shutdown), its socket closes with it.
     out.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', connection: 'close' });
-    const { version, resources } = this.store.resourcesFor(service);
-    this.send(sub, { type: 'resources', version, resources });
+    this.sendResources(sub);
     this.sendEndpoints(sub);
   }
 
@@ -69,6 +72,11 @@ export class PushServer {
     if (next.version === this.endpoints.version) return;
     this.endpoints = next;
     for (const sub of this.subscribers.values()) this.sendEndpoints(sub);
+  }
+
+  private sendResources(sub: Subscriber): void {
+    const { version, resources } = this.store.resourcesFor(sub.service);
+    this.send(sub, { type: 'resources', version, resources });
   }
 
   private sendEndpoints(sub: Subscriber): void {

@@ -157,3 +157,40 @@ describe('control plane push', () => {
     }
   });
 });
+
+describe('live changes', () => {
+  it('pushes a fault to every proxy at once, refuses an invalid one whole, and clears it', async () => {
+    const cp = await startControlPlane();
+    const rt = await join_(cp.url, 'gateway', 'gw-1');
+    const before = rt.dataPlane.versions().resources;
+    const put = await request(`${cp.url}/api/v1/services/product-service/fault`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ abort: { httpStatus: 503, percent: 50 } }),
+    });
+    expect(put.statusCode).toBe(200);
+    await put.body.dump();
+    await eventually(() => rt.dataPlane.versions().resources, (v) => v !== before);
+    const routes = (rt.dataPlane.dump() as { resources: { resources: { edgeRoutes: { name: string; fault?: unknown }[] } } }).resources.resources.edgeRoutes;
+    expect(routes.find((r) => r.name === 'products')?.fault).toEqual({ abort: { httpStatus: 503, percent: 50 } });
+    expect(routes.find((r) => r.name === 'orders')?.fault).toBeUndefined();
+    const faulted = rt.dataPlane.versions().resources;
+
+    const bad = await request(`${cp.url}/api/v1/services/product-service/fault`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ abort: { httpStatus: 503, percent: 150 } }),
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(((await bad.body.json()) as { error: { details: { path: string }[] } }).error.details[0]!.path).toBe('/abort/percent');
+    const unknown = await request(`${cp.url}/api/v1/services/nope-service/fault`, { method: 'DELETE' });
+    expect(unknown.statusCode).toBe(404);
+    await unknown.body.dump();
+    expect(rt.dataPlane.versions().resources).toBe(faulted);
+
+    const clear = await request(`${cp.url}/api/v1/faults`, { method: 'DELETE' });
+    expect(clear.statusCode).toBe(200);
+    await clear.body.dump();
+    await eventually(() => rt.dataPlane.versions().resources, (v) => v === before);
+  });
+});

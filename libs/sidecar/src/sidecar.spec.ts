@@ -184,6 +184,21 @@ describe('sidecar data path', () => {
     await res.body.dump();
   });
 
+  it('applies a pushed policy change without failing requests in flight', async () => {
+    const slow = await upstream((_req, res) => void setTimeout(() => res.end('done'), 300));
+    const { outbound, order } = await meshOf([slow], meshConfig({ maxRequestsPerConnection: 0 }));
+    const inFlight = request(`${outbound}/slow`, { headers: { host: 'payment-service' } });
+    await new Promise((r) => setTimeout(r, 100));
+    // New pool settings: the old pool closes gracefully once its request is done.
+    order.sidecar.runtime.dataPlane.applyResources(compileProxyResources(meshConfig({ maxRequestsPerConnection: 1, lb: 'LEAST_REQUEST' }), 'order-service'));
+    const res = await inFlight;
+    expect(res.statusCode).toBe(200);
+    expect(await res.body.text()).toBe('done');
+    const after = await request(`${outbound}/again`, { headers: { host: 'payment-service' } });
+    expect(after.statusCode).toBe(200);
+    await after.body.dump();
+  });
+
   it('exposes the config in force on /config_dump', async () => {
     const app = await upstream();
     const { order } = await meshOf([app]);

@@ -1,0 +1,29 @@
+// The control plane's HTTP API as meshctl uses it, with errors that say what the control plane said.
+import { request } from 'undici';
+
+export class ApiError extends Error {}
+
+export class ControlPlaneApi {
+  constructor(readonly baseUrl: string) {}
+
+  async call<T>(method: 'GET' | 'PUT' | 'DELETE' | 'POST', path: string, body?: unknown): Promise<T> {
+    let res;
+    try {
+      res = await request(`${this.baseUrl}${path}`, {
+        method,
+        headers: body !== undefined ? { 'content-type': 'application/json' } : {},
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+        headersTimeout: 5_000,
+      });
+    } catch (err) {
+      throw new ApiError(`cannot reach the control plane at ${this.baseUrl} (${(err as Error).message}); is the mesh running (npm start)? Set --control-plane or MESHCTL_CONTROL_PLANE.`);
+    }
+    const text = await res.body.text();
+    const parsed = text ? (JSON.parse(text) as unknown) : undefined;
+    if (res.statusCode >= 400) {
+      const e = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
+      throw new ApiError(`${e?.code ?? res.statusCode}: ${e?.message ?? text}`);
+    }
+    return parsed as T;
+  }
+}

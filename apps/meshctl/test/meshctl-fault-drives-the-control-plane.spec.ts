@@ -1,0 +1,55 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServiceProcess, type StartedService } from '@meshcart/testing';
+
+const run = promisify(execFile);
+const root = join(__dirname, '../../..');
+let cp: StartedService;
+let url: string;
+
+beforeAll(async () => {
+  cp = await startServiceProcess('control-plane', 'apps/control-plane/src/main.ts', { MESH_CONFIG_DIR: join(root, 'deploy/mesh'), MESH_PROFILE: 'optimized' });
+  url = cp.url;
+});
+afterAll(() => cp.stop());
+
+async function meshctl(...args: string[]) {
+  try {
+    const { stdout, stderr } = await run('npx', ['meshctl', '--control-plane', url, ...args], { cwd: root });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const faults = async () => (await (await request(`${url}/api/v1/faults`)).body.json()) as Record<string, unknown>;
+
+describe('npx meshctl fault', () => {
+  it('sets an abort and a delay through the control plane, lists them, and clears them', async () => {
+    expect((await meshctl('fault', '--service', 'product', '--abort', '503', '--percent', '50')).code).toBe(0);
+    const delay = await meshctl('fault', '--service', 'payment', '--delay-ms', '100', '--percent', '50');
+    expect(delay.stdout).toContain('payment-service: delay 100 ms on 50%');
+    expect(await faults()).toEqual({
+      'product-service': { abort: { httpStatus: 503, percent: 50 } },
+      'payment-service': { delay: { fixedDelayMs: 100, percent: 50 } },
+    });
+    expect((await meshctl('fault', 'list')).stdout).toContain('abort 503 on 50%');
+    expect((await meshctl('fault', 'clear', '--service', 'payment')).code).toBe(0);
+    expect(Object.keys(await faults())).toEqual(['product-service']);
+    expect((await meshctl('fault', 'clear')).stdout).toContain('cleared every fault');
+    expect(await faults()).toEqual({});
+  });
+
+  it('exits non-zero with the reason on bad input or an unknown service', async () => {
+    const bad = await meshctl('fault', '--service', 'product', '--abort', '503', '--percent', '150');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--percent must be a number from 0 to 100');
+    const unknown = await meshctl('fault', '--service', 'inventory', '--abort', '503');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('UNKNOWN_SERVICE');
+  });
+});
