@@ -13,7 +13,7 @@ import type {
   ResourcesSnapshot,
   RouteResource,
 } from './resources';
-import type { CircuitBreaker, MeshConfig, OutlierDetection, Policy, Retries } from './schema';
+import type { CircuitBreaker, MeshConfig, OutlierDetection, Policy, Retries, Route } from './schema';
 
 /** Built-in values for every knob a config leaves out. */
 export const BUILT_IN_DEFAULTS = {
@@ -113,6 +113,7 @@ function effectivePolicy(config: MeshConfig, service: string): Required<Pick<Pol
         ...(maxConnections !== undefined ? { maxConnections } : {}),
       },
       ...(retryBudget ? { retryBudget } : {}),
+      ...(own.subsets ? { subsets: own.subsets } : {}),
       ...(circuitBreaker ? { circuitBreaker } : {}),
       ...(outlierDetection ? { outlierDetection } : {}),
     },
@@ -137,10 +138,18 @@ export function compileProxyResources(config: MeshConfig, service: string): Reso
   const virtualHosts = Object.entries(config.spec.services).map(([name, spec]) => {
     const policy = effectivePolicy(config, name);
     clusters.push(policy.cluster);
-    const routePolicy = (r: { retries?: Retries; fault?: RouteResource['fault']; fallback?: RouteResource['fallback'] }) => {
+    const routePolicy = (r: Partial<Route>) => {
       const retries = r.retries ? retrySettings(r.retries) : policy.retries;
       const fault = r.fault ?? spec.fault;
-      return { ...(retries ? { retries } : {}), ...(fault ? { fault } : {}), ...(r.fallback !== undefined ? { fallback: r.fallback } : {}) };
+      const split = r.split ?? (r.subset ? [{ subset: r.subset, weight: 100 }] : undefined);
+      const mirror = r.mirror ? { cluster: r.mirror.service ?? name, percent: r.mirror.percent, ...(r.mirror.subset ? { subset: r.mirror.subset } : {}) } : undefined;
+      return {
+        ...(retries ? { retries } : {}),
+        ...(fault ? { fault } : {}),
+        ...(r.fallback !== undefined ? { fallback: r.fallback } : {}),
+        ...(split ? { split } : {}),
+        ...(mirror ? { mirror } : {}),
+      };
     };
     const routes: RouteResource[] = (spec.routes ?? []).map((r) => ({
       name: r.name,

@@ -47,6 +47,8 @@ export interface ClusterResource {
   lbPolicy: LbPolicy;
   connectionPool: ConnectionPoolSettings;
   retryBudget?: RetryBudgetSettings;
+  /** Instance groups by label, for subset routing, canaries and mirrors. */
+  subsets?: Record<string, Record<string, string>>;
   circuitBreaker?: CircuitBreakerSettings;
   outlierDetection?: OutlierDetectionSettings;
 }
@@ -68,6 +70,9 @@ export interface RouteResource {
   retries?: RetrySettings;
   fault?: Fault;
   fallback?: Fallback;
+  /** Weighted subsets; a single `subset` compiles to one entry of weight 100. */
+  split?: { subset: string; weight: number }[];
+  mirror?: { cluster: string; subset?: string; percent: number };
   /** Edge routes only: replaces the matched prefix before forwarding. */
   rewritePrefix?: string;
 }

@@ -39,6 +39,7 @@ export const AccessLog = Type.Object(
 export const RouteMatching = Type.Union([Type.Literal('linear-regex'), Type.Literal('compiled')]);
 
 const Percent = Type.Number({ minimum: 0, maximum: 100 });
+const SubsetName = Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' });
 /** A duration as milliseconds, or a string such as "30s", "250ms", "1m" (the seed's `sleepWindow: 30s`). */
 export const Duration = Type.Union([Type.Integer({ minimum: 0, maximum: 86_400_000 }), Type.String({ pattern: '^[0-9]+(ms|s|m)$' })]);
 
@@ -126,6 +127,8 @@ export const Policy = Type.Object(
     /** Default retry policy of this service's routes. */
     retries: Type.Optional(Retries),
     retryBudget: Type.Optional(RetryBudget),
+    /** Named groups of instances by label (like DestinationRule subsets): { v2: { version: v2 } }. */
+    subsets: Type.Optional(Type.Record(SubsetName, Type.Record(Type.String(), Type.String()))),
     circuitBreaker: Type.Optional(CircuitBreaker),
     outlierDetection: Type.Optional(OutlierDetection),
   },
@@ -142,6 +145,8 @@ export const RouteMatch = Type.Object(
     pathPrefix: Type.Optional(Type.String({ pattern: '^/' })),
     pathExact: Type.Optional(Type.String({ pattern: '^/' })),
     methods: Type.Optional(Type.Array(HttpMethod, { minItems: 1, uniqueItems: true })),
+    /** Exact header values the request must carry (names lower-case). */
+    headers: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9-]+$' }), Type.String())),
   },
   { additionalProperties: false },
 );
@@ -168,10 +173,25 @@ export const Fallback = Type.Object(
 );
 export type Fallback = Static<typeof Fallback>;
 
+/** Weighted subsets of the destination's instances (a canary: v1 90, v2 10). */
+export const Split = Type.Array(Type.Object({ subset: SubsetName, weight: Type.Integer({ minimum: 0, maximum: 100 }) }, { additionalProperties: false }), {
+  minItems: 1,
+});
+
+/** Shadow traffic: a copy of a share of requests, whose answers are discarded. */
+export const Mirror = Type.Object(
+  { service: Type.Optional(ServiceName), subset: Type.Optional(SubsetName), percent: Percent },
+  { additionalProperties: false },
+);
+
 export const Route = Type.Object(
   {
     name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }),
     match: RouteMatch,
+    /** All traffic of this route to one subset (e.g. a header-matched canary route). */
+    subset: Type.Optional(SubsetName),
+    split: Type.Optional(Split),
+    mirror: Type.Optional(Mirror),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
     retries: Type.Optional(Retries),
     fault: Type.Optional(Fault),

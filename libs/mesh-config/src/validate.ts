@@ -68,6 +68,23 @@ function semanticIssues(config: MeshConfig): ConfigIssue[] {
       if (seen.has(route.name)) issues.push({ path: `${path}.name`, message: `duplicate route name "${route.name}"` });
       seen.add(route.name);
       issues.push(...matchIssues(route.match, path));
+      // Subsets are defined by the destination's policy; a typo would silently send nothing.
+      const subsets = Object.keys(svc.policy?.subsets ?? {});
+      const known = (subset: string, at: string, owner = name, list = subsets) => {
+        if (!list.includes(subset)) {
+          issues.push({ path: at, message: `unknown subset "${subset}" of ${owner}; defined: ${list.join(', ') || 'none (set policy.subsets)'}` });
+        }
+      };
+      if (route.subset) known(route.subset, `${path}.subset`);
+      if (route.subset && route.split) issues.push({ path: `${path}.split`, message: 'set subset or split, not both' });
+      route.split?.forEach((s, j) => known(s.subset, `${path}.split[${j}].subset`));
+      const total = route.split?.reduce((sum, s) => sum + s.weight, 0);
+      if (total !== undefined && total !== 100) issues.push({ path: `${path}.split`, message: `weights must add up to 100, not ${total}` });
+      if (route.mirror) {
+        const target = route.mirror.service ?? name;
+        if (!(target in config.spec.services)) issues.push({ path: `${path}.mirror.service`, message: `unknown service "${target}"` });
+        else if (route.mirror.subset) known(route.mirror.subset, `${path}.mirror.subset`, target, Object.keys(config.spec.services[target]?.policy?.subsets ?? {}));
+      }
     });
   }
   const edgeNames = new Set<string>();

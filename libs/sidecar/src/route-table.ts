@@ -1,8 +1,15 @@
 // Finds the route for a request: a compiled, cached index (optimized) or a linear regex scan (baseline).
 import type { RouteMatch, RouteMatchingMode, RouteResource, VirtualHostResource } from '@meshcart/mesh-config';
 
+import type { Headers } from './types';
+
 export interface RouteTable {
-  match(vhost: string, method: string, path: string): RouteResource | undefined;
+  match(vhost: string, method: string, path: string, headers?: Headers): RouteResource | undefined;
+}
+
+function headersMatch(m: RouteMatch, headers: Headers | undefined): boolean {
+  if (!m.headers) return true;
+  return Object.entries(m.headers).every(([k, v]) => headers?.[k] === v);
 }
 
 function pathOf(pathAndQuery: string): string {
@@ -21,26 +28,31 @@ function matches(m: RouteMatch, method: string, path: string): boolean {
 
 const CACHE_LIMIT = 10_000;
 
-/** Routes indexed by virtual host; results cached per (host, method, path) so hot paths skip matching. */
+/**
+ * Routes indexed by virtual host; the routes a (host, method, path) can take are cached, so hot
+ * paths skip matching. Header conditions, which vary per request, are checked on that short list.
+ */
 class CompiledRouteTable implements RouteTable {
   private readonly byHost: Map<string, RouteResource[]>;
-  private readonly cache = new Map<string, RouteResource | null>();
+  private readonly cache = new Map<string, RouteResource[]>();
 
   constructor(vhosts: VirtualHostResource[]) {
     this.byHost = new Map(vhosts.map((v) => [v.name, v.routes]));
   }
 
-  match(vhost: string, method: string, pathAndQuery: string): RouteResource | undefined {
+  match(vhost: string, method: string, pathAndQuery: string, headers?: Headers): RouteResource | undefined {
     const path = pathOf(pathAndQuery);
     const key = `${vhost} ${method} ${path}`;
-    const hit = this.cache.get(key);
-    if (hit !== undefined) return hit ?? undefined;
-    const routes = this.byHost.get(vhost) ?? this.byHost.get('*');
-    const found = routes?.find((r) => matches(r.match, method, path));
-    // A full cache is dropped rather than evicted entry by entry: simpler, and refills in microseconds.
-    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-    this.cache.set(key, found ?? null);
-    return found;
+    let candidates = this.cache.get(key);
+    if (!candidates) {
+      const routes = this.byHost.get(vhost) ?? this.byHost.get('*') ?? [];
+      candidates = routes.filter((r) => matches(r.match, method, path));
+      // A full cache is dropped rather than evicted entry by entry: simpler, and refills in microseconds.
+      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      this.cache.set(key, candidates);
+    }
+    if (candidates.length === 1 && !candidates[0]!.match.headers) return candidates[0];
+    return candidates.find((r) => headersMatch(r.match, headers));
   }
 }
 
@@ -67,9 +79,9 @@ class LinearRegexRouteTable implements RouteTable {
     );
   }
 
-  match(vhost: string, method: string, pathAndQuery: string): RouteResource | undefined {
+  match(vhost: string, method: string, pathAndQuery: string, headers?: Headers): RouteResource | undefined {
     const subject = `${vhost} ${method} ${pathOf(pathAndQuery)}`;
-    for (const { re, route } of this.entries) if (re.test(subject)) return route;
+    for (const { re, route } of this.entries) if (re.test(subject) && headersMatch(route.match, headers)) return route;
     return undefined;
   }
 }

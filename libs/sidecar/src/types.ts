@@ -17,6 +17,8 @@ export interface RequestContext {
   signal?: AbortSignal;
   /** 0 for the first try, n for the n-th retry. */
   attempt?: number;
+  /** The instance subset (by labels) this request must go to, chosen by the route's split. */
+  subset?: string;
 }
 
 export interface MeshRequest {

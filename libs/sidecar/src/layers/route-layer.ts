@@ -6,7 +6,7 @@ import type { Layer } from '../types';
 /** Outbound: the destination is the virtual host the caller named (Host or absolute URI). */
 export function routeLayer(table: () => RouteTable): Layer {
   return (inner) => (req) => {
-    const route = table().match(req.ctx.dstService, req.method, req.path);
+    const route = table().match(req.ctx.dstService, req.method, req.path, req.headers);
     if (!route) {
       return Promise.reject(new NoRouteError(`no route for ${req.method} ${req.path} on ${req.ctx.dstService}`));
     }
@@ -18,7 +18,7 @@ export function routeLayer(table: () => RouteTable): Layer {
 /** Edge: the path picks the destination service, and the matched prefix is rewritten. */
 export function edgeRouteLayer(table: () => RouteTable): Layer {
   return (inner) => (req) => {
-    const route = table().match('*', req.method, req.path);
+    const route = table().match('*', req.method, req.path, req.headers);
     if (!route) return Promise.reject(new NoRouteError(`no route for ${req.method} ${req.path}`));
     req.ctx.route = route;
     req.ctx.dstService = route.cluster;

@@ -6,7 +6,7 @@ import { MeshDispatcher } from '../mesh-dispatcher';
 import { MeshMetrics } from '../metrics';
 
 /** `paymentSpec` is the YAML of spec.services.payment-service, indented by six spaces. */
-export function planeWith(paymentSpec: string, upstreams: string[]) {
+export function planeWith(paymentSpec: string, upstreams: (string | { url: string; labels: Record<string, string> })[]) {
   const config = parseMeshConfig(`
 apiVersion: meshcart.io/v1alpha1
 kind: MeshConfig
@@ -23,7 +23,14 @@ ${paymentSpec}
   metrics.observe(dataPlane.events);
   dataPlane.applyResources(compileProxyResources(config, 'order-service'));
   dataPlane.applyEndpoints(
-    endpointsSnapshot({ 'payment-service': upstreams.map((url, i) => ({ instance: `payment-${i + 1}`, url, weight: 1, labels: {} })) }),
+    endpointsSnapshot({
+      'payment-service': upstreams.map((u, i) => ({
+        instance: `payment-${i + 1}`,
+        url: typeof u === 'string' ? u : u.url,
+        weight: 1,
+        labels: typeof u === 'string' ? {} : u.labels,
+      })),
+    }),
   );
   const dispatcher = new MeshDispatcher(dataPlane, 'order-service');
   const call = async (path = '/charges', init: { method?: string; headers?: Record<string, string>; body?: string } = {}) => {

@@ -82,13 +82,18 @@ export class Cluster {
     clearInterval(this.sweep);
   }
 
-  /** Endpoints a request may go to: the non-ejected, unless too few are healthy (panic mode: all). */
-  private candidates(): OutlierState[] {
+  /**
+   * Endpoints a request may go to: those of its subset (by labels), without the ejected ones unless
+   * too few of them are healthy (panic mode: all of them).
+   */
+  private candidates(subset: string | undefined): OutlierState[] {
+    const labels = subset ? this.resource.subsets?.[subset] : undefined;
+    const inSubset = labels ? this.states.filter((s) => Object.entries(labels).every(([k, v]) => s.endpoint.labels[k] === v)) : this.states;
     const od = this.resource.outlierDetection;
-    if (!od) return this.states;
-    const healthy = this.states.filter((s) => s.ejectedUntil === 0);
-    const healthyPercent = this.states.length ? (healthy.length / this.states.length) * 100 : 100;
-    return healthyPercent < od.minHealthPercent ? this.states : healthy;
+    if (!od) return inSubset;
+    const healthy = inSubset.filter((s) => s.ejectedUntil === 0);
+    const healthyPercent = inSubset.length ? (healthy.length / inSubset.length) * 100 : 100;
+    return healthyPercent < od.minHealthPercent ? inSubset : healthy;
   }
 
   private limitsLayer(): Layer {
@@ -147,8 +152,11 @@ export class Cluster {
 
   private balanceLayer(): Layer {
     return (inner) => (req) => {
-      const picked = this.balancer.pick(this.candidates());
-      if (!picked) return Promise.reject(new NoEndpointsError(`no endpoints for ${this.resource.name}`));
+      const picked = this.balancer.pick(this.candidates(req.ctx.subset));
+      if (!picked) {
+        const which = req.ctx.subset ? ` subset ${req.ctx.subset}` : '';
+        return Promise.reject(new NoEndpointsError(`no endpoints for ${this.resource.name}${which}`));
+      }
       req.ctx.endpoint = picked.endpoint;
       return inner(req);
     };

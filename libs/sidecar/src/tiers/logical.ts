@@ -1,5 +1,7 @@
 // Logical tier: per route. Finds the route, then applies its fallback, deadline, retries and faults.
 import { fallbackLayer } from '../layers/fallback-layer';
+import { mirrorLayer } from '../layers/mirror-layer';
+import { splitLayer } from '../layers/split-layer';
 import { faultLayer } from '../layers/fault-layer';
 import { retryLayer } from '../layers/retry-layer';
 import { edgeRouteLayer, routeLayer } from '../layers/route-layer';
@@ -20,6 +22,10 @@ export function buildLogical(opts: {
     new Stack()
       // The route decides everything after it: destination, deadline, retries, faults, fallback.
       .push(opts.edge ? edgeRouteLayer(opts.routes) : routeLayer(opts.routes))
+      // The subset is chosen once per request, so every retry goes to the same version.
+      .push(splitLayer())
+      // One shadow copy per request, not per try; it skips this route's retries and faults.
+      .push(mirrorLayer(opts.clusters))
       // Outside the deadline and retries: degrade only once every try has failed or time is up.
       .push(fallbackLayer())
       // The deadline wraps all tries, so retries can never outlive the caller.

@@ -1,0 +1,42 @@
+// Request mirroring: a copy of a share of requests goes to a shadow target; its answer is discarded.
+import { Readable } from 'node:stream';
+import type { Handler, Layer } from '../types';
+
+/** Only small bodies are copied: mirroring must not hold large uploads in memory. */
+const MAX_MIRROR_BODY_BYTES = 64 * 1024;
+
+export function mirrorLayer(send: Handler, random: () => number = Math.random): Layer {
+  return (inner) => async (req) => {
+    const mirror = req.ctx.route?.mirror;
+    if (!mirror || random() * 100 >= mirror.percent) return inner(req);
+    let body: Buffer | null = null;
+    if (req.body) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req.body) chunks.push(chunk as Buffer);
+      body = Buffer.concat(chunks);
+      req.body = Readable.from([body]);
+    }
+    if (!body || body.length <= MAX_MIRROR_BODY_BYTES) {
+      const shadow = {
+        ...req,
+        // Envoy's convention: the shadow's authority ends in -shadow, so the target can tell.
+        headers: { ...req.headers, host: `${mirror.cluster}-shadow`, 'x-meshcart-shadow': 'true' },
+        body: body ? Readable.from([body]) : null,
+        ctx: {
+          ...req.ctx,
+          dstService: mirror.cluster,
+          route: { ...req.ctx.route!, cluster: mirror.cluster, mirror: undefined },
+          subset: mirror.subset,
+          // Its own deadline: a slow shadow must not hold connections past the route timeout.
+          signal: AbortSignal.timeout(req.ctx.route!.timeoutMs),
+        },
+      };
+      // Fire and forget: the shadow never delays or fails the real request.
+      send(shadow).then(
+        (res) => res.body.resume(),
+        () => undefined,
+      );
+    }
+    return inner(req);
+  };
+}
