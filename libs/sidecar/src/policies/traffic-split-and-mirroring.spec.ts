@@ -1,4 +1,4 @@
-import { ConfigError, parseMeshConfig } from '@meshcart/mesh-config';
+import { parseMeshConfig, type ConfigError } from '@meshcart/mesh-config';
 import { startRecordingServer, type RecordingServer } from '@meshcart/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { planeWith } from './policy-harness';
