@@ -143,9 +143,12 @@ export function compileProxyResources(config: MeshConfig, service: string): Reso
       const fault = r.fault ?? spec.fault;
       const split = r.split ?? (r.subset ? [{ subset: r.subset, weight: 100 }] : undefined);
       const mirror = r.mirror ? { cluster: r.mirror.service ?? name, percent: r.mirror.percent, ...(r.mirror.subset ? { subset: r.mirror.subset } : {}) } : undefined;
+      const limit = r.rateLimit ?? spec.rateLimit;
+      const rateLimit = limit ? { requestsPerSecond: limit.requestsPerSecond, burst: limit.burst ?? Math.max(1, Math.ceil(limit.requestsPerSecond)) } : undefined;
       return {
         ...(retries ? { retries } : {}),
         ...(fault ? { fault } : {}),
+        ...(rateLimit ? { rateLimit } : {}),
         ...(r.fallback !== undefined ? { fallback: r.fallback } : {}),
         ...(split ? { split } : {}),
         ...(mirror ? { mirror } : {}),

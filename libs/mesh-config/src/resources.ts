@@ -73,6 +73,8 @@ export interface RouteResource {
   /** Weighted subsets; a single `subset` compiles to one entry of weight 100. */
   split?: { subset: string; weight: number }[];
   mirror?: { cluster: string; subset?: string; percent: number };
+  /** Enforced inbound by the destination: the route's own, or the service's. */
+  rateLimit?: { requestsPerSecond: number; burst: number };
   /** Edge routes only: replaces the matched prefix before forwarding. */
   rewritePrefix?: string;
 }

@@ -163,6 +163,13 @@ export const Fault = Type.Object(
 );
 export type Fault = Static<typeof Fault>;
 
+/** Inbound token bucket: `requestsPerSecond` refill, up to `burst` at once; over it, 429 with Retry-After. */
+export const RateLimit = Type.Object(
+  { requestsPerSecond: Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000 }), burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })) },
+  { additionalProperties: false },
+);
+export type RateLimit = Static<typeof RateLimit>;
+
 /** Graceful degradation: answered when the upstream failed or the breaker is open. */
 export const Fallback = Type.Object(
   {
@@ -192,6 +199,8 @@ export const Route = Type.Object(
     subset: Type.Optional(SubsetName),
     split: Type.Optional(Split),
     mirror: Type.Optional(Mirror),
+    /** Enforced by the destination's own inbound side, for this route. */
+    rateLimit: Type.Optional(RateLimit),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
     retries: Type.Optional(Retries),
     fault: Type.Optional(Fault),
@@ -212,6 +221,8 @@ export const ServiceSpec = Type.Object(
     routes: Type.Optional(Type.Array(Route)),
     /** A fault on every route of this service (what `meshctl fault` sets). */
     fault: Type.Optional(Fault),
+    /** Inbound rate limit of the whole service (a route's own limit takes precedence). */
+    rateLimit: Type.Optional(RateLimit),
   },
   { additionalProperties: false },
 );

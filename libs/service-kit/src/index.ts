@@ -8,4 +8,13 @@ export { readServiceEnv, readPort, readNumber, parseUpstreams, parseLabels, EnvE
 export { runService, notifyReady, onShutdown, portInUseMessage, type ReadyMessage } from './run-service';
 export { ManagedProcess, workspaceRoot, type ManagedProcessOptions } from './managed-process';
 export { trackConnections, type ConnectionTracker } from './graceful-close';
-export { DEADLINE_HEADER, parseDeadlineMs, remainingDeadlineMs, withDeadline } from './deadline';
+export {
+  DEADLINE_HEADER,
+  TRACEPARENT_HEADER,
+  currentTraceparent,
+  parseDeadlineMs,
+  remainingDeadlineMs,
+  traceIdOf,
+  withDeadline,
+  withRequestContext,
+} from './request-context';

@@ -1,7 +1,7 @@
 // How a service calls another service: through its sidecar, through the in-process mesh (proxyless), or directly (off).
 import type { IncomingHttpHeaders } from 'node:http';
 import { Pool, request, type Dispatcher } from 'undici';
-import { DEADLINE_HEADER, remainingDeadlineMs } from './deadline';
+import { currentTraceparent, DEADLINE_HEADER, remainingDeadlineMs, TRACEPARENT_HEADER } from './request-context';
 
 export type MeshClientMode = 'sidecar' | 'proxyless' | 'off';
 
@@ -76,6 +76,9 @@ export class MeshClient {
     const remaining = remainingDeadlineMs();
     if (remaining !== undefined && remaining <= 0) throw new MeshCallError(service, 'the caller\'s deadline has passed');
     if (remaining !== undefined) headers[DEADLINE_HEADER] = String(Math.ceil(remaining));
+    // The trace continues: the mesh makes a new span for this call under the caller's.
+    const traceparent = currentTraceparent();
+    if (traceparent && !headers[TRACEPARENT_HEADER]) headers[TRACEPARENT_HEADER] = traceparent;
     const timeoutMs = Math.min(call.timeoutMs ?? Infinity, remaining ?? Infinity);
     const limit = Number.isFinite(timeoutMs) ? Math.ceil(timeoutMs) : undefined;
     const options = { method: call.method ?? 'GET', headers, body, headersTimeout: limit, bodyTimeout: limit };

@@ -2,7 +2,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { DEADLINE_HEADER, parseDeadlineMs, withDeadline } from './deadline';
+import { DEADLINE_HEADER, parseDeadlineMs, traceIdOf, TRACEPARENT_HEADER, withRequestContext } from './request-context';
 import { installErrorHandling } from './errors';
 import { trackConnections } from './graceful-close';
 import { installHealth } from './health';
@@ -28,11 +28,15 @@ export function createServiceApp(options: ServiceAppOptions) {
   app.decorate('serviceName', options.name);
   installErrorHandling(app);
   installHealth(app);
-  // A caller's deadline (sent by its mesh) bounds every call this request makes in turn.
+  // A caller's deadline bounds every call this request makes in turn, and its trace continues
+  // through them; the trace id is in every log line of the request.
   app.addHook('onRequest', (request, _reply, done) => {
-    const ms = parseDeadlineMs(request.headers[DEADLINE_HEADER]);
-    if (ms === undefined) return done();
-    withDeadline(ms, () => done());
+    const deadlineMs = parseDeadlineMs(request.headers[DEADLINE_HEADER]);
+    const traceparent = request.headers[TRACEPARENT_HEADER];
+    const traceId = traceIdOf(traceparent);
+    if (traceId) request.log = request.log.child({ traceId });
+    if (deadlineMs === undefined && !traceId) return done();
+    withRequestContext({ ...(deadlineMs !== undefined ? { deadlineMs } : {}), ...(traceId ? { traceparent: traceparent as string } : {}) }, () => done());
   });
   const connections = trackConnections(app.server);
   // Runs before Fastify closes the server: spare keep-alive sockets must not hold the close open.

@@ -4,6 +4,7 @@ import { NotReadyError, UnknownServiceError } from './errors';
 import { MeshEvents } from './mesh-events';
 import { RetryBudget } from './retry-budget';
 import { telemetryLayer, type RequestObserver } from './layers/telemetry-layer';
+import { traceLayer } from './layers/trace-layer';
 import { buildRouteTable, type RouteTable } from './route-table';
 import { Cluster } from './tiers/concrete';
 import { EndpointPools, forward } from './tiers/endpoint';
@@ -40,7 +41,9 @@ export class DataPlane {
     };
     const build = (edge: boolean) =>
       new Stack()
-        // Outermost, so that every outcome, including the mesh's own errors, is measured.
+        // First, so that even the mesh's own errors are logged with the request's trace id.
+        .push(traceLayer())
+        // Outermost but for tracing, so that every outcome, including the mesh's own errors, is measured.
         .push(telemetryLayer(opts.observers))
         // Before the first config arrives there is nothing to route with: fail fast and say so.
         .push(this.readyLayer())
@@ -93,6 +96,11 @@ export class DataPlane {
     for (const [name, cluster] of this.clusters) cluster.setEndpoints(snapshot.clusters[name] ?? []);
     this.endpoints = snapshot;
     this.pools.retain(new Set(Object.values(snapshot.clusters).flatMap((list) => list.map((e) => e.url))));
+  }
+
+  /** The route table in force, for the inbound side's per-route policies (rate limits). */
+  routeTable(): RouteTable {
+    return this.routes;
   }
 
   ready(): boolean {

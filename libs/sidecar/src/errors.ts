@@ -2,6 +2,8 @@
 export abstract class MeshError extends Error {
   abstract readonly code: string;
   abstract readonly statusCode: number;
+  /** Extra response headers, e.g. Retry-After. */
+  headers?: Record<string, string>;
 }
 
 export class NoRouteError extends MeshError {
@@ -77,4 +79,13 @@ export class OverflowError extends MeshError {
 export class DeadlineExceededError extends MeshError {
   readonly code = 'MESH_ERR_DEADLINE_EXCEEDED';
   readonly statusCode = 504;
+}
+
+export class RateLimitedError extends MeshError {
+  readonly code = 'MESH_ERR_RATE_LIMITED';
+  readonly statusCode = 429;
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message);
+    this.headers = { 'retry-after': String(retryAfterSeconds) };
+  }
 }

@@ -54,7 +54,7 @@ export function sendError(res: ServerResponse, err: unknown): void {
     return;
   }
   const body = JSON.stringify({ error: { code, message } });
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-meshcart-error': code });
+  res.writeHead(status, { ...mesh?.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-meshcart-error': code });
   res.end(body);
 }
 

@@ -40,7 +40,7 @@ function errorResponse(err: unknown): MeshResponse {
   const body = JSON.stringify({ error: { code, message: mesh?.message ?? 'internal mesh error' } });
   return {
     statusCode: mesh?.statusCode ?? 500,
-    headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'x-meshcart-error': code },
+    headers: { ...mesh?.headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'x-meshcart-error': code },
     body: Readable.from([Buffer.from(body)]),
   };
 }

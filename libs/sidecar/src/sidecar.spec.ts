@@ -8,7 +8,7 @@ import { Sidecar, type SidecarPorts } from './index';
 
 const silent = pino({ level: 'silent' });
 
-function meshConfig(knobs: { maxRequestsPerConnection?: number; timeoutMs?: number; lb?: string } = {}) {
+function meshConfig(knobs: { maxRequestsPerConnection?: number; timeoutMs?: number; lb?: string; paymentSpec?: string } = {}) {
   return parseMeshConfig(`
 apiVersion: meshcart.io/v1alpha1
 kind: MeshConfig
@@ -22,7 +22,7 @@ spec:
       timeoutMs: ${knobs.timeoutMs ?? 5000}
   services:
     order-service: {}
-    payment-service: {}
+    payment-service: ${knobs.paymentSpec ?? '{}'}
 `);
 }
 
@@ -197,6 +197,36 @@ describe('sidecar data path', () => {
     const after = await request(`${outbound}/again`, { headers: { host: 'payment-service' } });
     expect(after.statusCode).toBe(200);
     await after.body.dump();
+  });
+
+  it('rate-limits at the destination: over the bucket, 429 with Retry-After, and the app is spared', async () => {
+    const app = await upstream();
+    const { outbound } = await meshOf([app], meshConfig({ paymentSpec: '{ rateLimit: { requestsPerSecond: 1, burst: 2 } }' }));
+    const statuses: number[] = [];
+    let limited: Awaited<ReturnType<typeof request>> | undefined;
+    for (let i = 0; i < 3; i++) {
+      const res = await request(`${outbound}/charges`, { headers: { host: 'payment-service' } });
+      statuses.push(res.statusCode);
+      if (res.statusCode === 429) limited = res;
+      else await res.body.dump();
+    }
+    expect(statuses).toEqual([200, 200, 429]);
+    expect(limited!.headers['retry-after']).toBe('1');
+    expect(((await limited!.body.json()) as { error: { code: string } }).error.code).toBe('MESH_ERR_RATE_LIMITED');
+    expect(app.requests).toHaveLength(2);
+  });
+
+  it('continues the caller\'s W3C trace on every hop, or starts one', async () => {
+    const app = await upstream();
+    const { outbound } = await meshOf([app]);
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    await (await request(`${outbound}/x`, { headers: { host: 'payment-service', traceparent: `00-${traceId}-00f067aa0ba902b7-01` } })).body.dump();
+    const seen = String(app.requests[0]!.headers['traceparent']);
+    expect(seen).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    expect(seen).not.toContain('00f067aa0ba902b7');
+    await (await request(`${outbound}/y`, { headers: { host: 'payment-service' } })).body.dump();
+    expect(String(app.requests[1]!.headers['traceparent'])).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(String(app.requests[1]!.headers['traceparent'])).not.toContain(traceId);
   });
 
   it('exposes the config in force on /config_dump', async () => {

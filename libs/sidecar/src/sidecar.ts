@@ -47,7 +47,10 @@ export class Sidecar {
       logger: opts.logger,
       heartbeatIntervalMs: opts.heartbeatIntervalMs,
     });
-    this.inbound = new Inbound(opts.appUrl, () => [this.runtime.metrics, this.runtime.accessLog]);
+    this.inbound = new Inbound(opts.appUrl, () => [this.runtime.metrics, this.runtime.accessLog], {
+      service: opts.service,
+      routes: () => this.runtime.dataPlane.routeTable(),
+    });
   }
 
   async start(): Promise<SidecarPorts> {

@@ -19,6 +19,8 @@ export interface RequestContext {
   attempt?: number;
   /** The instance subset (by labels) this request must go to, chosen by the route's split. */
   subset?: string;
+  /** W3C trace id this request belongs to (for logs). */
+  traceId?: string;
 }
 
 export interface MeshRequest {

@@ -14,6 +14,7 @@ export interface RequestRecord {
   durationSeconds: number;
   endpoint?: string;
   errorCode?: string;
+  traceId?: string;
 }
 
 export interface RequestObserver {
@@ -32,6 +33,7 @@ function record(req: MeshRequest, start: bigint, statusCode: number, errorCode?:
     durationSeconds: Number(process.hrtime.bigint() - start) / 1e9,
     ...(req.ctx.endpoint ? { endpoint: req.ctx.endpoint.instance } : {}),
     ...(errorCode ? { errorCode } : {}),
+    ...(req.ctx.traceId ? { traceId: req.ctx.traceId } : {}),
   };
 }
 
