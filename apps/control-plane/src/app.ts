@@ -23,6 +23,7 @@ const RegistrationBody = Type.Object(
     mode: Type.Union([Type.Literal('sidecar'), Type.Literal('edge'), Type.Literal('proxyless'), Type.Literal('off')]),
     adminUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
     endpointUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+    h2cEndpointUrl: Type.Optional(Type.String({ pattern: '^http://' })),
     labels: Type.Record(Type.String(), Type.String()),
     configVersion: Type.Optional(Type.Union([Type.String(), Type.Null()])),
     endpointsVersion: Type.Optional(Type.Union([Type.String(), Type.Null()])),

@@ -8,6 +8,7 @@ export interface Registration {
   mode: 'sidecar' | 'edge' | 'proxyless' | 'off';
   adminUrl?: string;
   endpointUrl?: string;
+  h2cEndpointUrl?: string;
   labels: Record<string, string>;
   configVersion?: string | null;
   endpointsVersion?: string | null;
@@ -55,6 +56,7 @@ export class Registry extends EventEmitter {
     const changed =
       !existing ||
       existing.endpointUrl !== reg.endpointUrl ||
+      existing.h2cEndpointUrl !== reg.h2cEndpointUrl ||
       existing.service !== reg.service ||
       existing.mode !== reg.mode ||
       JSON.stringify(existing.labels) !== JSON.stringify(reg.labels);
@@ -93,6 +95,7 @@ export class Registry extends EventEmitter {
       (out[p.service] ??= []).push({
         instance: p.instance,
         url: p.endpointUrl,
+        ...(p.h2cEndpointUrl ? { h2cUrl: p.h2cEndpointUrl } : {}),
         weight: Number(p.labels['weight'] ?? 1) || 1,
         labels: p.labels,
       });

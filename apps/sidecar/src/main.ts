@@ -21,7 +21,14 @@ try {
 } catch (err) {
   const e = err as NodeJS.ErrnoException & { port?: number; address?: string };
   if (e.code === 'EADDRINUSE') {
-    const variable = e.port === options.inboundPort ? 'INBOUND_PORT' : e.port === options.outboundPort ? 'OUTBOUND_PORT' : 'ADMIN_PORT';
+    const variable =
+      e.port === options.inboundPort
+        ? 'INBOUND_PORT'
+        : e.port === options.inboundH2cPort
+          ? 'INBOUND_H2C_PORT'
+          : e.port === options.outboundPort
+            ? 'OUTBOUND_PORT'
+            : 'ADMIN_PORT';
     logger.fatal(portInUseMessage(e.port ?? 0, e.address ?? '', variable));
   } else {
     logger.fatal({ err }, 'sidecar failed to start');

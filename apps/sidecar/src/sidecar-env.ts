@@ -22,6 +22,7 @@ export function readSidecarEnv(env: NodeJS.ProcessEnv = process.env): SidecarOpt
     inboundHost: env['INBOUND_HOST'] ?? env['HOST'] ?? '127.0.0.1',
     ...(env['ADVERTISE_HOST'] ? { advertiseHost: env['ADVERTISE_HOST'] } : {}),
     inboundPort: readPort(env, 'INBOUND_PORT', 15006),
+    inboundH2cPort: readPort(env, 'INBOUND_H2C_PORT', 15008),
     outboundPort: readPort(env, 'OUTBOUND_PORT', 15001),
     adminPort: readPort(env, 'ADMIN_PORT', 15000),
     labels: parseLabels(env['MESH_LABELS'] ?? ''),

@@ -13,6 +13,8 @@ export interface ConnectionPoolSettings {
   maxRequestsPerConnection: number;
   idleTimeoutMs: number;
   pipelining: number;
+  h2UpgradePolicy: 'DEFAULT' | 'DO_NOT_UPGRADE' | 'UPGRADE';
+  maxConcurrentStreams: number;
 }
 
 export interface RetryBudgetSettings {
@@ -110,6 +112,8 @@ export interface Endpoint {
   instance: string;
   /** Where the mesh reaches it: the sidecar's inbound listener, or the app itself when its mode is off. */
   url: string;
+  /** The sidecar's HTTP/2 (cleartext) inbound listener, used when h2UpgradePolicy is UPGRADE. */
+  h2cUrl?: string;
   weight: number;
   labels: Record<string, string>;
 }

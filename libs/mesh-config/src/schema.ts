@@ -14,6 +14,10 @@ export const ConnectionPool = Type.Object(
     idleTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_600_000 })),
     /** Requests in flight on one HTTP/1.1 connection. */
     pipelining: Type.Optional(Type.Integer({ minimum: 1, maximum: 128 })),
+    /** UPGRADE: HTTP/2 (cleartext, prior knowledge) to endpoints that offer it, i.e. peer sidecars (Istio's knob). */
+    h2UpgradePolicy: Type.Optional(Type.Union([Type.Literal('DEFAULT'), Type.Literal('DO_NOT_UPGRADE'), Type.Literal('UPGRADE')])),
+    /** HTTP/2 streams at once on one connection. */
+    maxConcurrentStreams: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000 })),
   },
   { additionalProperties: false },
 );

@@ -12,6 +12,8 @@ export interface ProxyRegistration {
   adminUrl?: string;
   /** Where peers reach this instance; absent for proxies that take no mesh traffic (the gateway). */
   endpointUrl?: string;
+  /** The same over HTTP/2 cleartext (sidecars only). */
+  h2cEndpointUrl?: string;
   labels: Record<string, string>;
 }
 

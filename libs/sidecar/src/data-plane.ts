@@ -1,5 +1,5 @@
 // The data plane's state: the last good resources and endpoints, and the handlers built from them.
-import type { ClusterResource, EndpointsSnapshot, ListenerResource, ResourcesSnapshot } from '@meshcart/mesh-config';
+import type { ClusterResource, Endpoint, EndpointsSnapshot, ListenerResource, ResourcesSnapshot } from '@meshcart/mesh-config';
 import { NotReadyError, UnknownServiceError } from './errors';
 import { MeshEvents } from './mesh-events';
 import { RetryBudget } from './retry-budget';
@@ -95,7 +95,7 @@ export class DataPlane {
   applyEndpoints(snapshot: EndpointsSnapshot): void {
     for (const [name, cluster] of this.clusters) cluster.setEndpoints(snapshot.clusters[name] ?? []);
     this.endpoints = snapshot;
-    this.pools.retain(new Set(Object.values(snapshot.clusters).flatMap((list) => list.map((e) => e.url))));
+    this.pools.retain(new Set(Object.values(snapshot.clusters).flatMap((list) => list.flatMap((e) => (e.h2cUrl ? [e.url, e.h2cUrl] : [e.url])))));
   }
 
   /** The route table in force, for the inbound side's per-route policies (rate limits). */
@@ -131,9 +131,11 @@ export class DataPlane {
   }
 
   private buildCluster(resource: ClusterResource): Cluster {
+    // HTTP/2 only where it was asked for and the endpoint offers it (a peer sidecar); apps speak HTTP/1.1.
+    const h2c = (e: Endpoint | undefined) => resource.connectionPool.h2UpgradePolicy === 'UPGRADE' && e?.h2cUrl !== undefined;
     const endpointHandler = forward(
-      (url) => this.pools.get(url, resource.connectionPool, resource.name),
-      (ctx) => ctx.endpoint!.url,
+      (url, useH2c) => this.pools.get(url, resource.connectionPool, resource.name, useH2c),
+      (ctx) => (h2c(ctx.endpoint) ? { url: ctx.endpoint!.h2cUrl!, h2c: true } : { url: ctx.endpoint!.url, h2c: false }),
       resource.connectionPool.maxRequestsPerConnection === 1,
     );
     return new Cluster(resource, endpointHandler, this.events);

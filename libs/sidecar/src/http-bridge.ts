@@ -1,5 +1,6 @@
 // Between node:http and the layer stack: request in, response (or a mesh error) out, client aborts passed on.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { Http2ServerResponse, type Http2ServerRequest } from 'node:http2';
 import { pipeline } from 'node:stream';
 import { MeshError } from './errors';
 import type { Handler, Headers, MeshRequest, RequestContext } from './types';
@@ -23,34 +24,40 @@ export function forwardableHeaders(raw: IncomingHttpHeaders | Headers): Headers 
   const named = typeof connection === 'string' ? connection.toLowerCase().split(',').map((s) => s.trim()) : [];
   const out: Headers = {};
   for (const name in raw) {
-    if (HOP_BY_HOP.has(name) || named.includes(name)) continue;
+    // HTTP/2 pseudo-headers (:method, :path, ...) describe this hop only.
+    if (HOP_BY_HOP.has(name) || named.includes(name) || name.startsWith(':')) continue;
     out[name] = raw[name];
   }
   return out;
 }
 
-function hasBody(req: IncomingMessage): boolean {
+export type AnyRequest = IncomingMessage | Http2ServerRequest;
+export type AnyResponse = ServerResponse | Http2ServerResponse;
+
+function hasBody(req: AnyRequest): boolean {
   const length = req.headers['content-length'];
+  if (req.httpVersionMajor === 2) return !(req as Http2ServerRequest).stream.endAfterHeaders;
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-export function meshRequest(req: IncomingMessage, res: ServerResponse, path: string, ctx: RequestContext, headers: Headers): MeshRequest {
+export function meshRequest(req: AnyRequest, res: AnyResponse, path: string, ctx: RequestContext, headers: Headers): MeshRequest {
   const controller = new AbortController();
   // A client that goes away should not keep an upstream call running.
   res.once('close', () => {
     if (!res.writableFinished) controller.abort(new Error('client closed the connection'));
   });
   ctx.signal = controller.signal;
-  return { method: req.method ?? 'GET', path, headers, body: hasBody(req) ? req : null, ctx };
+  return { method: req.method ?? 'GET', path, headers, body: hasBody(req) ? (req as IncomingMessage) : null, ctx };
 }
 
-export function sendError(res: ServerResponse, err: unknown): void {
+export function sendError(res: AnyResponse, err: unknown): void {
   const mesh = err instanceof MeshError ? err : undefined;
   const status = mesh?.statusCode ?? 500;
   const code = mesh?.code ?? 'MESH_ERR_INTERNAL';
   const message = mesh?.message ?? 'internal proxy error';
   if (res.headersSent) {
-    res.destroy();
+    if (res instanceof Http2ServerResponse) res.stream.close();
+    else res.destroy();
     return;
   }
   const body = JSON.stringify({ error: { code, message } });
@@ -59,11 +66,11 @@ export function sendError(res: ServerResponse, err: unknown): void {
 }
 
 /** Runs the handler and streams its response back; errors become JSON with a stable code. */
-export function respond(handler: Handler, req: MeshRequest, res: ServerResponse): void {
+export function respond(handler: Handler, req: MeshRequest, res: AnyResponse): void {
   handler(req).then(
     (upstream) => {
       res.writeHead(upstream.statusCode, forwardableHeaders(upstream.headers) as Record<string, string>);
-      pipeline(upstream.body, res, () => undefined);
+      pipeline(upstream.body, res as ServerResponse, () => undefined);
     },
     (err: unknown) => {
       // The request body may be unread after an early failure; drain it so the connection stays usable.

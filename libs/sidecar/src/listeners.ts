@@ -1,10 +1,11 @@
 // The sidecar's three listeners: outbound (HTTP proxy protocol), inbound (to the local app), admin.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createH2cServer, type Http2Server, type Http2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { trackConnections, type ConnectionTracker } from '@meshcart/service-kit';
 import type { DataPlane } from './data-plane';
 import { BadRequestError } from './errors';
-import { forwardableHeaders, meshRequest, respond, sendError } from './http-bridge';
+import { forwardableHeaders, meshRequest, respond, sendError, type AnyRequest, type AnyResponse } from './http-bridge';
 import type { MeshMetrics } from './metrics';
 import type { Inbound } from './tiers/inbound';
 
@@ -41,14 +42,41 @@ export function outboundListener(service: string, dataPlane: DataPlane): Server 
   });
 }
 
-export function inboundListener(service: string, inbound: Inbound): Server {
-  return createServer((req, res) => {
+function inboundHandler(service: string, inbound: Inbound) {
+  return (req: AnyRequest, res: AnyResponse) => {
     const headers = forwardableHeaders(req.headers);
     const src = headers[SOURCE_HEADER];
     delete headers[SOURCE_HEADER];
-    headers['host'] = req.headers.host ?? service;
+    headers['host'] = req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? service;
     const ctx = { direction: 'inbound' as const, srcService: typeof src === 'string' ? src : 'unknown', dstService: service };
     respond(inbound.handler, meshRequest(req, res, req.url ?? '/', ctx, headers), res);
+  };
+}
+
+export function inboundListener(service: string, inbound: Inbound): Server {
+  return createServer(inboundHandler(service, inbound));
+}
+
+/** The same inbound side over HTTP/2 cleartext, for peers whose h2UpgradePolicy is UPGRADE. */
+export function inboundH2cListener(service: string, inbound: Inbound): Http2Server {
+  const server = createH2cServer(inboundHandler(service, inbound));
+  const sessions = new Set<Http2Session>();
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+  h2Sessions.set(server, sessions);
+  return server;
+}
+
+const h2Sessions = new WeakMap<Http2Server, Set<Http2Session>>();
+
+/** GOAWAY to every session: streams in flight finish, no new ones start. */
+export function closeH2cServer(server: Http2Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    for (const session of h2Sessions.get(server) ?? []) session.close();
   });
 }
 
@@ -83,8 +111,13 @@ export function adminListener(dataPlane: DataPlane, metrics: MeshMetrics, status
 
 const trackers = new WeakMap<Server, ConnectionTracker>();
 
-export function listen(server: Server, host: string, port: number): Promise<number> {
+export function listen(server: Server | Http2Server, host: string, port: number): Promise<number> {
+  if (!('closeIdleConnections' in server)) return listenRaw(server, host, port);
   trackers.set(server, trackConnections(server));
+  return listenRaw(server, host, port);
+}
+
+function listenRaw(server: Server | Http2Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

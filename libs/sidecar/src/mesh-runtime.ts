@@ -55,7 +55,7 @@ export class MeshRuntime {
   }
 
   /** Registers with the control plane; `endpointUrl` is where peers send this instance mesh traffic. */
-  connect(adminUrl: string, endpointUrl?: string): void {
+  connect(adminUrl: string, endpointUrl?: string, h2cEndpointUrl?: string): void {
     this.cp = new ControlPlaneClient({
       urls: this.opts.controlPlaneUrls,
       registration: {
@@ -64,6 +64,7 @@ export class MeshRuntime {
         mode: this.opts.mode,
         adminUrl,
         ...(endpointUrl ? { endpointUrl } : {}),
+        ...(h2cEndpointUrl ? { h2cEndpointUrl } : {}),
         labels: this.opts.labels ?? {},
       },
       onResources: (s) => {

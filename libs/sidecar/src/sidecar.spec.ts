@@ -1,6 +1,7 @@
 import { compileProxyResources, endpointsSnapshot, parseMeshConfig } from '@meshcart/mesh-config';
 import { startRecordingServer, type RecordingServer } from '@meshcart/testing';
 import { request as httpRequest, type Server } from 'node:http';
+import type { Http2Server } from 'node:http2';
 import pino from 'pino';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,7 +9,7 @@ import { Sidecar, type SidecarPorts } from './index';
 
 const silent = pino({ level: 'silent' });
 
-function meshConfig(knobs: { maxRequestsPerConnection?: number; timeoutMs?: number; lb?: string; paymentSpec?: string } = {}) {
+function meshConfig(knobs: { maxRequestsPerConnection?: number; timeoutMs?: number; lb?: string; paymentSpec?: string; h2?: boolean } = {}) {
   return parseMeshConfig(`
 apiVersion: meshcart.io/v1alpha1
 kind: MeshConfig
@@ -17,7 +18,7 @@ spec:
   defaults:
     accessLog: { mode: 'off' }
     policy:
-      connectionPool: { maxRequestsPerConnection: ${knobs.maxRequestsPerConnection ?? 0} }
+      connectionPool: { maxRequestsPerConnection: ${knobs.maxRequestsPerConnection ?? 0}, h2UpgradePolicy: ${knobs.h2 ? 'UPGRADE' : 'DEFAULT'} }
       loadBalancer: { policy: ${knobs.lb ?? 'ROUND_ROBIN'} }
       timeoutMs: ${knobs.timeoutMs ?? 5000}
   services:
@@ -55,7 +56,13 @@ async function meshOf(apps: RecordingServer[], config = meshConfig()) {
   const order = await startSidecar('order-service', 'order-1', 'http://127.0.0.1:9');
   const payments = await Promise.all(apps.map((app, i) => startSidecar('payment-service', `payment-${i + 1}`, app.url)));
   const endpoints = endpointsSnapshot({
-    'payment-service': payments.map((p, i) => ({ instance: `payment-${i + 1}`, url: `http://127.0.0.1:${p.ports.inbound}`, weight: 1, labels: {} })),
+    'payment-service': payments.map((p, i) => ({
+      instance: `payment-${i + 1}`,
+      url: `http://127.0.0.1:${p.ports.inbound}`,
+      h2cUrl: `http://127.0.0.1:${p.ports.inboundH2c}`,
+      weight: 1,
+      labels: {},
+    })),
   });
   for (const [svc, s] of [['order-service', order] as const, ...payments.map((p) => ['payment-service', p] as const)]) {
     s.sidecar.runtime.dataPlane.applyResources(compileProxyResources(config, svc));
@@ -227,6 +234,23 @@ describe('sidecar data path', () => {
     await (await request(`${outbound}/y`, { headers: { host: 'payment-service' } })).body.dump();
     expect(String(app.requests[1]!.headers['traceparent'])).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     expect(String(app.requests[1]!.headers['traceparent'])).not.toContain(traceId);
+  });
+
+  it('speaks HTTP/2 to the peer sidecar when h2UpgradePolicy is UPGRADE, and HTTP/1.1 otherwise', async () => {
+    for (const h2 of [true, false]) {
+      const app = await upstream();
+      const { outbound, payments } = await meshOf([app], meshConfig({ h2 }));
+      const h2Server = (payments[0]!.sidecar as unknown as { h2c: Http2Server }).h2c;
+      let sessions = 0;
+      h2Server.on('session', () => sessions++);
+      for (let i = 0; i < 3; i++) {
+        const res = await request(`${outbound}/charges`, { method: 'POST', headers: { host: 'payment-service', 'content-type': 'text/plain' }, body: `b${i}` });
+        expect(res.statusCode).toBe(200);
+        expect(((await res.body.json()) as { body: string }).body).toBe(`b${i}`);
+      }
+      expect(sessions).toBe(h2 ? 1 : 0);
+      expect(app.requests.map((r) => r.headers['x-meshcart-src'])).toEqual([undefined, undefined, undefined]);
+    }
   });
 
   it('exposes the config in force on /config_dump', async () => {

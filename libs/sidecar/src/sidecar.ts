@@ -1,7 +1,8 @@
 // A sidecar: outbound and inbound listeners beside one app instance, driven by the control plane.
 import type { Server } from 'node:http';
+import type { Http2Server } from 'node:http2';
 import type { Logger } from 'pino';
-import { closeServer, inboundListener, listen, outboundListener } from './listeners';
+import { closeH2cServer, closeServer, inboundH2cListener, inboundListener, listen, outboundListener } from './listeners';
 import { MeshRuntime } from './mesh-runtime';
 import { Inbound } from './tiers/inbound';
 
@@ -18,6 +19,8 @@ export interface SidecarOptions {
   /** The address peers use for the inbound listener, when it differs from inboundHost (0.0.0.0 in containers). */
   advertiseHost?: string;
   inboundPort?: number;
+  /** HTTP/2 cleartext inbound, for peers that upgrade (h2UpgradePolicy: UPGRADE). */
+  inboundH2cPort?: number;
   outboundPort?: number;
   adminPort?: number;
   labels?: Record<string, string>;
@@ -27,6 +30,7 @@ export interface SidecarOptions {
 
 export interface SidecarPorts {
   inbound: number;
+  inboundH2c: number;
   outbound: number;
   admin: number;
 }
@@ -35,6 +39,7 @@ export class Sidecar {
   readonly runtime: MeshRuntime;
   private readonly inbound: Inbound;
   private readonly servers: Server[] = [];
+  private h2c?: Http2Server;
 
   constructor(private readonly opts: SidecarOptions) {
     this.runtime = new MeshRuntime({
@@ -59,22 +64,24 @@ export class Sidecar {
     const inbound = inboundListener(this.opts.service, this.inbound);
     const outbound = outboundListener(this.opts.service, this.runtime.dataPlane);
     this.servers.push(inbound, outbound);
+    this.h2c = inboundH2cListener(this.opts.service, this.inbound);
     const ports: SidecarPorts = {
       inbound: await listen(inbound, inboundHost, this.opts.inboundPort ?? 0),
+      inboundH2c: await listen(this.h2c, inboundHost, this.opts.inboundH2cPort ?? 0),
       outbound: await listen(outbound, host, this.opts.outboundPort ?? 0),
       admin: 0,
     };
     const adminUrl = await this.runtime.startAdmin();
     ports.admin = this.runtime.adminPort;
     const advertise = this.opts.advertiseHost ?? inboundHost;
-    this.runtime.connect(adminUrl, `http://${advertise}:${ports.inbound}`);
+    this.runtime.connect(adminUrl, `http://${advertise}:${ports.inbound}`, `http://${advertise}:${ports.inboundH2c}`);
     return ports;
   }
 
   /** Deregisters, then drains: requests in flight finish before the listeners close. */
   async stop(): Promise<void> {
     await this.runtime.leave();
-    await Promise.all(this.servers.map(closeServer));
+    await Promise.all([...this.servers.map(closeServer), this.h2c ? closeH2cServer(this.h2c) : undefined]);
     await this.inbound.close();
     await this.runtime.close();
   }

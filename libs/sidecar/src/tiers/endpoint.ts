@@ -1,11 +1,26 @@
 // Endpoint tier: one undici Pool per upstream address, shaped by the cluster's connection-pool knobs.
 import type { ConnectionPoolSettings } from '@meshcart/mesh-config';
-import { Pool } from 'undici';
+import { buildConnector, Pool } from 'undici';
 import { fromUpstreamError, UpstreamTimeoutError } from '../errors';
 import type { MeshEvents } from '../mesh-events';
 import type { Handler, Headers } from '../types';
 
-function poolOptions(s: ConnectionPoolSettings): Pool.Options {
+function poolOptions(s: ConnectionPoolSettings, h2c: boolean): Pool.Options {
+  if (h2c) {
+    // HTTP/2 multiplexes: a few connections carry maxConcurrentStreams requests each.
+    return {
+      connections: Math.max(1, Math.ceil(s.maxConnections / s.maxConcurrentStreams)),
+      pipelining: s.maxConcurrentStreams,
+      maxConcurrentStreams: s.maxConcurrentStreams,
+      allowH2: true,
+      keepAliveTimeout: s.idleTimeoutMs,
+      keepAliveMaxTimeout: s.idleTimeoutMs,
+      // Pool does not pass useH2c on to its connector, so the prior-knowledge connector is built here.
+      connect: buildConnector({ useH2c: true, allowH2: true, timeout: s.connectTimeoutMs } as buildConnector.BuildOptions),
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    } as Pool.Options;
+  }
   return {
     connections: s.maxConnections,
     pipelining: s.pipelining,
@@ -27,12 +42,13 @@ export class EndpointPools {
 
   constructor(private readonly events?: MeshEvents) {}
 
-  get(url: string, settings: ConnectionPoolSettings, cluster = ''): Pool {
-    const key = JSON.stringify(settings);
+  /** `h2c`: the URL is a peer sidecar's HTTP/2 listener. */
+  get(url: string, settings: ConnectionPoolSettings, cluster = '', h2c = false): Pool {
+    const key = `${h2c} ${JSON.stringify(settings)}`;
     const current = this.pools.get(url);
     if (current && current.key === key) return current.pool;
     if (current) void current.pool.close().catch(() => undefined);
-    const pool = new Pool(url, poolOptions(settings));
+    const pool = new Pool(url, poolOptions(settings, h2c));
     // Every new TCP connection is a cost the pooling knobs exist to avoid: count them.
     pool.on('connect', () => this.events?.emit('connection-opened', { cluster, endpoint: url }));
     this.pools.set(url, { pool, key });
@@ -60,14 +76,14 @@ export class EndpointPools {
  * maxRequestsPerConnection 1: `connection: close` on every request, so each call opens a new one.
  */
 export function forward(
-  pool: (url: string) => Pool,
-  target: (ctx: Parameters<Handler>[0]['ctx']) => string,
+  pool: (url: string, h2c: boolean) => Pool,
+  target: (ctx: Parameters<Handler>[0]['ctx']) => { url: string; h2c: boolean },
   closeAfterEach = false,
 ): Handler {
   return async (req) => {
-    const url = target(req.ctx);
+    const { url, h2c } = target(req.ctx);
     try {
-      const res = await pool(url).request({
+      const res = await pool(url, h2c).request({
         method: req.method as 'GET',
         path: req.path,
         headers: req.headers as Record<string, string>,

@@ -24,7 +24,7 @@ export class Inbound {
       .push(rateLimitLayer(local.service, local.routes))
       // The caller's remaining deadline bounds the app's work too, and the app learns it (header).
       .push(timeoutLayer())
-      .build(forward(() => this.app, () => appUrl));
+      .build(forward(() => this.app, () => ({ url: appUrl, h2c: false })));
   }
 
   close(): Promise<void> {
