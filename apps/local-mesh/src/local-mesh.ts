@@ -135,6 +135,7 @@ export class LocalMesh {
                 MESH_INSTANCE: spec.instance,
                 APP_URL: appUrl(spec.instance),
                 INBOUND_PORT: String(ports.inbound),
+                INBOUND_H2C_PORT: String(ports.inboundH2c),
                 OUTBOUND_PORT: String(ports.outbound),
                 ADMIN_PORT: String(ports.admin),
                 MESH_CONTROL_PLANE_URLS: this.controlPlaneUrl,

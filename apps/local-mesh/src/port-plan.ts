@@ -21,6 +21,8 @@ export interface InstancePorts {
   inbound: number;
   outbound: number;
   admin: number;
+  /** The sidecar's HTTP/2 cleartext inbound listener. */
+  inboundH2c: number;
 }
 
 export interface PortPlan {
@@ -33,7 +35,7 @@ export interface PortPlan {
 export interface PortSettings {
   controlPlane: number;
   gateway: number;
-  /** Instance n (from 1) uses base + 10n .. base + 10n + 3 for app, inbound, outbound, admin. */
+  /** Instance n (from 1) uses base + 10n .. base + 10n + 4 for app, inbound, outbound, admin, inbound h2c. */
   base: number;
 }
 
@@ -43,7 +45,7 @@ export function fixedPlan(s: PortSettings): PortPlan {
   const instances: Record<string, InstancePorts> = {};
   INSTANCES.forEach((spec, i) => {
     const p = s.base + 10 * (i + 1);
-    instances[spec.instance] = { app: p, inbound: p + 1, outbound: p + 2, admin: p + 3 };
+    instances[spec.instance] = { app: p, inbound: p + 1, outbound: p + 2, admin: p + 3, inboundH2c: p + 4 };
   });
   return { controlPlane: s.controlPlane, gateway: s.gateway, gatewayAdmin: s.base + 9, instances };
 }
@@ -66,7 +68,13 @@ function freePort(host: string): Promise<number> {
 export async function ephemeralPlan(host: string): Promise<PortPlan> {
   const instances: Record<string, InstancePorts> = {};
   for (const spec of INSTANCES) {
-    instances[spec.instance] = { app: await freePort(host), inbound: await freePort(host), outbound: await freePort(host), admin: await freePort(host) };
+    instances[spec.instance] = {
+      app: await freePort(host),
+      inbound: await freePort(host),
+      outbound: await freePort(host),
+      admin: await freePort(host),
+      inboundH2c: await freePort(host),
+    };
   }
   return { controlPlane: 0, gateway: 0, gatewayAdmin: 0, instances };
 }
