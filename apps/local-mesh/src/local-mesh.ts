@@ -11,6 +11,8 @@ export interface LocalMeshOptions {
   plan: PortPlan;
   dataDir: string;
   profile?: string;
+  /** Folder of the profiles (default deploy/mesh). */
+  configDir?: string;
   /** Every service in this mode, whatever the profile says (tests run the shop in each mode). */
   mode?: MeshMode;
   host?: string;
@@ -94,14 +96,14 @@ export class LocalMesh {
     const cp = await this.spawn('control-plane', 'control plane', ENTRY.controlPlane, logDir, {
       ...common,
       PORT: String(plan.controlPlane),
-      MESH_CONFIG_DIR: join(root, 'deploy/mesh'),
+      MESH_CONFIG_DIR: this.configDir(root),
       MESH_PROFILE: this.opts.profile ?? 'optimized',
     });
     this.controlPlaneUrl = `http://${this.host}:${cp.ports['http']}`;
     progress(`control plane ready at ${this.controlPlaneUrl}`);
 
     const profile = this.opts.profile ?? 'optimized';
-    const config = loadMeshConfigFile(join(root, 'deploy/mesh', `${profile}.yaml`));
+    const config = loadMeshConfigFile(join(this.configDir(root), `${profile}.yaml`));
     for (const spec of INSTANCES) this.modes[spec.service] = this.opts.mode ?? serviceMode(config, spec.service);
     const appUrl = (instance: string) => `http://${this.host}:${plan.instances[instance]!.app}`;
     // With the mesh off, callers dial apps directly; replicas are listed for plain round robin.
@@ -159,6 +161,10 @@ export class LocalMesh {
     this.gatewayAdminUrl = `http://${this.host}:${gw.ports['admin']}`;
     await this.waitUntilMeshReady();
     progress(`gateway ready at ${this.gatewayUrl}`);
+  }
+
+  private configDir(root: string): string {
+    return this.opts.configDir ? resolve(root, this.opts.configDir) : join(root, 'deploy/mesh');
   }
 
   private async spawn(name: string, role: string, entry: string, logDir: string, env: Record<string, string>) {

@@ -8,9 +8,7 @@ const env = readServiceEnv('order-service', 3003);
 const mesh = new ServiceMesh(env.mesh);
 // Sweeping every 30 s also catches orders interrupted shortly before a restart, once they age.
 const app = await buildApp({ dataDir: env.dataDir, mesh: mesh.client, logger: { level: env.logLevel }, recoveryIntervalMs: 30_000 });
-app.addReadinessCheck('mesh', () => mesh.ready());
-// Leave the mesh first, so callers stop picking this instance before it stops serving.
-app.addHook('preClose', () => mesh.leave());
+mesh.attach(app);
 await runService(app, {
   name: 'order-service',
   host: env.host,

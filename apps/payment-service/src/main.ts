@@ -7,13 +7,11 @@ import { readPaymentConfig } from './config';
 const DEFAULT_PORT = 3004;
 
 const env = readServiceEnv('payment-service', DEFAULT_PORT);
-// Proxyless, the service registers itself with the control plane; otherwise this is a no-op.
+// How this service joins the mesh (sidecar, proxyless or off): see ServiceMesh.
 const mesh = new ServiceMesh(env.mesh);
 const { processor } = readPaymentConfig();
 const app = await buildApp({ dataDir: env.dataDir, logger: { level: env.logLevel }, processor });
-app.addReadinessCheck('mesh', () => mesh.ready());
-// Leave the mesh first, so callers stop picking this instance before it stops serving.
-app.addHook('preClose', () => mesh.leave());
+mesh.attach(app);
 await runService(app, {
   name: 'payment-service',
   host: env.host,

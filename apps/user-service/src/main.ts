@@ -6,12 +6,10 @@ import { buildApp } from './app';
 const DEFAULT_PORT = 3001;
 
 const env = readServiceEnv('user-service', DEFAULT_PORT);
-// Proxyless, the service registers itself with the control plane; otherwise this is a no-op.
+// How this service joins the mesh (sidecar, proxyless or off): see ServiceMesh.
 const mesh = new ServiceMesh(env.mesh);
 const app = await buildApp({ dataDir: env.dataDir, logger: { level: env.logLevel } });
-app.addReadinessCheck('mesh', () => mesh.ready());
-// Leave the mesh first, so callers stop picking this instance before it stops serving.
-app.addHook('preClose', () => mesh.leave());
+mesh.attach(app);
 await runService(app, {
   name: 'user-service',
   host: env.host,

@@ -1,8 +1,10 @@
 // How a service joins the mesh in its mode: the client it calls others with, and, proxyless, the mesh in-process.
 import { MeshClient, type ServiceMeshEnv } from '@meshcart/service-kit';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { MeshDispatcher } from './mesh-dispatcher';
 import { MeshRuntime } from './mesh-runtime';
+import { installProxylessInbound } from './proxyless-inbound';
 
 export class ServiceMesh {
   readonly client: MeshClient;
@@ -29,6 +31,17 @@ export class ServiceMesh {
     } else {
       this.client = new MeshClient(env);
     }
+  }
+
+  /**
+   * Wires the mesh into the app before it listens: readiness follows the mesh config, the
+   * instance leaves the mesh before it stops serving, and, proxyless, the inbound policies run in
+   * the app itself.
+   */
+  attach(app: FastifyInstance): void {
+    app.addReadinessCheck('mesh', () => this.ready());
+    app.addHook('preClose', () => this.leave());
+    if (this.env.mode === 'proxyless') installProxylessInbound(app, this.runtime!, this.env.service);
   }
 
   /**
