@@ -1,7 +1,9 @@
 // The control plane: registry, config store and push server behind a small HTTP API.
 import { Type } from '@sinclair/typebox';
-import { ConfigError, Fault } from '@meshcart/mesh-config';
-import { createServiceApp, HttpError, notFound, type ServiceAppOptions } from '@meshcart/service-kit';
+import { ConfigError, durationMs, Fault } from '@meshcart/mesh-config';
+import { timingSafeEqual } from 'node:crypto';
+import { CertificateAuthority, CsrRejectedError, spiffeId } from './certificate-authority';
+import { createServiceApp, HttpError, notFound, unauthorized, type ServiceAppOptions } from '@meshcart/service-kit';
 import { ConfigStore } from './config-store';
 import { PushServer } from './push-server';
 import { Registry } from './registry';
@@ -10,6 +12,10 @@ export interface ControlPlaneOptions {
   /** Folder holding <profile>.yaml files (deploy/mesh). */
   configDir: string;
   profile: string;
+  /** Folder of the CA root (ca-key.pem, ca-cert.pem); created there on first start if missing. */
+  caDir: string;
+  /** Workloads present this to get a certificate. */
+  bootstrapToken: string;
   leaseTtlMs?: number;
   logger?: ServiceAppOptions['logger'];
 }
@@ -48,6 +54,16 @@ export function buildApp(opts: ControlPlaneOptions) {
   const app = createServiceApp({ name: 'control-plane', logger: opts.logger });
 
   registry.start();
+  // The CA is ready before the server listens: a broken root stops the start, with its reason.
+  let ca: CertificateAuthority | undefined;
+  app.addHook('onReady', async () => {
+    ca = await CertificateAuthority.loadOrCreate(opts.caDir, store.current().config.spec.trustDomain ?? 'meshcart.local');
+  });
+  const token = Buffer.from(opts.bootstrapToken);
+  const tokenOk = (header: string | undefined) => {
+    const given = Buffer.from(header?.replace(/^Bearer /, '') ?? '');
+    return given.length === token.length && timingSafeEqual(given, token);
+  };
   // Streams never end on their own: close them first so the server can finish closing.
   app.addHook('preClose', async () => push.close());
   app.addHook('onClose', async () => registry.stop());
@@ -101,6 +117,24 @@ export function buildApp(opts: ControlPlaneOptions) {
   });
 
   app.get('/api/v1/endpoints', async () => push.currentEndpoints());
+
+  const CsrBody = Type.Object(
+    { service: Type.String({ pattern: '^[a-z][a-z0-9-]{0,62}$' }), csr: Type.String({ minLength: 1, maxLength: 20_000 }) },
+    { additionalProperties: false },
+  );
+  // Identity: a workload with the bootstrap token gets a short-lived certificate for its service's SPIFFE ID.
+  app.post('/api/v1/certificates', { schema: { body: CsrBody } }, async (req) => {
+    if (!tokenOk(req.headers.authorization)) throw unauthorized('a valid bootstrap token is required (Authorization: Bearer <MESH_BOOTSTRAP_TOKEN>)');
+    const { config } = store.current();
+    const id = spiffeId(config.spec.trustDomain ?? 'meshcart.local', config.spec.namespace ?? 'default', req.body.service);
+    try {
+      return await ca!.issue(req.body.csr, id, durationMs(config.spec.mtls?.certTtl ?? '24h'));
+    } catch (err) {
+      if (err instanceof CsrRejectedError) throw new HttpError(400, err.code, err.message);
+      throw err;
+    }
+  });
+  app.get('/api/v1/ca', async (_req, reply) => reply.type('application/x-pem-file').send(ca!.rootPem));
 
   /** Applies a change to the config in force; a change that would make it invalid is refused whole. */
   const patch = (change: Parameters<ConfigStore['patch']>[0]) => {

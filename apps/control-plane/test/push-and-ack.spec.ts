@@ -5,10 +5,13 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app';
 
 const deployDir = join(__dirname, '../../../deploy/mesh');
+const caDir = makeTempDir('meshcart-ca-');
+afterAll(() => caDir.remove());
+const identity = { caDir: caDir.path, bootstrapToken: 'test-token' };
 const silent = pino({ level: 'silent' });
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -16,7 +19,7 @@ afterEach(async () => {
 });
 
 async function startControlPlane(port = 0, leaseTtlMs = 10_000) {
-  const app = buildApp({ configDir: deployDir, profile: 'optimized', logger: false, leaseTtlMs });
+  const app = buildApp({ configDir: deployDir, profile: 'optimized', logger: false, leaseTtlMs, ...identity });
   await app.listen({ host: '127.0.0.1', port });
   const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   cleanups.push(() => app.close());
@@ -147,9 +150,9 @@ describe('control plane push', () => {
     cleanups.push(() => dir.remove());
     copyFileSync(join(deployDir, 'optimized.yaml'), join(dir.path, 'ok.yaml'));
     writeFileSync(join(dir.path, 'broken.yaml'), 'apiVersion: meshcart.io/v1alpha1\nkind: MeshConfig\nmetadata: {name: b}\nspec:\n  services:\n    a: { mode: warp }\n');
-    expect(() => buildApp({ configDir: dir.path, profile: 'ok', logger: false })).not.toThrow();
+    expect(() => buildApp({ configDir: dir.path, profile: 'ok', logger: false, ...identity })).not.toThrow();
     try {
-      buildApp({ configDir: dir.path, profile: 'broken', logger: false });
+      buildApp({ configDir: dir.path, profile: 'broken', logger: false, ...identity });
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);

@@ -2,6 +2,7 @@
 import { loadMeshConfigFile, serviceMode, type MeshMode } from '@meshcart/mesh-config';
 import { ManagedProcess, workspaceRoot } from '@meshcart/service-kit';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
@@ -91,12 +92,14 @@ export class LocalMesh {
     const logDir = join(dataDir, 'logs');
     mkdirSync(logDir, { recursive: true });
     const progress = this.opts.onProgress ?? (() => undefined);
-    const common = { HOST: this.host, LOG_LEVEL: this.opts.logLevel ?? 'info' };
+    // One bootstrap token per run: every workload presents it to get its mTLS certificate.
+    const common = { HOST: this.host, LOG_LEVEL: this.opts.logLevel ?? 'info', MESH_BOOTSTRAP_TOKEN: randomBytes(24).toString('base64url') };
 
     const cp = await this.spawn('control-plane', 'control plane', ENTRY.controlPlane, logDir, {
       ...common,
       PORT: String(plan.controlPlane),
       MESH_CONFIG_DIR: this.configDir(root),
+      MESH_CA_DIR: join(dataDir, 'ca'),
       MESH_PROFILE: this.opts.profile ?? 'optimized',
     });
     this.controlPlaneUrl = `http://${this.host}:${cp.ports['http']}`;

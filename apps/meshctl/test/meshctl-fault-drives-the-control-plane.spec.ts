@@ -3,18 +3,26 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServiceProcess, type StartedService } from '@meshcart/testing';
+import { makeTempDir, startServiceProcess, type StartedService } from '@meshcart/testing';
 
 const run = promisify(execFile);
 const root = join(__dirname, '../../..');
 let cp: StartedService;
 let url: string;
+const caDir = makeTempDir('meshcart-ca-');
 
 beforeAll(async () => {
-  cp = await startServiceProcess('control-plane', 'apps/control-plane/src/main.ts', { MESH_CONFIG_DIR: join(root, 'deploy/mesh'), MESH_PROFILE: 'optimized' });
+  cp = await startServiceProcess('control-plane', 'apps/control-plane/src/main.ts', {
+    MESH_CONFIG_DIR: join(root, 'deploy/mesh'),
+    MESH_PROFILE: 'optimized',
+    MESH_CA_DIR: caDir.path,
+  });
   url = cp.url;
 });
-afterAll(() => cp.stop());
+afterAll(async () => {
+  await cp.stop();
+  caDir.remove();
+});
 
 async function meshctl(...args: string[]) {
   try {

@@ -47,12 +47,14 @@ export function contentVersion(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 16);
 }
 
-/** "30s" → 30000, "250ms" → 250, "2m" → 120000; numbers are milliseconds already. */
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+
+/** "30s" → 30000, "250ms" → 250, "2m" → 120000, "24h" → 86400000; numbers are milliseconds already. */
 export function durationMs(value: number | string): number {
   if (typeof value === 'number') return value;
-  const m = /^([0-9]+)(ms|s|m)$/.exec(value);
+  const m = /^([0-9]+)(ms|s|m|h)$/.exec(value);
   if (!m) throw new Error(`not a duration: ${value}`);
-  return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1_000 : 60_000);
+  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
 }
 
 function retrySettings(r: Retries | undefined): RetrySettings | undefined {
@@ -187,6 +189,11 @@ export function compileProxyResources(config: MeshConfig, service: string): Reso
     mode: serviceMode(config, service),
     trustDomain: config.spec.trustDomain ?? BUILT_IN_DEFAULTS.trustDomain,
     namespace: config.spec.namespace ?? BUILT_IN_DEFAULTS.namespace,
+    mtls: {
+      mode: config.spec.mtls?.mode ?? 'DISABLE',
+      keyType: config.spec.mtls?.keyType ?? 'ECDSA_P256',
+      certTtlMs: durationMs(config.spec.mtls?.certTtl ?? '24h'),
+    },
     listeners,
     virtualHosts,
     edgeRoutes,

@@ -93,6 +93,15 @@ export interface ListenerResource {
   routeMatching: RouteMatchingMode;
 }
 
+export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
+export type KeyType = 'RSA_2048' | 'ECDSA_P256';
+
+export interface MtlsSettings {
+  mode: MtlsMode;
+  keyType: KeyType;
+  certTtlMs: number;
+}
+
 export interface ProxyResources {
   /** The MeshConfig these were compiled from (metadata.name). */
   profile: string;
@@ -100,6 +109,7 @@ export interface ProxyResources {
   mode: MeshMode;
   trustDomain: string;
   namespace: string;
+  mtls: MtlsSettings;
   listeners: ListenerResource[];
   virtualHosts: VirtualHostResource[];
   /** Edge proxies (the gateway) route by path across services. */
@@ -114,6 +124,8 @@ export interface Endpoint {
   url: string;
   /** The sidecar's HTTP/2 (cleartext) inbound listener, used when h2UpgradePolicy is UPGRADE. */
   h2cUrl?: string;
+  /** The endpoint accepts mTLS on `url` (a sidecar's inbound listener). */
+  mtls?: boolean;
   weight: number;
   labels: Record<string, string>;
 }

@@ -44,8 +44,8 @@ export const RouteMatching = Type.Union([Type.Literal('linear-regex'), Type.Lite
 
 const Percent = Type.Number({ minimum: 0, maximum: 100 });
 const SubsetName = Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' });
-/** A duration as milliseconds, or a string such as "30s", "250ms", "1m" (the seed's `sleepWindow: 30s`). */
-export const Duration = Type.Union([Type.Integer({ minimum: 0, maximum: 86_400_000 }), Type.String({ pattern: '^[0-9]+(ms|s|m)$' })]);
+/** A duration as milliseconds, or a string such as "30s", "250ms", "1m", "24h" (the seed's `sleepWindow: 30s`). */
+export const Duration = Type.Union([Type.Integer({ minimum: 0, maximum: 31_536_000_000 }), Type.String({ pattern: '^[0-9]+(ms|s|m|h)$' })]);
 
 export const RetryConditionSchema = Type.Union([
   Type.Literal('5xx'),
@@ -244,6 +244,20 @@ export const EdgeRoute = Type.Object(
 );
 export type EdgeRoute = Static<typeof EdgeRoute>;
 
+/** Mesh-wide peer authentication and workload certificates (Istio's PeerAuthentication modes). */
+export const Mtls = Type.Object(
+  {
+    /** STRICT: sidecars accept only mTLS; PERMISSIVE: mTLS or plaintext; DISABLE: plaintext. */
+    mode: Type.Optional(Type.Union([Type.Literal('STRICT'), Type.Literal('PERMISSIVE'), Type.Literal('DISABLE')])),
+    /** Workload key type: RSA_2048 (Istio's long-time default) or ECDSA_P256 (cheaper handshakes). */
+    keyType: Type.Optional(Type.Union([Type.Literal('RSA_2048'), Type.Literal('ECDSA_P256')])),
+    /** Lifetime of workload certificates; they are renewed at two thirds of it. */
+    certTtl: Type.Optional(Duration),
+  },
+  { additionalProperties: false },
+);
+export type Mtls = Static<typeof Mtls>;
+
 export const MeshConfigSchema = Type.Object(
   {
     apiVersion: Type.Literal('meshcart.io/v1alpha1'),
@@ -253,6 +267,7 @@ export const MeshConfigSchema = Type.Object(
       {
         trustDomain: Type.Optional(Type.String({ minLength: 1 })),
         namespace: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
+        mtls: Type.Optional(Mtls),
         defaults: Type.Optional(
           Type.Object(
             {

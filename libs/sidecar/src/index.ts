@@ -14,3 +14,4 @@ export { Stack, type Handler, type Layer, type MeshRequest, type MeshResponse, t
 export type { RequestObserver, RequestRecord } from './layers/telemetry-layer';
 export { MeshDispatcher } from './mesh-dispatcher';
 export { ServiceMesh } from './service-mesh';
+export { WorkloadIdentity, serviceOfSpiffeId, type Credentials } from './workload-identity';

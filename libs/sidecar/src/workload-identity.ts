@@ -1,0 +1,125 @@
+// This workload's mTLS identity: a key made here, a certificate for its SPIFFE ID from the control plane, renewed at 2/3 of its life.
+import type { KeyType } from '@meshcart/mesh-config';
+import * as x509 from '@peculiar/x509';
+import { EventEmitter } from 'node:events';
+import { webcrypto } from 'node:crypto';
+import { request } from 'undici';
+
+x509.cryptoProvider.set(webcrypto as never);
+
+const ALGORITHMS = {
+  RSA_2048: { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+  ECDSA_P256: { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' },
+} as const;
+
+export interface Credentials {
+  keyPem: string;
+  certPem: string;
+  caPem: string;
+  spiffeId: string;
+  keyType: KeyType;
+  notAfter: Date;
+  /** Changes with every renewal, so connection pools can tell credentials apart. */
+  version: number;
+}
+
+function toPem(der: ArrayBuffer, label: string): string {
+  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').trimEnd();
+  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
+}
+
+/** The service account name in a SPIFFE ID (spiffe://<domain>/ns/<ns>/sa/<name>), if it is one of ours. */
+export function serviceOfSpiffeId(id: string | undefined, trustDomain: string, namespace: string): string | undefined {
+  const prefix = `spiffe://${trustDomain}/ns/${namespace}/sa/`;
+  return id?.startsWith(prefix) ? id.slice(prefix.length) : undefined;
+}
+
+export class WorkloadIdentity extends EventEmitter<{ change: [Credentials]; error: [Error] }> {
+  private credentials?: Credentials;
+  private renewal?: NodeJS.Timeout;
+  private pending?: Promise<Credentials>;
+  private version = 0;
+
+  constructor(
+    private readonly opts: { service: string; controlPlaneUrls: string[]; bootstrapToken: string },
+  ) {
+    super();
+  }
+
+  current(): Credentials | undefined {
+    return this.credentials;
+  }
+
+  /** Gets a certificate now if there is none yet, or if the key type asked for changed. */
+  ensure(keyType: KeyType): Promise<Credentials> {
+    if (this.credentials?.keyType === keyType) return Promise.resolve(this.credentials);
+    this.pending ??= this.issue(keyType).finally(() => (this.pending = undefined));
+    return this.pending;
+  }
+
+  stop(): void {
+    clearTimeout(this.renewal);
+  }
+
+  private async issue(keyType: KeyType): Promise<Credentials> {
+    const alg = ALGORITHMS[keyType];
+    const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+      name: `CN=${this.opts.service}`,
+      keys: keys as never,
+      signingAlgorithm: alg,
+    });
+    const issued = await this.requestCertificate(csr.toString('pem'));
+    const credentials: Credentials = {
+      keyPem: toPem((await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)) as ArrayBuffer, 'PRIVATE KEY'),
+      certPem: issued.certificatePem,
+      caPem: issued.caPem,
+      spiffeId: issued.spiffeId,
+      keyType,
+      notAfter: new Date(issued.notAfter),
+      version: ++this.version,
+    };
+    this.credentials = credentials;
+    this.scheduleRenewal(credentials);
+    this.emit('change', credentials);
+    return credentials;
+  }
+
+  /** Renew at two thirds of the lifetime, so a certificate never expires under live connections. */
+  private scheduleRenewal(c: Credentials): void {
+    clearTimeout(this.renewal);
+    const lifetime = c.notAfter.getTime() - Date.now();
+    this.renewal = setTimeout(
+      () => {
+        this.issue(c.keyType).catch((err: Error) => {
+          this.emit('error', err);
+          // Try again soon; the current certificate stays in use until it is replaced.
+          this.renewal = setTimeout(() => this.scheduleRenewal(c), 5_000);
+          this.renewal.unref();
+        });
+      },
+      Math.max(1_000, (lifetime * 2) / 3),
+    );
+    this.renewal.unref();
+  }
+
+  private async requestCertificate(csr: string): Promise<{ certificatePem: string; caPem: string; spiffeId: string; notAfter: string }> {
+    let last: Error | undefined;
+    for (const url of this.opts.controlPlaneUrls) {
+      try {
+        const res = await request(`${url}/api/v1/certificates`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${this.opts.bootstrapToken}` },
+          body: JSON.stringify({ service: this.opts.service, csr }),
+          headersTimeout: 5_000,
+        });
+        const body = (await res.body.json()) as { certificatePem: string; caPem: string; spiffeId: string; notAfter: string; error?: { message: string } };
+        if (res.statusCode !== 200) throw new Error(`certificate request refused (${res.statusCode}): ${body.error?.message ?? ''}`);
+        return body;
+      } catch (err) {
+        last = err as Error;
+      }
+    }
+    throw last ?? new Error('no control plane to ask for a certificate');
+  }
+}
