@@ -30,6 +30,7 @@ const RegistrationBody = Type.Object(
     adminUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
     endpointUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
     h2cEndpointUrl: Type.Optional(Type.String({ pattern: '^http://' })),
+    mtls: Type.Optional(Type.Boolean()),
     labels: Type.Record(Type.String(), Type.String()),
     configVersion: Type.Optional(Type.Union([Type.String(), Type.Null()])),
     endpointsVersion: Type.Optional(Type.Union([Type.String(), Type.Null()])),

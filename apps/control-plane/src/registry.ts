@@ -9,6 +9,7 @@ export interface Registration {
   adminUrl?: string;
   endpointUrl?: string;
   h2cEndpointUrl?: string;
+  mtls?: boolean;
   labels: Record<string, string>;
   configVersion?: string | null;
   endpointsVersion?: string | null;
@@ -57,6 +58,7 @@ export class Registry extends EventEmitter {
       !existing ||
       existing.endpointUrl !== reg.endpointUrl ||
       existing.h2cEndpointUrl !== reg.h2cEndpointUrl ||
+      existing.mtls !== reg.mtls ||
       existing.service !== reg.service ||
       existing.mode !== reg.mode ||
       JSON.stringify(existing.labels) !== JSON.stringify(reg.labels);
@@ -96,6 +98,7 @@ export class Registry extends EventEmitter {
         instance: p.instance,
         url: p.endpointUrl,
         ...(p.h2cEndpointUrl ? { h2cUrl: p.h2cEndpointUrl } : {}),
+        ...(p.mtls ? { mtls: true } : {}),
         weight: Number(p.labels['weight'] ?? 1) || 1,
         labels: p.labels,
       });

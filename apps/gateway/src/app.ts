@@ -25,7 +25,7 @@ async function edgeRoutes(app: FastifyInstance, opts: { mesh: MeshRuntime }) {
 
 export function buildApp(opts: GatewayOptions) {
   const app = createServiceApp({ name: 'gateway', logger: opts.logger });
-  app.addReadinessCheck('mesh-config', () => opts.mesh.dataPlane.ready());
+  app.addReadinessCheck('mesh', () => opts.mesh.ready());
   app.get('/', async () => ({
     name: 'MeshCart gateway',
     api: ['POST /api/users', 'POST /api/sessions', 'GET /api/users/me', 'GET /api/products', 'GET /api/products/:id', 'POST /api/orders', 'GET /api/orders', 'GET /api/orders/:id'],

@@ -14,6 +14,7 @@ const mesh = new MeshRuntime({
   controlPlaneUrls: (env['MESH_CONTROL_PLANE_URLS'] ?? 'http://127.0.0.1:15010').split(',').map((s) => s.trim()),
   admin: { host: env['ADMIN_HOST'] ?? '127.0.0.1', port: readPort(env, 'ADMIN_PORT', 15100) },
   logger: pino({ level: env['LOG_LEVEL'] ?? 'info', base: { service: 'gateway', instance, component: 'mesh' } }),
+  ...(env['MESH_BOOTSTRAP_TOKEN'] ? { bootstrapToken: env['MESH_BOOTSTRAP_TOKEN'] } : {}),
 });
 const adminUrl = await mesh.startAdmin();
 mesh.connect(adminUrl);

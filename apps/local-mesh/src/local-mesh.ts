@@ -202,8 +202,15 @@ export class LocalMesh {
         });
         const gw = await request(`${this.gatewayUrl}/readyz`);
         await gw.body.dump();
-        if (missing.length === 0 && gw.statusCode === 200) return;
-        last = missing.length ? `waiting for ${missing.join(', ')}` : 'waiting for the gateway';
+        // Each mesh's own /ready: config applied and, with mTLS on, a workload certificate in hand.
+        const unready: string[] = [];
+        for (const [instance, admin] of Object.entries(this.sidecarAdminUrls)) {
+          const r = await request(`${admin}/ready`);
+          await r.body.dump();
+          if (r.statusCode !== 200) unready.push(instance);
+        }
+        if (missing.length === 0 && unready.length === 0 && gw.statusCode === 200) return;
+        last = missing.length ? `waiting for ${missing.join(', ')}` : unready.length ? `waiting for ${unready.join(', ')} to be ready` : 'waiting for the gateway';
       } catch (err) {
         last = (err as Error).message;
       }

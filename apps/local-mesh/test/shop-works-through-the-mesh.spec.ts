@@ -103,7 +103,9 @@ describe.each(['sidecar', 'proxyless', 'off'] as const)('MeshCart on a local mes
       }
     }
     if (mode === 'sidecar') {
+      // The profile's STRICT mTLS: the payment sidecar knows the caller from its certificate.
       expect(await counter(mesh.sidecarAdminUrls['payment-service-1']!, 'mesh_requests_total', { direction: 'inbound', src_service: 'order-service', status_code: '201' })).toBe(1);
+      expect(await counter(mesh.sidecarAdminUrls['order-service-1']!, 'mesh_tls_handshakes_total', { dst_service: 'payment-service' })).toBeGreaterThan(0);
     }
   });
 

@@ -27,5 +27,6 @@ export function readSidecarEnv(env: NodeJS.ProcessEnv = process.env): SidecarOpt
     adminPort: readPort(env, 'ADMIN_PORT', 15000),
     labels: parseLabels(env['MESH_LABELS'] ?? ''),
     heartbeatIntervalMs: readNumber(env, 'MESH_HEARTBEAT_MS', 3_000, 100, 60_000),
+    ...(env['MESH_BOOTSTRAP_TOKEN'] ? { bootstrapToken: env['MESH_BOOTSTRAP_TOKEN'] } : {}),
   };
 }

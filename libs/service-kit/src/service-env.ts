@@ -10,6 +10,8 @@ export interface ServiceMeshEnv extends MeshClientOptions {
   /** The address peers reach this instance on (proxyless registers it as its endpoint). */
   advertiseHost: string;
   labels: Record<string, string>;
+  /** For a workload certificate (mTLS) when the mesh runs in-process (proxyless). */
+  bootstrapToken?: string;
 }
 
 export interface ServiceEnv {
@@ -88,6 +90,7 @@ export function readServiceEnv(name: string, defaultPort: number, env: NodeJS.Pr
       adminPort: readPort(env, 'MESH_ADMIN_PORT', 0),
       advertiseHost: env['ADVERTISE_HOST'] ?? (host === '0.0.0.0' ? '127.0.0.1' : host),
       labels: parseLabels(env['MESH_LABELS'] ?? ''),
+      ...(env['MESH_BOOTSTRAP_TOKEN'] ? { bootstrapToken: env['MESH_BOOTSTRAP_TOKEN'] } : {}),
     },
   };
 }

@@ -14,6 +14,8 @@ export interface ProxyRegistration {
   endpointUrl?: string;
   /** The same over HTTP/2 cleartext (sidecars only). */
   h2cEndpointUrl?: string;
+  /** endpointUrl also accepts mTLS (sidecars only). */
+  mtls?: boolean;
   labels: Record<string, string>;
 }
 

@@ -7,7 +7,8 @@ import { telemetryLayer, type RequestObserver } from './layers/telemetry-layer';
 import { traceLayer } from './layers/trace-layer';
 import { buildRouteTable, type RouteTable } from './route-table';
 import { Cluster } from './tiers/concrete';
-import { EndpointPools, forward } from './tiers/endpoint';
+import { EndpointPools, forward, type ClientTls } from './tiers/endpoint';
+import type { Credentials } from './workload-identity';
 import { buildLogical } from './tiers/logical';
 import { Stack, type Handler, type Layer } from './types';
 
@@ -31,6 +32,20 @@ export class DataPlane {
   /** Public traffic at the gateway, routed by path. */
   readonly edge: Handler;
   private readonly onListenerChange: (listeners: ListenerResource[]) => void;
+  private credentials?: Credentials;
+
+  /** This workload's certificate, for mTLS to peers (renewals replace it). */
+  setCredentials(c: Credentials): void {
+    this.credentials = c;
+  }
+
+  /** mTLS to this endpoint: when the mesh has it on, the endpoint offers it, and we have a certificate. */
+  private clientTls(cluster: string, e: Endpoint | undefined): ClientTls | undefined {
+    const r = this.resources?.resources;
+    const c = this.credentials;
+    if (!r || !c || r.mtls.mode === 'DISABLE' || !e?.mtls) return undefined;
+    return { cert: c.certPem, key: c.keyPem, ca: c.caPem, version: c.version, expectedId: `spiffe://${r.trustDomain}/ns/${r.namespace}/sa/${cluster}` };
+  }
 
   constructor(opts: { observers: () => readonly RequestObserver[]; onListenerChange?: (listeners: ListenerResource[]) => void }) {
     this.onListenerChange = opts.onListenerChange ?? (() => undefined);
@@ -98,6 +113,16 @@ export class DataPlane {
     this.pools.retain(new Set(Object.values(snapshot.clusters).flatMap((list) => list.flatMap((e) => (e.h2cUrl ? [e.url, e.h2cUrl] : [e.url])))));
   }
 
+  /** The mesh's mTLS policy in force (DISABLE until config arrives). */
+  mtls(): { mode: 'STRICT' | 'PERMISSIVE' | 'DISABLE'; keyType: 'RSA_2048' | 'ECDSA_P256'; trustDomain: string; namespace: string } {
+    const r = this.resources?.resources;
+    return r ? { ...r.mtls, trustDomain: r.trustDomain, namespace: r.namespace } : { mode: 'DISABLE', keyType: 'ECDSA_P256', trustDomain: 'meshcart.local', namespace: 'default' };
+  }
+
+  hasCredentials(): boolean {
+    return this.credentials !== undefined;
+  }
+
   /** The route table in force, for the inbound side's per-route policies (rate limits). */
   routeTable(): RouteTable {
     return this.routes;
@@ -134,8 +159,13 @@ export class DataPlane {
     // HTTP/2 only where it was asked for and the endpoint offers it (a peer sidecar); apps speak HTTP/1.1.
     const h2c = (e: Endpoint | undefined) => resource.connectionPool.h2UpgradePolicy === 'UPGRADE' && e?.h2cUrl !== undefined;
     const endpointHandler = forward(
-      (url, useH2c) => this.pools.get(url, resource.connectionPool, resource.name, useH2c),
-      (ctx) => (h2c(ctx.endpoint) ? { url: ctx.endpoint!.h2cUrl!, h2c: true } : { url: ctx.endpoint!.url, h2c: false }),
+      (url, useH2c, tls) => this.pools.get(url, resource.connectionPool, resource.name, useH2c, tls),
+      (ctx) => {
+        // mTLS goes over HTTP/1.1 to the sidecar's inbound listener; h2c is cleartext only.
+        const tls = this.clientTls(resource.name, ctx.endpoint);
+        if (tls) return { url: ctx.endpoint!.url, h2c: false, tls };
+        return h2c(ctx.endpoint) ? { url: ctx.endpoint!.h2cUrl!, h2c: true } : { url: ctx.endpoint!.url, h2c: false };
+      },
       resource.connectionPool.maxRequestsPerConnection === 1,
     );
     return new Cluster(resource, endpointHandler, this.events);

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { trackConnections, type ConnectionTracker } from '@meshcart/service-kit';
 import type { DataPlane } from './data-plane';
 import { BadRequestError } from './errors';
+import { MtlsRequiredError } from './inbound-server';
 import { forwardableHeaders, meshRequest, respond, sendError, type AnyRequest, type AnyResponse } from './http-bridge';
 import type { MeshMetrics } from './metrics';
 import type { Inbound } from './tiers/inbound';
@@ -42,24 +43,31 @@ export function outboundListener(service: string, dataPlane: DataPlane): Server 
   });
 }
 
-function inboundHandler(service: string, inbound: Inbound) {
-  return (req: AnyRequest, res: AnyResponse) => {
+/** `peer`: the caller proven by its mTLS certificate; otherwise the caller's sidecar names itself in a header. */
+export function inboundHandler(service: string, inbound: Inbound) {
+  return (req: AnyRequest, res: AnyResponse, peer: { service?: string } = {}) => {
     const headers = forwardableHeaders(req.headers);
-    const src = headers[SOURCE_HEADER];
+    const claimed = headers[SOURCE_HEADER];
     delete headers[SOURCE_HEADER];
     headers['host'] = req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? service;
-    const ctx = { direction: 'inbound' as const, srcService: typeof src === 'string' ? src : 'unknown', dstService: service };
+    const src = peer.service ?? (typeof claimed === 'string' ? claimed : 'unknown');
+    const ctx = { direction: 'inbound' as const, srcService: src, dstService: service };
     respond(inbound.handler, meshRequest(req, res, req.url ?? '/', ctx, headers), res);
   };
 }
 
 export function inboundListener(service: string, inbound: Inbound): Server {
-  return createServer(inboundHandler(service, inbound));
+  const handle = inboundHandler(service, inbound);
+  return createServer((req, res) => handle(req, res));
 }
 
 /** The same inbound side over HTTP/2 cleartext, for peers whose h2UpgradePolicy is UPGRADE. */
-export function inboundH2cListener(service: string, inbound: Inbound): Http2Server {
-  const server = createH2cServer(inboundHandler(service, inbound));
+export function inboundH2cListener(service: string, inbound: Inbound, mtlsRequired: () => boolean = () => false): Http2Server {
+  const handle = inboundHandler(service, inbound);
+  // h2c is cleartext: under STRICT mTLS it refuses, like the plaintext side of the inbound port.
+  const server = createH2cServer((req, res) =>
+    mtlsRequired() ? sendError(res, new MtlsRequiredError('this service accepts only mTLS (PeerAuthentication STRICT)')) : handle(req, res),
+  );
   const sessions = new Set<Http2Session>();
   server.on('session', (session) => {
     sessions.add(session);
@@ -81,7 +89,7 @@ export function closeH2cServer(server: Http2Server): Promise<void> {
 }
 
 /** Loopback-only operations port: metrics, readiness and the config in force. */
-export function adminListener(dataPlane: DataPlane, metrics: MeshMetrics, status: () => unknown): Server {
+export function adminListener(dataPlane: DataPlane, metrics: MeshMetrics, status: () => unknown, ready: () => boolean = () => dataPlane.ready()): Server {
   return createServer((req, res) => {
     const json = (code: number, body: unknown) => {
       res.writeHead(code, { 'content-type': 'application/json' });
@@ -98,7 +106,9 @@ export function adminListener(dataPlane: DataPlane, metrics: MeshMetrics, status
         );
         return;
       case '/ready':
-        return dataPlane.ready() ? json(200, { status: 'ready', ...dataPlane.versions() }) : json(503, { status: 'waiting for config' });
+        return ready()
+          ? json(200, { status: 'ready', ...dataPlane.versions() })
+          : json(503, { status: dataPlane.ready() ? 'waiting for a workload certificate' : 'waiting for config' });
       case '/healthz':
         return json(200, { status: 'ok' });
       case '/config_dump':

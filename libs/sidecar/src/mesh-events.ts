@@ -10,6 +10,7 @@ export interface MeshEventMap {
   overflow: [{ cluster: string; limit: 'maxRequests' | 'maxPendingRequests' | 'maxRetries' }];
   ejection: [{ cluster: string; endpoint: string; ejectedForMs: number }];
   'connection-opened': [{ cluster: string; endpoint: string }];
+  'tls-handshake': [{ cluster: string; endpoint: string }];
   pending: [{ cluster: string; delta: 1 | -1 }];
 }
 

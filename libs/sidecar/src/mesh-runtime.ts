@@ -6,6 +6,7 @@ import { ControlPlaneClient, type ProxyMode } from './control-plane-client';
 import { DataPlane } from './data-plane';
 import { adminListener, closeServer, listen } from './listeners';
 import { MeshMetrics } from './metrics';
+import { WorkloadIdentity, type Credentials } from './workload-identity';
 
 export interface MeshRuntimeOptions {
   service: string;
@@ -17,6 +18,8 @@ export interface MeshRuntimeOptions {
   labels?: Record<string, string>;
   logger?: Logger;
   heartbeatIntervalMs?: number;
+  /** Presented to the control plane for a workload certificate; without it, this proxy has no mTLS identity. */
+  bootstrapToken?: string;
 }
 
 export class MeshRuntime {
@@ -26,6 +29,8 @@ export class MeshRuntime {
   readonly log: Logger;
   private cp?: ControlPlaneClient;
   private admin?: Server;
+  private readonly identity?: WorkloadIdentity;
+  private readonly credentialListeners: ((c: Credentials) => void)[] = [];
   adminPort = 0;
 
   constructor(private readonly opts: MeshRuntimeOptions) {
@@ -41,21 +46,49 @@ export class MeshRuntime {
       },
     });
     this.metrics.observe(this.dataPlane.events);
+    if (opts.bootstrapToken) {
+      this.identity = new WorkloadIdentity({ service: opts.service, controlPlaneUrls: opts.controlPlaneUrls, bootstrapToken: opts.bootstrapToken });
+      this.identity.on('change', (c) => {
+        this.dataPlane.setCredentials(c);
+        for (const l of this.credentialListeners) l(c);
+        this.log.info({ spiffeId: c.spiffeId, keyType: c.keyType, notAfter: c.notAfter }, 'workload certificate in use');
+      });
+      this.identity.on('error', (err) => this.log.warn({ err }, 'workload certificate renewal failed; keeping the current one'));
+    }
+  }
+
+  /** New workload certificates (first and renewed), for listeners that serve mTLS. */
+  onCredentials(listener: (c: Credentials) => void): void {
+    this.credentialListeners.push(listener);
+    const current = this.identity?.current();
+    if (current) listener(current);
+  }
+
+  /** Config in force, and a certificate when mTLS is on and this proxy can have one. */
+  ready(): boolean {
+    if (!this.dataPlane.ready()) return false;
+    return this.dataPlane.mtls().mode === 'DISABLE' || !this.identity || this.dataPlane.hasCredentials();
   }
 
   async startAdmin(): Promise<string> {
-    this.admin = adminListener(this.dataPlane, this.metrics, () => ({
-      service: this.opts.service,
-      instance: this.opts.instance,
-      mode: this.opts.mode,
-      controlPlane: this.cp?.status() ?? null,
-    }));
+    this.admin = adminListener(
+      this.dataPlane,
+      this.metrics,
+      () => ({
+        service: this.opts.service,
+        instance: this.opts.instance,
+        mode: this.opts.mode,
+        controlPlane: this.cp?.status() ?? null,
+        identity: this.identity?.current() ? { spiffeId: this.identity.current()!.spiffeId, keyType: this.identity.current()!.keyType, notAfter: this.identity.current()!.notAfter } : null,
+      }),
+      () => this.ready(),
+    );
     this.adminPort = await listen(this.admin, this.opts.admin.host, this.opts.admin.port);
     return `http://${this.opts.admin.host}:${this.adminPort}`;
   }
 
   /** Registers with the control plane; `endpointUrl` is where peers send this instance mesh traffic. */
-  connect(adminUrl: string, endpointUrl?: string, h2cEndpointUrl?: string): void {
+  connect(adminUrl: string, endpointUrl?: string, h2cEndpointUrl?: string, mtls = false): void {
     this.cp = new ControlPlaneClient({
       urls: this.opts.controlPlaneUrls,
       registration: {
@@ -65,11 +98,16 @@ export class MeshRuntime {
         adminUrl,
         ...(endpointUrl ? { endpointUrl } : {}),
         ...(h2cEndpointUrl ? { h2cEndpointUrl } : {}),
+        ...(mtls ? { mtls } : {}),
         labels: this.opts.labels ?? {},
       },
       onResources: (s) => {
         this.dataPlane.applyResources(s);
         this.log.info({ version: s.version, profile: s.resources.profile }, 'applied resources');
+        // mTLS on: make sure this workload has a certificate of the configured key type.
+        if (s.resources.mtls.mode !== 'DISABLE' && this.identity) {
+          this.identity.ensure(s.resources.mtls.keyType).catch((err: Error) => this.log.error({ err }, 'could not get a workload certificate'));
+        }
       },
       onEndpoints: (s) => {
         this.dataPlane.applyEndpoints(s);
@@ -97,6 +135,7 @@ export class MeshRuntime {
   }
 
   async close(): Promise<void> {
+    this.identity?.stop();
     await this.cp?.stop();
     if (this.admin) await closeServer(this.admin);
     this.accessLog.flush();

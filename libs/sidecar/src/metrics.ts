@@ -41,6 +41,7 @@ export class MeshMetrics implements RequestObserver {
   observe(events: MeshEvents): void {
     const registers = [this.registry];
     const connections = new Counter({ name: 'mesh_tcp_connections_opened_total', help: 'Upstream TCP connections opened.', labelNames: ['dst_service'], registers });
+    const handshakes = new Counter({ name: 'mesh_tls_handshakes_total', help: 'Upstream mTLS handshakes completed.', labelNames: ['dst_service'], registers });
     const retries = new Counter({ name: 'mesh_retries_total', help: 'Retries sent.', labelNames: ['dst_service', 'route'], registers });
     const exhausted = new Counter({ name: 'mesh_retry_budget_exhausted_total', help: 'Retries not sent because the retry budget was spent.', labelNames: ['dst_service', 'route'], registers });
     const breaker = new Gauge({ name: 'mesh_circuit_breaker_state', help: 'Error-rate breaker: 0 closed, 1 open, 2 half-open.', labelNames: ['dst_service'], registers });
@@ -48,6 +49,7 @@ export class MeshMetrics implements RequestObserver {
     const overflows = new Counter({ name: 'mesh_overflow_total', help: 'Requests refused by a circuit-breaker threshold.', labelNames: ['dst_service', 'limit'], registers });
     const pending = new Gauge({ name: 'mesh_pending_requests', help: 'Requests in flight to each destination.', labelNames: ['dst_service'], registers });
     events.on('connection-opened', (e) => connections.inc({ dst_service: e.cluster }));
+    events.on('tls-handshake', (e) => handshakes.inc({ dst_service: e.cluster }));
     events.on('retry', (e) => retries.inc({ dst_service: e.cluster, route: e.route }));
     events.on('retry-budget-exhausted', (e) => exhausted.inc({ dst_service: e.cluster, route: e.route }));
     events.on('breaker-state', (e) => breaker.set({ dst_service: e.cluster }, e.state === 'closed' ? 0 : e.state === 'open' ? 1 : 2));

@@ -25,6 +25,8 @@ export class ServiceMesh {
         admin: { host: '127.0.0.1', port: env.adminPort },
         labels: env.labels,
         ...(logger ? { logger } : {}),
+        // Proxyless callers present a certificate to sidecars that require mTLS.
+        ...(env.mode === 'proxyless' && env.bootstrapToken ? { bootstrapToken: env.bootstrapToken } : {}),
       });
       this.client =
         env.mode === 'proxyless' ? new MeshClient({ ...env, dispatcher: new MeshDispatcher(this.runtime.dataPlane, env.service) }) : new MeshClient(env);
@@ -57,7 +59,7 @@ export class ServiceMesh {
 
   /** For /readyz: proxyless, ready once the mesh config has arrived; otherwise always. */
   ready(): boolean {
-    return this.env.mode === 'proxyless' ? this.runtime!.dataPlane.ready() : true;
+    return this.env.mode === 'proxyless' ? this.runtime!.ready() : true;
   }
 
   /** Leaves the mesh before the app stops serving, so peers stop picking this instance first. */

@@ -1,10 +1,11 @@
 import { compileProxyResources, endpointsSnapshot, parseMeshConfig } from '@meshcart/mesh-config';
 import { startRecordingServer, type RecordingServer } from '@meshcart/testing';
-import { request as httpRequest, type Server } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import type { Http2Server } from 'node:http2';
 import pino from 'pino';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { InboundServer } from './inbound-server';
 import { Sidecar, type SidecarPorts } from './index';
 
 const silent = pino({ level: 'silent' });
@@ -269,8 +270,8 @@ describe('sidecar data path', () => {
 
 /** Counts connections the payment sidecar's inbound listener accepts from now on. */
 function countConnections(s: Running): () => number {
-  const server = (s.sidecar as unknown as { servers: Server[] }).servers[0]!;
+  const server = (s.sidecar as unknown as { inboundServer: InboundServer }).inboundServer;
   let n = 0;
-  server.on('connection', () => n++);
+  server.onConnection(() => n++);
   return () => n;
 }

@@ -2,7 +2,8 @@
 import type { Server } from 'node:http';
 import type { Http2Server } from 'node:http2';
 import type { Logger } from 'pino';
-import { closeH2cServer, closeServer, inboundH2cListener, inboundListener, listen, outboundListener } from './listeners';
+import { InboundServer } from './inbound-server';
+import { closeH2cServer, closeServer, inboundH2cListener, inboundHandler, listen, outboundListener } from './listeners';
 import { MeshRuntime } from './mesh-runtime';
 import { Inbound } from './tiers/inbound';
 
@@ -26,6 +27,8 @@ export interface SidecarOptions {
   labels?: Record<string, string>;
   logger?: Logger;
   heartbeatIntervalMs?: number;
+  /** For this workload's mTLS certificate (MESH_BOOTSTRAP_TOKEN). */
+  bootstrapToken?: string;
 }
 
 export interface SidecarPorts {
@@ -40,6 +43,7 @@ export class Sidecar {
   private readonly inbound: Inbound;
   private readonly servers: Server[] = [];
   private h2c?: Http2Server;
+  private inboundServer?: InboundServer;
 
   constructor(private readonly opts: SidecarOptions) {
     this.runtime = new MeshRuntime({
@@ -51,6 +55,7 @@ export class Sidecar {
       labels: opts.labels,
       logger: opts.logger,
       heartbeatIntervalMs: opts.heartbeatIntervalMs,
+      ...(opts.bootstrapToken ? { bootstrapToken: opts.bootstrapToken } : {}),
     });
     this.inbound = new Inbound(opts.appUrl, () => [this.runtime.metrics, this.runtime.accessLog], {
       service: opts.service,
@@ -61,12 +66,14 @@ export class Sidecar {
   async start(): Promise<SidecarPorts> {
     const host = this.opts.host ?? '127.0.0.1';
     const inboundHost = this.opts.inboundHost ?? host;
-    const inbound = inboundListener(this.opts.service, this.inbound);
-    const outbound = outboundListener(this.opts.service, this.runtime.dataPlane);
-    this.servers.push(inbound, outbound);
-    this.h2c = inboundH2cListener(this.opts.service, this.inbound);
+    const dataPlane = this.runtime.dataPlane;
+    this.inboundServer = new InboundServer(inboundHandler(this.opts.service, this.inbound), () => dataPlane.mtls());
+    this.runtime.onCredentials((c) => this.inboundServer!.setCredentials(c));
+    const outbound = outboundListener(this.opts.service, dataPlane);
+    this.servers.push(outbound);
+    this.h2c = inboundH2cListener(this.opts.service, this.inbound, () => dataPlane.mtls().mode === 'STRICT');
     const ports: SidecarPorts = {
-      inbound: await listen(inbound, inboundHost, this.opts.inboundPort ?? 0),
+      inbound: await this.inboundServer.listen(inboundHost, this.opts.inboundPort ?? 0),
       inboundH2c: await listen(this.h2c, inboundHost, this.opts.inboundH2cPort ?? 0),
       outbound: await listen(outbound, host, this.opts.outboundPort ?? 0),
       admin: 0,
@@ -74,14 +81,14 @@ export class Sidecar {
     const adminUrl = await this.runtime.startAdmin();
     ports.admin = this.runtime.adminPort;
     const advertise = this.opts.advertiseHost ?? inboundHost;
-    this.runtime.connect(adminUrl, `http://${advertise}:${ports.inbound}`, `http://${advertise}:${ports.inboundH2c}`);
+    this.runtime.connect(adminUrl, `http://${advertise}:${ports.inbound}`, `http://${advertise}:${ports.inboundH2c}`, true);
     return ports;
   }
 
   /** Deregisters, then drains: requests in flight finish before the listeners close. */
   async stop(): Promise<void> {
     await this.runtime.leave();
-    await Promise.all([...this.servers.map(closeServer), this.h2c ? closeH2cServer(this.h2c) : undefined]);
+    await Promise.all([...this.servers.map(closeServer), this.inboundServer?.close(), this.h2c ? closeH2cServer(this.h2c) : undefined]);
     await this.inbound.close();
     await this.runtime.close();
   }

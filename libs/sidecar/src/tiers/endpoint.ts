@@ -5,7 +5,32 @@ import { fromUpstreamError, UpstreamTimeoutError } from '../errors';
 import type { MeshEvents } from '../mesh-events';
 import type { Handler, Headers } from '../types';
 
-function poolOptions(s: ConnectionPoolSettings, h2c: boolean): Pool.Options {
+/** Client-side mTLS: our certificate, the mesh root, and the SPIFFE ID the server must prove. */
+export interface ClientTls {
+  cert: string;
+  key: string;
+  ca: string;
+  /** Changes with every renewal: a new version gets new connections, old ones finish their work. */
+  version: number;
+  expectedId: string;
+}
+
+function tlsConnect(s: ConnectionPoolSettings, tls: ClientTls) {
+  return {
+    timeout: s.connectTimeoutMs,
+    cert: tls.cert,
+    key: tls.key,
+    ca: tls.ca,
+    rejectUnauthorized: true,
+    // Peers are named by SPIFFE ID, not host name: the certificate must carry the destination's ID.
+    checkServerIdentity: (_host: string, cert: { subjectaltname?: string }) => {
+      const ids = (cert.subjectaltname ?? '').split(', ').filter((n) => n.startsWith('URI:')).map((n) => n.slice(4));
+      return ids.includes(tls.expectedId) ? undefined : new Error(`peer is ${ids.join(', ') || 'anonymous'}, expected ${tls.expectedId}`);
+    },
+  };
+}
+
+function poolOptions(s: ConnectionPoolSettings, h2c: boolean, tls?: ClientTls): Pool.Options {
   if (h2c) {
     // HTTP/2 multiplexes: a few connections carry maxConcurrentStreams requests each.
     return {
@@ -30,6 +55,7 @@ function poolOptions(s: ConnectionPoolSettings, h2c: boolean): Pool.Options {
     // undici closes a socket once it has carried maxRequestsPerClient + 1 requests, hence the - 1.
     // 0 means unlimited; 1 is handled per request (see forward), since undici reads 0 as "off".
     ...(s.maxRequestsPerConnection > 1 ? { maxRequestsPerClient: s.maxRequestsPerConnection - 1 } : {}),
+    ...(tls ? { connect: tlsConnect(s, tls) } : {}),
     // Deadlines are the route timeout's job; undici's own 300 s defaults would only mask them.
     headersTimeout: 0,
     bodyTimeout: 0,
@@ -42,15 +68,19 @@ export class EndpointPools {
 
   constructor(private readonly events?: MeshEvents) {}
 
-  /** `h2c`: the URL is a peer sidecar's HTTP/2 listener. */
-  get(url: string, settings: ConnectionPoolSettings, cluster = '', h2c = false): Pool {
-    const key = `${h2c} ${JSON.stringify(settings)}`;
+  /** `h2c`: the URL is a peer sidecar's HTTP/2 listener; `tls`: speak mTLS to it. */
+  get(url: string, settings: ConnectionPoolSettings, cluster = '', h2c = false, tls?: ClientTls): Pool {
+    const key = `${h2c} ${tls ? `tls ${tls.version} ${tls.expectedId}` : 'plain'} ${JSON.stringify(settings)}`;
     const current = this.pools.get(url);
     if (current && current.key === key) return current.pool;
     if (current) void current.pool.close().catch(() => undefined);
-    const pool = new Pool(url, poolOptions(settings, h2c));
-    // Every new TCP connection is a cost the pooling knobs exist to avoid: count them.
-    pool.on('connect', () => this.events?.emit('connection-opened', { cluster, endpoint: url }));
+    const origin = tls ? url.replace(/^http:/, 'https:') : url;
+    const pool = new Pool(origin, poolOptions(settings, h2c, tls));
+    // Every new TCP connection (and TLS handshake) is a cost the pooling knobs exist to avoid: count them.
+    pool.on('connect', () => {
+      this.events?.emit('connection-opened', { cluster, endpoint: url });
+      if (tls) this.events?.emit('tls-handshake', { cluster, endpoint: url });
+    });
     this.pools.set(url, { pool, key });
     return pool;
   }
@@ -76,14 +106,14 @@ export class EndpointPools {
  * maxRequestsPerConnection 1: `connection: close` on every request, so each call opens a new one.
  */
 export function forward(
-  pool: (url: string, h2c: boolean) => Pool,
-  target: (ctx: Parameters<Handler>[0]['ctx']) => { url: string; h2c: boolean },
+  pool: (url: string, h2c: boolean, tls?: ClientTls) => Pool,
+  target: (ctx: Parameters<Handler>[0]['ctx']) => { url: string; h2c: boolean; tls?: ClientTls },
   closeAfterEach = false,
 ): Handler {
   return async (req) => {
-    const { url, h2c } = target(req.ctx);
+    const { url, h2c, tls } = target(req.ctx);
     try {
-      const res = await pool(url, h2c).request({
+      const res = await pool(url, h2c, tls).request({
         method: req.method as 'GET',
         path: req.path,
         headers: req.headers as Record<string, string>,

@@ -1,0 +1,111 @@
+import { Sidecar } from '@meshcart/sidecar';
+import { makeTempDir, startRecordingServer, type RecordingServer } from '@meshcart/testing';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { buildApp } from '../src/app';
+
+const dir = makeTempDir('meshcart-mtls-');
+const silent = pino({ level: 'silent' });
+const token = 'mtls-test-token';
+let cp: ReturnType<typeof buildApp>;
+let cpUrl: string;
+let paymentApp: RecordingServer;
+let userApp: RecordingServer;
+const sidecars: Record<string, { sidecar: Sidecar; ports: Awaited<ReturnType<Sidecar['start']>> }> = {};
+
+async function sidecar(service: string, instance: string, appUrl: string) {
+  const s = new Sidecar({ service, instance, appUrl, controlPlaneUrls: [cpUrl], logger: silent, bootstrapToken: token, heartbeatIntervalMs: 200 });
+  sidecars[instance] = { sidecar: s, ports: await s.start() };
+  return sidecars[instance]!;
+}
+
+async function ready(adminPort: number) {
+  for (let i = 0; i < 100; i++) {
+    const res = await request(`http://127.0.0.1:${adminPort}/ready`);
+    await res.body.dump();
+    if (res.statusCode === 200) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('sidecar never became ready');
+}
+
+beforeAll(async () => {
+  const profile = parse(readFileSync(join(__dirname, '../../../deploy/mesh/optimized.yaml'), 'utf8'));
+  profile.metadata.name = 'strict';
+  profile.spec.defaults.accessLog = { mode: 'off' };
+  // Renewed at two thirds: every two seconds, so the test sees a rotation under traffic.
+  profile.spec.mtls = { mode: 'STRICT', keyType: 'ECDSA_P256', certTtl: '3s' };
+  writeFileSync(join(dir.path, 'strict.yaml'), stringify(profile));
+  cp = buildApp({ configDir: dir.path, profile: 'strict', logger: false, caDir: join(dir.path, 'ca'), bootstrapToken: token });
+  await cp.listen({ host: '127.0.0.1', port: 0 });
+  cpUrl = `http://127.0.0.1:${(cp.server.address() as { port: number }).port}`;
+  paymentApp = await startRecordingServer();
+  userApp = await startRecordingServer();
+  const order = await sidecar('order-service', 'order-1', 'http://127.0.0.1:9');
+  const payment = await sidecar('payment-service', 'payment-1', paymentApp.url);
+  const user = await sidecar('user-service', 'user-1', userApp.url);
+  await Promise.all([order, payment, user].map((s) => ready(s.ports.admin)));
+}, 30_000);
+
+afterAll(async () => {
+  for (const s of Object.values(sidecars)) await s.sidecar.stop();
+  await paymentApp.close();
+  await userApp.close();
+  await cp.close();
+  dir.remove();
+});
+
+const outbound = () => `http://127.0.0.1:${sidecars['order-1']!.ports.outbound}`;
+const metrics = async (instance: string) => (await request(`http://127.0.0.1:${sidecars[instance]!.ports.admin}/metrics`)).body.text();
+
+describe('mTLS between sidecars (STRICT)', () => {
+  it('carries calls over mTLS; the destination learns the caller from its certificate', async () => {
+    const res = await request(`${outbound()}/charges`, { headers: { host: 'payment-service' } });
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
+    expect(await metrics('order-1')).toMatch(/mesh_tls_handshakes_total\{dst_service="payment-service"[^}]*\} [1-9]/);
+    expect(await metrics('payment-1')).toMatch(/mesh_requests_total\{direction="inbound",src_service="order-service",dst_service="payment-service",status_code="200"/);
+  });
+
+  it('refuses plaintext with 403 MESH_ERR_MTLS_REQUIRED, whatever the caller claims', async () => {
+    const res = await request(`http://127.0.0.1:${sidecars['payment-1']!.ports.inbound}/charges`, { headers: { 'x-meshcart-src': 'order-service' } });
+    expect(res.statusCode).toBe(403);
+    expect(((await res.body.json()) as { error: { code: string } }).error.code).toBe('MESH_ERR_MTLS_REQUIRED');
+    expect(paymentApp.requests.every((r) => r.url === '/charges')).toBe(true);
+  });
+
+  it('refuses an endpoint whose certificate names another service', async () => {
+    // A rogue registration: user-service's sidecar listed as a payment-service endpoint.
+    const put = await request(`${cpUrl}/api/v1/proxies/impostor-1`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ service: 'payment-service', instance: 'impostor-1', mode: 'sidecar', mtls: true, endpointUrl: `http://127.0.0.1:${sidecars['user-1']!.ports.inbound}`, labels: {} }),
+    });
+    await put.body.dump();
+    await new Promise((r) => setTimeout(r, 200));
+    const before = userApp.requests.length;
+    for (let i = 0; i < 6; i++) await (await request(`${outbound()}/charges`, { headers: { host: 'payment-service' } })).body.dump();
+    expect(userApp.requests.length).toBe(before);
+    await (await request(`${cpUrl}/api/v1/proxies/impostor-1`, { method: 'DELETE' })).body.dump();
+  });
+
+  it('renews certificates before they expire without failing requests', async () => {
+    const dump = async () =>
+      ((await (await request(`http://127.0.0.1:${sidecars['order-1']!.ports.admin}/config_dump`)).body.json()) as { identity: { notAfter: string } }).identity.notAfter;
+    const first = await dump();
+    const statuses = new Set<number>();
+    const until = Date.now() + 3_000;
+    while (Date.now() < until) {
+      const res = await request(`${outbound()}/charges`, { headers: { host: 'payment-service' } });
+      statuses.add(res.statusCode);
+      await res.body.dump();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect([...statuses]).toEqual([200]);
+    expect(await dump()).not.toBe(first);
+  });
+});

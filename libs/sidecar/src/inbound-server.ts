@@ -1,0 +1,96 @@
+// The sidecar's inbound port: mTLS and plaintext on one port (told apart by the first byte), per the mesh's mode.
+import type { MtlsMode } from '@meshcart/mesh-config';
+import { trackConnections } from '@meshcart/service-kit';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { MeshError } from './errors';
+import { sendError } from './http-bridge';
+import type { Credentials } from './workload-identity';
+import { serviceOfSpiffeId } from './workload-identity';
+
+export class MtlsRequiredError extends MeshError {
+  readonly code = 'MESH_ERR_MTLS_REQUIRED';
+  readonly statusCode = 403;
+}
+
+export interface PeerIdentity {
+  /** The caller's service from its certificate; undefined on a plaintext connection. */
+  service?: string;
+  spiffeId?: string;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, peer: PeerIdentity) => void;
+
+/** A TLS record starts with 0x16 (handshake); an HTTP/1.1 request starts with a method name. */
+const TLS_HANDSHAKE = 0x16;
+
+export class InboundServer {
+  private readonly net: NetServer;
+  private readonly plain;
+  private readonly secure;
+  private readonly trackers;
+
+  constructor(
+    handler: Handler,
+    private readonly policy: () => { mode: MtlsMode; trustDomain: string; namespace: string },
+  ) {
+    this.plain = createHttpServer((req, res) => {
+      // STRICT refuses plaintext with a clear answer rather than a bare reset.
+      if (this.policy().mode === 'STRICT') return sendError(res, new MtlsRequiredError('this service accepts only mTLS (PeerAuthentication STRICT)'));
+      handler(req, res, {});
+    });
+    // No certificate until the control plane issues one: handshakes fail until then, as they should.
+    this.secure = createHttpsServer({ requestCert: true, rejectUnauthorized: true }, (req, res) => {
+      const cert = (req.socket as TLSSocket).getPeerCertificate();
+      const spiffeId = (cert.subjectaltname ?? '').split(', ').find((n) => n.startsWith('URI:'))?.slice(4);
+      const { trustDomain, namespace } = this.policy();
+      handler(req, res, { spiffeId, service: serviceOfSpiffeId(spiffeId, trustDomain, namespace) });
+    });
+    this.trackers = [trackConnections(this.plain), trackConnections(this.secure)];
+    this.net = createNetServer((socket: Socket) => {
+      socket.once('data', (first: Buffer) => {
+        socket.pause();
+        socket.unshift(first);
+        const tls = first[0] === TLS_HANDSHAKE;
+        if (!tls || this.policy().mode !== 'DISABLE') (tls ? this.secure : this.plain).emit('connection', socket);
+        else socket.destroy();
+        process.nextTick(() => socket.resume());
+      });
+      socket.on('error', () => socket.destroy());
+    });
+  }
+
+  /** New credentials apply to new connections; live ones keep the certificate they were made with. */
+  setCredentials(c: Credentials): void {
+    this.secure.setSecureContext({ key: c.keyPem, cert: c.certPem, ca: c.caPem });
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.net.once('error', reject);
+      this.net.listen(port, host, () => {
+        this.net.off('error', reject);
+        resolve((this.net.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  /** Stops accepting; requests in flight finish, every other connection closes now. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.net.listening) return resolve();
+      this.net.close(() => resolve());
+      for (const t of this.trackers) t.drain();
+    });
+  }
+
+  connectionCount(): Promise<number> {
+    return new Promise((resolve, reject) => this.net.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+  }
+
+  onConnection(listener: () => void): void {
+    this.net.on('connection', listener);
+  }
+}
