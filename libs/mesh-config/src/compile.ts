@@ -95,10 +95,23 @@ function outlierSettings(od: OutlierDetection | undefined): OutlierDetectionSett
   };
 }
 
+function withoutAliases(pool: Policy['connectionPool']): Partial<ConnectionPoolSettings> {
+  if (!pool) return {};
+  const { http1MaxPendingRequests: _p, httpMaxRequests: _r, ...rest } = pool;
+  return rest;
+}
+
 function effectivePolicy(config: MeshConfig, service: string): Required<Pick<Policy, 'timeoutMs'>> & { retries?: RetrySettings; cluster: ClusterResource } {
   const mesh = config.spec.defaults?.policy ?? {};
   const own = config.spec.services[service]?.policy ?? {};
-  const circuitBreaker = breakerSettings(own.circuitBreaker ?? mesh.circuitBreaker);
+  const pool = { ...mesh.connectionPool, ...own.connectionPool };
+  // Istio spells two breaker thresholds inside connectionPool; both spellings mean the same.
+  const cbSource = own.circuitBreaker ?? mesh.circuitBreaker;
+  const aliases = {
+    ...(pool.http1MaxPendingRequests !== undefined ? { maxPendingRequests: pool.http1MaxPendingRequests } : {}),
+    ...(pool.httpMaxRequests !== undefined ? { maxRequests: pool.httpMaxRequests } : {}),
+  };
+  const circuitBreaker = breakerSettings(cbSource || Object.keys(aliases).length ? { ...aliases, ...cbSource } : undefined);
   const outlierDetection = outlierSettings(own.outlierDetection ?? mesh.outlierDetection);
   const retryBudget = own.retryBudget ?? mesh.retryBudget;
   const maxConnections = (own.circuitBreaker ?? mesh.circuitBreaker)?.maxConnections;
@@ -109,10 +122,11 @@ function effectivePolicy(config: MeshConfig, service: string): Required<Pick<Pol
     cluster: {
       name: service,
       lbPolicy: own.loadBalancer?.policy ?? mesh.loadBalancer?.policy ?? BUILT_IN_DEFAULTS.lbPolicy,
+      ...((own.loadBalancer?.hashOn ?? mesh.loadBalancer?.hashOn) ? { hashOn: (own.loadBalancer?.hashOn ?? mesh.loadBalancer?.hashOn)! } : {}),
       connectionPool: {
         ...BUILT_IN_DEFAULTS.connectionPool,
-        ...mesh.connectionPool,
-        ...own.connectionPool,
+        ...withoutAliases(mesh.connectionPool),
+        ...withoutAliases(own.connectionPool),
         // The seed's circuitBreaker.maxConnections caps the pool like connectionPool.maxConnections does.
         ...(maxConnections !== undefined ? { maxConnections } : {}),
       },

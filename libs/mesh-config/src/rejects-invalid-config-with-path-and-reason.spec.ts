@@ -34,7 +34,7 @@ describe('MeshConfig validation', () => {
     const issues = issuesOf(valid.replace('services:', 'defaults: { policy: { loadBalancer: { policy: FASTEST } } }\n  services:'));
     expect(issues).toContainEqual({
       path: 'spec.defaults.policy.loadBalancer.policy',
-      message: 'must be one of "ROUND_ROBIN", "LEAST_REQUEST", "RANDOM"',
+      message: 'must be one of "ROUND_ROBIN", "LEAST_REQUEST", "PEAK_EWMA", "RANDOM", "CONSISTENT_HASH"',
     });
   });
 

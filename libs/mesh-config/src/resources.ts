@@ -1,7 +1,8 @@
 // What the control plane pushes to a proxy: resources linked by name, and endpoints, each versioned.
 import type { Fallback, Fault, RouteMatch } from './schema';
 
-export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM';
+export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'PEAK_EWMA' | 'RANDOM' | 'CONSISTENT_HASH';
+export type HashOn = { header: string } | { cookie: string };
 export type AccessLogMode = 'off' | 'sync' | 'sampled';
 export type RouteMatchingMode = 'linear-regex' | 'compiled';
 export type MeshMode = 'sidecar' | 'proxyless' | 'off';
@@ -47,6 +48,7 @@ export interface OutlierDetectionSettings {
 export interface ClusterResource {
   name: string;
   lbPolicy: LbPolicy;
+  hashOn?: HashOn;
   connectionPool: ConnectionPoolSettings;
   retryBudget?: RetryBudgetSettings;
   /** Instance groups by label, for subset routing, canaries and mirrors. */

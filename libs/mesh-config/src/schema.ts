@@ -18,6 +18,9 @@ export const ConnectionPool = Type.Object(
     h2UpgradePolicy: Type.Optional(Type.Union([Type.Literal('DEFAULT'), Type.Literal('DO_NOT_UPGRADE'), Type.Literal('UPGRADE')])),
     /** HTTP/2 streams at once on one connection. */
     maxConcurrentStreams: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000 })),
+    /** Istio's names for the circuit-breaker thresholds (same meaning as circuitBreaker.maxPendingRequests / maxRequests). */
+    http1MaxPendingRequests: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
+    httpMaxRequests: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
   },
   { additionalProperties: false },
 );
@@ -25,10 +28,24 @@ export const ConnectionPool = Type.Object(
 export const LoadBalancerPolicy = Type.Union([
   Type.Literal('ROUND_ROBIN'),
   Type.Literal('LEAST_REQUEST'),
+  Type.Literal('PEAK_EWMA'),
   Type.Literal('RANDOM'),
+  Type.Literal('CONSISTENT_HASH'),
 ]);
 
-export const LoadBalancer = Type.Object({ policy: Type.Optional(LoadBalancerPolicy) }, { additionalProperties: false });
+export const LoadBalancer = Type.Object(
+  {
+    policy: Type.Optional(LoadBalancerPolicy),
+    /** CONSISTENT_HASH: what to hash; requests without it are spread at random. */
+    hashOn: Type.Optional(
+      Type.Union([
+        Type.Object({ header: Type.String({ pattern: '^[a-z0-9-]+$' }) }, { additionalProperties: false }),
+        Type.Object({ cookie: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+      ]),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 export const AccessLog = Type.Object(
   {

@@ -61,7 +61,14 @@ function matchIssues(match: RouteMatch, path: string): ConfigIssue[] {
 
 function semanticIssues(config: MeshConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
+  const lb = (policy: MeshConfig['spec']['services'][string]['policy'], path: string) => {
+    if (policy?.loadBalancer?.policy === 'CONSISTENT_HASH' && !policy.loadBalancer.hashOn) {
+      issues.push({ path: `${path}.loadBalancer.hashOn`, message: 'CONSISTENT_HASH needs hashOn: { header: NAME } or { cookie: NAME }' });
+    }
+  };
+  lb(config.spec.defaults?.policy, 'spec.defaults.policy');
   for (const [name, svc] of Object.entries(config.spec.services)) {
+    lb(svc.policy, `spec.services.${name}.policy`);
     const seen = new Set<string>();
     (svc.routes ?? []).forEach((route, i) => {
       const path = `spec.services.${name}.routes[${i}]`;

@@ -139,3 +139,31 @@ describe('least request', () => {
     expect(slow.requests.length).toBeLessThan(fast.requests.length / 3);
   });
 });
+
+describe('peak EWMA and consistent hash in the data plane', () => {
+  it('peak EWMA steers even sequential traffic away from a slow replica', async () => {
+    const slow = await server((_req, res) => void setTimeout(() => res.end('slow'), 40));
+    const fast = await server((_req, res) => res.end('fast'));
+    const mesh = planeWith(`      policy:
+        loadBalancer: { policy: PEAK_EWMA }`, [slow.url, fast.url]);
+    closers.push(mesh.close);
+    for (let i = 0; i < 40; i++) await mesh.call();
+    expect(slow.requests.length).toBeLessThan(8);
+  });
+
+  it('consistent hash on a header keeps each user on one replica', async () => {
+    const a = await server((_req, res) => res.end('a'));
+    const b = await server((_req, res) => res.end('b'));
+    const mesh = planeWith(`      policy:
+        loadBalancer: { policy: CONSISTENT_HASH, hashOn: { header: x-user-id } }`, [a.url, b.url]);
+    closers.push(mesh.close);
+    const seen = new Map<string, Set<string>>();
+    for (let i = 0; i < 60; i++) {
+      const user = `u${i % 12}`;
+      const res = await mesh.call('/x', { headers: { 'x-user-id': user } });
+      seen.set(user, (seen.get(user) ?? new Set()).add(res.text));
+    }
+    for (const replicas of seen.values()) expect(replicas.size).toBe(1);
+    expect(new Set([...seen.values()].map((s) => [...s][0])).size).toBe(2);
+  });
+});

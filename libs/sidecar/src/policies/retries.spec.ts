@@ -53,6 +53,22 @@ describe('retries', () => {
     expect(up.requests.map((r) => r.body)).toEqual(['pay', 'pay']);
   });
 
+  it('retry a connection reset by the upstream when reset is listed', async () => {
+    let n = 0;
+    const up = await startRecordingServer((req, res) => {
+      if (n++ === 0) return void res.socket?.destroy();
+      res.end('ok');
+    });
+    closers.push(up.close);
+    const mesh = planeWith(`      policy:
+        retries: { attempts: 2, retryOn: [reset], backoff: { baseMs: 1, maxMs: 1 } }`, [up.url]);
+    closers.push(mesh.close);
+    const res = await mesh.call('/x');
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('ok');
+    expect(up.requests).toHaveLength(2);
+  });
+
   it('retry only on the listed conditions', async () => {
     const up = await flaky(1, 500);
     const mesh = planeWith(retries(), [up.url]);

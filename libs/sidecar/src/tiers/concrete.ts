@@ -1,11 +1,11 @@
 // Concrete tier: one per destination service (cluster): breakers, endpoint choice, outlier ejection.
 import type { ClusterResource, Endpoint } from '@meshcart/mesh-config';
-import { createBalancer, type Balancer, type EndpointState } from '../balancers';
+import { createBalancer, observeLatency, type Balancer, type EndpointState } from '../balancers';
 import { onBodyDone } from '../body-done';
 import { CircuitBreaker } from '../circuit-breaker';
 import { CircuitOpenError, MeshError, NoEndpointsError, OverflowError, UpstreamConnectError, UpstreamResetError, UpstreamTimeoutError } from '../errors';
 import type { MeshEvents } from '../mesh-events';
-import { Stack, type Handler, type Layer } from '../types';
+import { Stack, type Handler, type Headers, type Layer } from '../types';
 
 interface OutlierState extends EndpointState {
   consecutive5xx: number;
@@ -152,7 +152,7 @@ export class Cluster {
 
   private balanceLayer(): Layer {
     return (inner) => (req) => {
-      const picked = this.balancer.pick(this.candidates(req.ctx.subset));
+      const picked = this.balancer.pick(this.candidates(req.ctx.subset), this.hashKey(req.headers));
       if (!picked) {
         const which = req.ctx.subset ? ` subset ${req.ctx.subset}` : '';
         return Promise.reject(new NoEndpointsError(`no endpoints for ${this.resource.name}${which}`));
@@ -162,13 +162,33 @@ export class Cluster {
     };
   }
 
+  /** CONSISTENT_HASH: the header's value, or the cookie's. */
+  private hashKey(headers: Headers): string | undefined {
+    const on = this.resource.hashOn;
+    if (!on) return undefined;
+    if ('header' in on) {
+      const v = headers[on.header];
+      return Array.isArray(v) ? v[0] : v;
+    }
+    const cookies = headers['cookie'];
+    const line = Array.isArray(cookies) ? cookies.join('; ') : (cookies ?? '');
+    for (const part of line.split(';')) {
+      const [name, ...value] = part.trim().split('=');
+      if (name === on.cookie) return value.join('=');
+    }
+    return undefined;
+  }
+
   private endpointStateLayer(): Layer {
     return (inner) => async (req) => {
       const state = this.states.find((s) => s.endpoint === req.ctx.endpoint);
       if (!state) return inner(req);
       state.inflight++;
+      const started = performance.now();
       try {
         const res = await inner(req);
+        // Time to response headers: what PEAK_EWMA ranks endpoints by.
+        observeLatency(state, performance.now() - started);
         this.observe(state, { status: res.statusCode });
         return onBodyDone(res, () => state.inflight--);
       } catch (err) {

@@ -1,0 +1,34 @@
+// Peak-EWMA (Finagle, Linkerd): two random endpoints, the one with the lower latency × load wins.
+import type { Balancer, EndpointState } from './balancer';
+
+/** How fast old latency is forgotten: an observation's weight halves in about 7 s. */
+const DECAY_MS = 10_000;
+/** What an endpoint with no observations yet is assumed to cost, so new endpoints get tried. */
+const UNKNOWN_MS = 1;
+
+/**
+ * Records a response time. A slower sample replaces the average at once (the "peak"), so a replica
+ * that slows down is avoided immediately; faster samples pull it down gradually.
+ */
+export function observeLatency(state: EndpointState, ms: number, now = Date.now()): void {
+  if (state.ewmaMs === undefined || ms > state.ewmaMs) {
+    state.ewmaMs = ms;
+  } else {
+    const w = Math.exp(-(now - (state.ewmaAt ?? now)) / DECAY_MS);
+    state.ewmaMs = state.ewmaMs * w + ms * (1 - w);
+  }
+  state.ewmaAt = now;
+}
+
+export class PeakEwma implements Balancer {
+  constructor(private readonly random: () => number = Math.random) {}
+
+  pick(endpoints: readonly EndpointState[]): EndpointState | undefined {
+    if (endpoints.length <= 1) return endpoints[0];
+    const a = endpoints[Math.floor(this.random() * endpoints.length)]!;
+    let b = endpoints[Math.floor(this.random() * (endpoints.length - 1))]!;
+    if (b === a) b = endpoints[endpoints.length - 1]!;
+    const cost = (e: EndpointState) => ((e.ewmaMs ?? UNKNOWN_MS) * (e.inflight + 1)) / e.endpoint.weight;
+    return cost(a) <= cost(b) ? a : b;
+  }
+}
