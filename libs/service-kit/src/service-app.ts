@@ -30,11 +30,12 @@ export function createServiceApp(options: ServiceAppOptions) {
   installHealth(app);
   // A caller's deadline bounds every call this request makes in turn, and its trace continues
   // through them; the trace id is in every log line of the request.
-  app.addHook('onRequest', (request, _reply, done) => {
+  app.addHook('onRequest', (request, reply, done) => {
     const deadlineMs = parseDeadlineMs(request.headers[DEADLINE_HEADER]);
     const traceparent = request.headers[TRACEPARENT_HEADER];
     const traceId = traceIdOf(traceparent);
-    if (traceId) request.log = request.log.child({ traceId });
+    // Both loggers: the handler logs through the request's, Fastify's "request completed" through the reply's.
+    if (traceId) request.log = reply.log = request.log.child({ traceId });
     if (deadlineMs === undefined && !traceId) return done();
     withRequestContext({ ...(deadlineMs !== undefined ? { deadlineMs } : {}), ...(traceId ? { traceparent: traceparent as string } : {}) }, () => done());
   });

@@ -27,7 +27,8 @@ export class AccessLog implements RequestObserver {
     if (Math.random() < this.sampleRate) this.buffered.info(r);
   }
 
-  flush(): void {
-    this.buffered.flush();
+  /** Writes out what the buffered log holds; resolves once it is written. */
+  flush(): Promise<void> {
+    return new Promise((resolve) => this.buffered.flush(() => resolve()));
   }
 }

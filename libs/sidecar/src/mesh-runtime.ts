@@ -138,7 +138,7 @@ export class MeshRuntime {
     this.identity?.stop();
     await this.cp?.stop();
     if (this.admin) await closeServer(this.admin);
-    this.accessLog.flush();
+    await this.accessLog.flush();
     await this.dataPlane.close();
   }
 }
