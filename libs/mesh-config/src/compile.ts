@@ -208,6 +208,12 @@ export function compileProxyResources(config: MeshConfig, service: string): Reso
       keyType: config.spec.mtls?.keyType ?? 'ECDSA_P256',
       certTtlMs: durationMs(config.spec.mtls?.certTtl ?? '24h'),
     },
+    authorization: {
+      defaultAction: config.spec.authorization?.defaultAction ?? 'ALLOW',
+      rules: (config.spec.authorization?.rules ?? [])
+        .filter((r) => r.to === service)
+        .map((r) => ({ from: r.from, ...(r.methods ? { methods: r.methods } : {}), ...(r.paths ? { paths: r.paths } : {}) })),
+    },
     listeners,
     virtualHosts,
     edgeRoutes,

@@ -104,6 +104,12 @@ export interface MtlsSettings {
   certTtlMs: number;
 }
 
+/** The rules that protect this proxy's own service. */
+export interface AuthorizationSettings {
+  defaultAction: 'ALLOW' | 'DENY';
+  rules: { from: string[]; methods?: string[]; paths?: string[] }[];
+}
+
 export interface ProxyResources {
   /** The MeshConfig these were compiled from (metadata.name). */
   profile: string;
@@ -112,6 +118,7 @@ export interface ProxyResources {
   trustDomain: string;
   namespace: string;
   mtls: MtlsSettings;
+  authorization: AuthorizationSettings;
   listeners: ListenerResource[];
   virtualHosts: VirtualHostResource[];
   /** Edge proxies (the gateway) route by path across services. */

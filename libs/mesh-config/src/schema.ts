@@ -275,6 +275,30 @@ export const Mtls = Type.Object(
 );
 export type Mtls = Static<typeof Mtls>;
 
+const AuthzPath = Type.String({ pattern: '^(\\*|/[^*]*(/\\*)?)$', description: '"/exact", "/prefix/*" or "*"' });
+
+/** Who may call whom (Istio's AuthorizationPolicy, ALLOW rules), enforced by the destination. */
+export const Authorization = Type.Object(
+  {
+    /** DENY: only what a rule allows gets through (default-deny). ALLOW: rules are not needed. */
+    defaultAction: Type.Union([Type.Literal('ALLOW'), Type.Literal('DENY')]),
+    rules: Type.Array(
+      Type.Object(
+        {
+          to: ServiceName,
+          /** Source services (by their certificate's identity), or "*". */
+          from: Type.Array(Type.Union([ServiceName, Type.Literal('*')]), { minItems: 1 }),
+          methods: Type.Optional(Type.Array(HttpMethod, { minItems: 1, uniqueItems: true })),
+          paths: Type.Optional(Type.Array(AuthzPath, { minItems: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type Authorization = Static<typeof Authorization>;
+
 export const MeshConfigSchema = Type.Object(
   {
     apiVersion: Type.Literal('meshcart.io/v1alpha1'),
@@ -285,6 +309,7 @@ export const MeshConfigSchema = Type.Object(
         trustDomain: Type.Optional(Type.String({ minLength: 1 })),
         namespace: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
         mtls: Type.Optional(Mtls),
+        authorization: Type.Optional(Authorization),
         defaults: Type.Optional(
           Type.Object(
             {

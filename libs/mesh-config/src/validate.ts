@@ -94,6 +94,14 @@ function semanticIssues(config: MeshConfig): ConfigIssue[] {
       }
     });
   }
+  const known = new Set([...Object.keys(config.spec.services), 'gateway']);
+  (config.spec.authorization?.rules ?? []).forEach((rule, i) => {
+    const path = `spec.authorization.rules[${i}]`;
+    if (!known.has(rule.to)) issues.push({ path: `${path}.to`, message: `unknown service "${rule.to}"` });
+    rule.from.forEach((f, j) => {
+      if (f !== '*' && !known.has(f)) issues.push({ path: `${path}.from[${j}]`, message: `unknown service "${f}"; known: ${[...known].join(', ')}` });
+    });
+  });
   const edgeNames = new Set<string>();
   (config.spec.edge?.routes ?? []).forEach((route, i) => {
     const path = `spec.edge.routes[${i}]`;

@@ -1,5 +1,5 @@
 // The data plane's state: the last good resources and endpoints, and the handlers built from them.
-import type { ClusterResource, Endpoint, EndpointsSnapshot, ListenerResource, ResourcesSnapshot } from '@meshcart/mesh-config';
+import type { AuthorizationSettings, ClusterResource, Endpoint, EndpointsSnapshot, ListenerResource, ResourcesSnapshot } from '@meshcart/mesh-config';
 import { NotReadyError, UnknownServiceError } from './errors';
 import { MeshEvents } from './mesh-events';
 import { RetryBudget } from './retry-budget';
@@ -117,6 +117,11 @@ export class DataPlane {
   mtls(): { mode: 'STRICT' | 'PERMISSIVE' | 'DISABLE'; keyType: 'RSA_2048' | 'ECDSA_P256'; trustDomain: string; namespace: string } {
     const r = this.resources?.resources;
     return r ? { ...r.mtls, trustDomain: r.trustDomain, namespace: r.namespace } : { mode: 'DISABLE', keyType: 'ECDSA_P256', trustDomain: 'meshcart.local', namespace: 'default' };
+  }
+
+  /** Who may call this proxy's own service (allow all until config arrives with rules). */
+  authorization(): AuthorizationSettings {
+    return this.resources?.resources.authorization ?? { defaultAction: 'ALLOW', rules: [] };
   }
 
   hasCredentials(): boolean {

@@ -89,3 +89,8 @@ export class RateLimitedError extends MeshError {
     this.headers = { 'retry-after': String(retryAfterSeconds) };
   }
 }
+
+export class ForbiddenError extends MeshError {
+  readonly code = 'MESH_ERR_FORBIDDEN';
+  readonly statusCode = 403;
+}

@@ -12,6 +12,7 @@ export interface MeshEventMap {
   'connection-opened': [{ cluster: string; endpoint: string }];
   'tls-handshake': [{ cluster: string; endpoint: string }];
   pending: [{ cluster: string; delta: 1 | -1 }];
+  'authz-denied': [{ src: string; dst: string }];
 }
 
 export class MeshEvents extends EventEmitter<MeshEventMap> {}

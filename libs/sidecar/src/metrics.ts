@@ -56,6 +56,8 @@ export class MeshMetrics implements RequestObserver {
     events.on('ejection', (e) => ejections.inc({ dst_service: e.cluster }));
     events.on('overflow', (e) => overflows.inc({ dst_service: e.cluster, limit: e.limit }));
     events.on('pending', (e) => pending.inc({ dst_service: e.cluster }, e.delta));
+    const denied = new Counter({ name: 'mesh_authz_denied_total', help: 'Inbound requests refused by authorization policy.', labelNames: ['src_service', 'dst_service'], registers });
+    events.on('authz-denied', (e) => denied.inc({ src_service: e.src, dst_service: e.dst }));
   }
 
   metrics(): Promise<string> {

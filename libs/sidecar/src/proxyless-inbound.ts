@@ -1,6 +1,7 @@
-// Proxyless services' inbound side: the same inbound policies (rate limit, deadline, telemetry) as Fastify hooks.
+// Proxyless services' inbound side: the same inbound policies (authorization, rate limit, telemetry) as Fastify hooks.
 import type { FastifyInstance } from 'fastify';
 import { MeshError } from './errors';
+import { authzLayer } from './layers/authz-layer';
 import { rateLimitLayer } from './layers/rate-limit-layer';
 import { SOURCE_HEADER } from './listeners';
 import type { MeshRuntime } from './mesh-runtime';
@@ -14,7 +15,9 @@ import type { MeshRequest } from './types';
  */
 export function installProxylessInbound(app: FastifyInstance, runtime: MeshRuntime, service: string): void {
   const limit = rateLimitLayer(service, () => runtime.dataPlane.routeTable());
-  const admit = limit(() => Promise.resolve(undefined as never));
+  const authz = authzLayer(() => runtime.dataPlane.authorization(), runtime.dataPlane.events);
+  // Authorization first, then the rate limit: the sidecar's inbound order.
+  const admit = authz(limit(() => Promise.resolve(undefined as never)));
   const observers = [runtime.metrics, runtime.accessLog];
 
   app.addHook('onRequest', async (request, reply) => {

@@ -60,6 +60,7 @@ export class Sidecar {
     this.inbound = new Inbound(opts.appUrl, () => [this.runtime.metrics, this.runtime.accessLog], {
       service: opts.service,
       routes: () => this.runtime.dataPlane.routeTable(),
+      dataPlane: this.runtime.dataPlane,
     });
   }
 
