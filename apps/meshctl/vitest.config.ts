@@ -1,3 +1,4 @@
 import { projectConfig } from '../../vitest.shared.ts';
 
-export default projectConfig();
+// Each test file starts a whole mesh (a dozen processes): one file at a time on two cores.
+export default projectConfig({ fileParallelism: false, testTimeout: 30_000 });

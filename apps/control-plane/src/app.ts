@@ -1,10 +1,10 @@
 // The control plane: registry, config store and push server behind a small HTTP API.
 import { Type } from '@sinclair/typebox';
-import { ConfigError, durationMs, Fault } from '@meshcart/mesh-config';
+import { ConfigError, diffConfigs, durationMs, Fault, parseMeshConfig } from '@meshcart/mesh-config';
 import { timingSafeEqual } from 'node:crypto';
 import { CertificateAuthority, CsrRejectedError, spiffeId } from './certificate-authority';
 import { createServiceApp, HttpError, notFound, unauthorized, type ServiceAppOptions } from '@meshcart/service-kit';
-import { ConfigStore } from './config-store';
+import { ConfigStore, UnknownVersionError } from './config-store';
 import { PushServer } from './push-server';
 import { Registry } from './registry';
 
@@ -16,6 +16,8 @@ export interface ControlPlaneOptions {
   caDir: string;
   /** Workloads present this to get a certificate. */
   bootstrapToken: string;
+  /** Where applied config versions are kept (history for diff and rollback); in memory only if absent. */
+  stateDir?: string;
   leaseTtlMs?: number;
   logger?: ServiceAppOptions['logger'];
 }
@@ -34,6 +36,7 @@ const RegistrationBody = Type.Object(
     labels: Type.Record(Type.String(), Type.String()),
     configVersion: Type.Optional(Type.Union([Type.String(), Type.Null()])),
     endpointsVersion: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    certNotAfter: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
 );
@@ -49,7 +52,7 @@ const AckBody = Type.Object(
 );
 
 export function buildApp(opts: ControlPlaneOptions) {
-  const store = new ConfigStore(opts.configDir, opts.profile);
+  const store = new ConfigStore(opts.configDir, opts.profile, opts.stateDir);
   const registry = new Registry(opts.leaseTtlMs ?? 10_000);
   const push = new PushServer(registry, store);
   const app = createServiceApp({ name: 'control-plane', logger: opts.logger });
@@ -106,16 +109,14 @@ export function buildApp(opts: ControlPlaneOptions) {
       endpointUrl: p.endpointUrl ?? null,
       configVersion: p.configVersion ?? null,
       endpointsVersion: p.endpointsVersion ?? null,
+      certNotAfter: p.certNotAfter ?? null,
       connected: p.connected,
       acks: p.acks,
       lastSeen: new Date(p.lastSeen).toISOString(),
     })),
   );
 
-  app.get('/api/v1/config', async () => {
-    const { profile, config } = store.current();
-    return { profile, config };
-  });
+  app.get('/api/v1/config', async () => store.current());
 
   app.get('/api/v1/endpoints', async () => push.currentEndpoints());
 
@@ -137,16 +138,55 @@ export function buildApp(opts: ControlPlaneOptions) {
   });
   app.get('/api/v1/ca', async (_req, reply) => reply.type('application/x-pem-file').send(ca!.rootPem));
 
-  /** Applies a change to the config in force; a change that would make it invalid is refused whole. */
-  const patch = (change: Parameters<ConfigStore['patch']>[0]) => {
+  /** Runs a config change; one that would make the config invalid is refused whole, naming every problem. */
+  const guarded = <T>(fn: () => T): T => {
     try {
-      store.patch(change);
+      return fn();
     } catch (err) {
       if (err instanceof ConfigError) throw new HttpError(400, 'INVALID_CONFIG', err.message, err.issues.map((i) => ({ path: i.path, message: i.message })));
+      if (err instanceof UnknownVersionError) throw new HttpError(404, err.code, err.message);
+      if (err instanceof Error && /profile "|ENOENT/.test(err.message)) throw new HttpError(404, 'UNKNOWN_PROFILE', err.message);
       throw err;
     }
-    return { profile: store.current().profile, services: Object.keys(store.current().config.spec.services) };
   };
+  const summary = () => {
+    const { profile, version, config } = store.current();
+    return { profile, version, services: Object.keys(config.spec.services) };
+  };
+  const patch = (change: Parameters<ConfigStore['patch']>[0], source: string) => {
+    guarded(() => store.patch(change, source));
+    return summary();
+  };
+
+  // Config lifecycle (meshctl apply / diff / history / rollback / profile use).
+  const ApplyBody = Type.Object({ yaml: Type.String({ minLength: 1, maxLength: 1_000_000 }), source: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false });
+  const DryRun = Type.Object({ dryRun: Type.Optional(Type.Boolean()) });
+  app.post('/api/v1/config', { schema: { body: ApplyBody, querystring: DryRun } }, async (req) => {
+    const candidate = guarded(() => parseMeshConfig(req.body.yaml, req.body.source ?? 'meshctl apply'));
+    const changes = diffConfigs(store.current().config, candidate);
+    if (req.query.dryRun) return { dryRun: true, from: store.current().version, changes };
+    const entry = guarded(() => store.apply(candidate, req.body.source ?? 'meshctl apply'));
+    return { version: entry.version, seq: entry.seq, changes };
+  });
+  app.get('/api/v1/config/history', async () => store.versions());
+  const VersionParams = Type.Object({ version: Type.String({ pattern: '^[0-9a-f]{4,16}$' }) });
+  app.get('/api/v1/config/versions/:version', { schema: { params: VersionParams } }, async (req) => guarded(() => store.get(req.params.version)));
+  app.post('/api/v1/config/rollback', { schema: { body: Type.Object({ to: Type.String({ pattern: '^[0-9a-f]{4,16}$' }) }, { additionalProperties: false }) } }, async (req) => {
+    const before = store.current().config;
+    const entry = guarded(() => store.rollback(req.body.to));
+    return { version: entry.version, seq: entry.seq, changes: diffConfigs(before, entry.config) };
+  });
+  app.post('/api/v1/config/profile', { schema: { body: Type.Object({ profile: Type.String({ minLength: 1, maxLength: 63 }) }, { additionalProperties: false }) } }, async (req) => {
+    const before = store.current().config;
+    const entry = guarded(() => store.useProfile(req.body.profile));
+    return { version: entry.version, seq: entry.seq, changes: diffConfigs(before, entry.config) };
+  });
+  app.get('/api/v1/profiles/:profile', { schema: { params: Type.Object({ profile: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }) }) } }, async (req) =>
+    guarded(() => store.loadProfile(req.params.profile)),
+  );
+  app.get('/api/v1/services/:service/resources', { schema: { params: Type.Object({ service: Type.String({ pattern: '^[a-z][a-z0-9-]{0,62}$' }) }) } }, async (req) =>
+    store.resourcesFor(req.params.service),
+  );
   const knownService = (service: string) => {
     if (!(service in store.current().config.spec.services)) {
       throw notFound('UNKNOWN_SERVICE', `no service "${service}"; known: ${Object.keys(store.current().config.spec.services).join(', ')}`);
@@ -157,16 +197,16 @@ export function buildApp(opts: ControlPlaneOptions) {
   // Drills (`meshctl fault`): a fault on every route of one service, pushed to every proxy at once.
   app.put('/api/v1/services/:service/fault', { schema: { params: ServiceParams, body: Fault } }, async (req) => {
     knownService(req.params.service);
-    return patch((draft) => void (draft.spec.services[req.params.service]!.fault = req.body));
+    return patch((draft) => void (draft.spec.services[req.params.service]!.fault = req.body), `fault on ${req.params.service}`);
   });
   app.delete('/api/v1/services/:service/fault', { schema: { params: ServiceParams } }, async (req) => {
     knownService(req.params.service);
-    return patch((draft) => void delete draft.spec.services[req.params.service]!.fault);
+    return patch((draft) => void delete draft.spec.services[req.params.service]!.fault, `fault cleared on ${req.params.service}`);
   });
   app.delete('/api/v1/faults', async () =>
     patch((draft) => {
       for (const svc of Object.values(draft.spec.services)) delete svc.fault;
-    }),
+    }, 'faults cleared'),
   );
   app.get('/api/v1/faults', async () =>
     Object.fromEntries(Object.entries(store.current().config.spec.services).flatMap(([name, svc]) => (svc.fault ? [[name, svc.fault]] : []))),

@@ -1,60 +1,139 @@
-// The mesh config in force: read from deploy/mesh/<profile>.yaml, validated whole, compiled per service.
+// The mesh config in force and every version applied before it: validated whole, compiled per service, kept for diff and rollback.
 import {
   compileProxyResources,
+  contentVersion,
   loadMeshConfigFile,
   validateMeshConfig,
   type MeshConfig,
   type ResourcesSnapshot,
 } from '@meshcart/mesh-config';
 import { EventEmitter } from 'node:events';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const PROFILE = /^[a-z0-9][a-z0-9-]*$/;
+/** Versions kept; older ones are dropped from the history file. */
+const HISTORY_LIMIT = 200;
+
+export interface HistoryEntry {
+  seq: number;
+  /** Content hash: the same config is the same version everywhere. */
+  version: string;
+  profile: string;
+  appliedAt: string;
+  /** What applied it: a profile file, `meshctl apply`, a fault, a rollback. */
+  source: string;
+  config: MeshConfig;
+}
+
+export class UnknownVersionError extends Error {
+  readonly code = 'UNKNOWN_VERSION';
+}
 
 /** Emits 'change' when the config in force changes, so every proxy gets the new resources. */
 export class ConfigStore extends EventEmitter<{ change: [] }> {
-  private config: MeshConfig;
-  private profile: string;
+  private history: HistoryEntry[] = [];
   private readonly compiled = new Map<string, ResourcesSnapshot>();
 
-  /** Throws ConfigError (naming path and reason) when the file is invalid. */
+  /**
+   * Starts from the saved history (`stateDir`, if given) and applies the profile file on top when
+   * it differs from the last version: the files in deploy/mesh stay the source of truth (GitOps).
+   * Throws ConfigError (naming path and reason) when the file is invalid.
+   */
   constructor(
     private readonly dir: string,
     profile: string,
+    private readonly stateDir?: string,
   ) {
     super();
-    this.config = this.load(profile);
-    this.profile = profile;
+    const file = stateDir ? join(stateDir, 'history.json') : undefined;
+    if (file && existsSync(file)) this.history = JSON.parse(readFileSync(file, 'utf8')) as HistoryEntry[];
+    const config = this.loadProfile(profile);
+    if (this.last()?.version !== contentVersion(config)) this.record(config, `profile file ${profile}.yaml`);
   }
 
-  current(): { profile: string; config: MeshConfig } {
-    return { profile: this.profile, config: this.config };
+  current(): { profile: string; config: MeshConfig; version: string } {
+    const last = this.last()!;
+    return { profile: last.profile, config: last.config, version: last.version };
+  }
+
+  versions(): Omit<HistoryEntry, 'config'>[] {
+    return this.history.map(({ config: _c, ...rest }) => rest);
+  }
+
+  get(version: string): HistoryEntry {
+    const entry = [...this.history].reverse().find((e) => e.version === version || e.version.startsWith(version));
+    if (!entry) throw new UnknownVersionError(`no applied version "${version}"; see the history`);
+    return entry;
+  }
+
+  /** Applies a whole new config; on any problem a ConfigError is thrown and the current one stays. */
+  apply(candidate: unknown, source: string): HistoryEntry {
+    return this.record(validateMeshConfig(candidate, source), source);
+  }
+
+  /** Changes the config in force (e.g. a fault for a drill); the result is validated whole. */
+  patch(change: (draft: MeshConfig) => void, source = 'patch'): HistoryEntry {
+    const draft = structuredClone(this.current().config);
+    change(draft);
+    return this.apply(draft, source);
+  }
+
+  rollback(version: string): HistoryEntry {
+    const target = this.get(version);
+    return this.record(target.config, `rollback to ${target.version}`);
+  }
+
+  useProfile(profile: string): HistoryEntry {
+    return this.record(this.loadProfile(profile), `profile file ${profile}.yaml`);
+  }
+
+  /** A profile from the config folder, validated (does not apply it). */
+  loadProfile(profile: string): MeshConfig {
+    if (!PROFILE.test(profile)) throw new Error(`profile "${profile}" is not a valid name (lower-case letters, digits, "-")`);
+    return loadMeshConfigFile(join(this.dir, `${profile}.yaml`));
   }
 
   /** Resources for one proxy's service, compiled once per config. */
   resourcesFor(service: string): ResourcesSnapshot {
     let snapshot = this.compiled.get(service);
     if (!snapshot) {
-      snapshot = compileProxyResources(this.config, service);
+      snapshot = compileProxyResources(this.current().config, service);
       this.compiled.set(service, snapshot);
     }
     return snapshot;
   }
 
-  /**
-   * Changes the config in force (e.g. a fault for a drill). The changed config is validated whole:
-   * on any problem a ConfigError is thrown and the current config stays in force.
-   */
-  patch(change: (draft: MeshConfig) => void): void {
-    const draft = structuredClone(this.config);
-    change(draft);
-    this.config = validateMeshConfig(draft, 'patch');
-    this.compiled.clear();
-    this.emit('change');
+  private last(): HistoryEntry | undefined {
+    return this.history[this.history.length - 1];
   }
 
-  private load(profile: string): MeshConfig {
-    if (!PROFILE.test(profile)) throw new Error(`profile "${profile}" is not a valid name (lower-case letters, digits, "-")`);
-    return loadMeshConfigFile(join(this.dir, `${profile}.yaml`));
+  private record(config: MeshConfig, source: string): HistoryEntry {
+    // The same content is the same version: nothing new to keep or push.
+    const last = this.last();
+    if (last && last.version === contentVersion(config)) return last;
+    const entry: HistoryEntry = {
+      seq: (this.last()?.seq ?? 0) + 1,
+      version: contentVersion(config),
+      profile: config.metadata.name,
+      appliedAt: new Date().toISOString(),
+      source,
+      config,
+    };
+    this.history.push(entry);
+    if (this.history.length > HISTORY_LIMIT) this.history.splice(0, this.history.length - HISTORY_LIMIT);
+    this.save();
+    this.compiled.clear();
+    this.emit('change');
+    return entry;
+  }
+
+  /** Written whole to a temporary file, then renamed: a crash never leaves half a history. */
+  private save(): void {
+    if (!this.stateDir) return;
+    mkdirSync(this.stateDir, { recursive: true });
+    const file = join(this.stateDir, 'history.json');
+    writeFileSync(`${file}.tmp`, JSON.stringify(this.history));
+    renameSync(`${file}.tmp`, file);
   }
 }

@@ -23,6 +23,7 @@ try {
     configDir: env['MESH_CONFIG_DIR'] ?? 'deploy/mesh',
     profile: env['MESH_PROFILE'] ?? 'optimized',
     caDir: env['MESH_CA_DIR'] ?? '.data/ca',
+    stateDir: env['MESH_CONFIG_STATE_DIR'] ?? '.data/config-store',
     bootstrapToken: bootstrapToken(env),
     leaseTtlMs: readNumber(env, 'MESH_LEASE_TTL_MS', 10_000, 500, 600_000),
     logger: { level: env['LOG_LEVEL'] ?? 'info' },

@@ -13,6 +13,8 @@ export interface Registration {
   labels: Record<string, string>;
   configVersion?: string | null;
   endpointsVersion?: string | null;
+  /** When this proxy's workload certificate expires. */
+  certNotAfter?: string;
 }
 
 export interface AckState {

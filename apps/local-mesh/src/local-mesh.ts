@@ -100,6 +100,7 @@ export class LocalMesh {
       PORT: String(plan.controlPlane),
       MESH_CONFIG_DIR: this.configDir(root),
       MESH_CA_DIR: join(dataDir, 'ca'),
+      MESH_CONFIG_STATE_DIR: join(dataDir, 'config-store'),
       MESH_PROFILE: this.opts.profile ?? 'optimized',
     });
     this.controlPlaneUrl = `http://${this.host}:${cp.ports['http']}`;

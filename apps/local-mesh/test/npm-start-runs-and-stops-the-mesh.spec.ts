@@ -57,5 +57,5 @@ describe('npm start', () => {
     expect(await run.exited).toBe(0);
     expect(run.output()).toContain('stopped.');
     for (const pid of pids) expect(() => process.kill(pid, 0), `pid ${pid}`).toThrow();
-  });
+  }, 120_000);
 });

@@ -1,9 +1,16 @@
 // meshctl: the MeshCart command line. `npx meshctl fault --service product --abort 503 --percent 50`.
+import { applyCommand, CONFIG_USAGE, diffCommand, historyCommand, profileCommand, rollbackCommand } from './config-commands';
 import { ApiError, ControlPlaneApi } from './control-plane-api';
 import { FAULT_USAGE, faultCommand, UsageError } from './fault-command';
+import type { Output } from './output';
+import { routesCommand, statCommand, statusCommand } from './status-commands';
 
-const USAGE = `meshctl [--control-plane URL] COMMAND
+const USAGE = `meshctl [--control-plane URL] [--json] COMMAND
 commands:
+  meshctl status                         every proxy: mode, config version, ACK state, certificate expiry
+  meshctl stat [--window SECONDS]        per service: success rate, requests per second, p50/p95/p99
+  meshctl routes SERVICE                 the routes of a service and their policies
+${CONFIG_USAGE}
 ${FAULT_USAGE.replace(/^usage:\n/, '')}`;
 
 async function main(argv: string[]): Promise<number> {
@@ -14,12 +21,39 @@ async function main(argv: string[]): Promise<number> {
     baseUrl = args[cp + 1] ?? baseUrl;
     args = [...args.slice(0, cp), ...args.slice(cp + 2)];
   }
+  const json = args.includes('--json');
+  args = args.filter((a) => a !== '--json');
+  const out: Output = { json, line: (text) => console.log(text) };
   const [command, ...rest] = args;
   const api = new ControlPlaneApi(baseUrl.replace(/\/$/, ''));
   try {
     switch (command) {
       case 'fault':
         await faultCommand(api, rest, (line) => console.log(line));
+        return 0;
+      case 'status':
+        await statusCommand(api, out);
+        return 0;
+      case 'stat':
+        await statCommand(api, rest, out);
+        return 0;
+      case 'routes':
+        await routesCommand(api, rest, out);
+        return 0;
+      case 'apply':
+        await applyCommand(api, rest, out);
+        return 0;
+      case 'diff':
+        await diffCommand(api, rest, out);
+        return 0;
+      case 'history':
+        await historyCommand(api, out);
+        return 0;
+      case 'rollback':
+        await rollbackCommand(api, rest, out);
+        return 0;
+      case 'profile':
+        await profileCommand(api, rest, out);
         return 0;
       case undefined:
       case 'help':
@@ -33,8 +67,9 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError) console.error(`meshctl: ${err.message}\n${USAGE}`);
     else if (err instanceof ApiError) console.error(`meshctl: ${err.message}`);
     else if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) console.error(`meshctl: ${(err as Error).message}\n${USAGE}`);
+    else if ((err as { code?: string }).code === 'MESH_ERR_INVALID_CONFIG') console.error(`meshctl: ${(err as Error).message}`);
     else throw err;
-    return err instanceof ApiError ? 1 : 2;
+    return err instanceof ApiError || (err as { code?: string }).code === 'MESH_ERR_INVALID_CONFIG' ? 1 : 2;
   }
 }
 

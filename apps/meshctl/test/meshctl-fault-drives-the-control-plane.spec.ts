@@ -16,6 +16,7 @@ beforeAll(async () => {
     MESH_CONFIG_DIR: join(root, 'deploy/mesh'),
     MESH_PROFILE: 'optimized',
     MESH_CA_DIR: caDir.path,
+    MESH_CONFIG_STATE_DIR: join(caDir.path, 'config-store'),
   });
   url = cp.url;
 });

@@ -25,7 +25,7 @@ export interface ControlPlaneClientOptions {
   /** Throws to refuse (NACK) the snapshot; the data plane keeps its last good one. */
   onResources: (snapshot: ResourcesSnapshot) => void;
   onEndpoints: (snapshot: EndpointsSnapshot) => void;
-  versions: () => { resources?: string; endpoints?: string };
+  versions: () => { resources?: string; endpoints?: string; certNotAfter?: string };
   heartbeatIntervalMs?: number;
   log?: { info: (msg: string) => void; warn: (msg: string) => void };
 }
@@ -51,6 +51,11 @@ export class ControlPlaneClient {
       if (this.current) void this.register(this.current).catch(() => undefined);
     }, this.opts.heartbeatIntervalMs ?? 3_000);
     this.heartbeat.unref();
+  }
+
+  /** Sends the registration (with fresh versions and certificate expiry) now rather than at the next beat. */
+  heartbeatNow(): void {
+    if (this.current) void this.register(this.current).catch(() => undefined);
   }
 
   status(): { controlPlane?: string; connected: boolean } {
@@ -107,7 +112,7 @@ export class ControlPlaneClient {
 
   private reportedVersions() {
     const v = this.opts.versions();
-    return { configVersion: v.resources ?? null, endpointsVersion: v.endpoints ?? null };
+    return { configVersion: v.resources ?? null, endpointsVersion: v.endpoints ?? null, ...(v.certNotAfter ? { certNotAfter: v.certNotAfter } : {}) };
   }
 
   private async stream(url: string, onOpen: () => void): Promise<void> {

@@ -51,6 +51,8 @@ export class MeshRuntime {
       this.identity.on('change', (c) => {
         this.dataPlane.setCredentials(c);
         for (const l of this.credentialListeners) l(c);
+        // The control plane shows certificate expiry (meshctl status): tell it at once.
+        this.cp?.heartbeatNow();
         this.log.info({ spiffeId: c.spiffeId, keyType: c.keyType, notAfter: c.notAfter }, 'workload certificate in use');
       });
       this.identity.on('error', (err) => this.log.warn({ err }, 'workload certificate renewal failed; keeping the current one'));
@@ -113,7 +115,7 @@ export class MeshRuntime {
         this.dataPlane.applyEndpoints(s);
         this.log.debug({ version: s.version }, 'applied endpoints');
       },
-      versions: () => this.dataPlane.versions(),
+      versions: () => ({ ...this.dataPlane.versions(), certNotAfter: this.identity?.current()?.notAfter.toISOString() }),
       heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
       log: { info: (m) => this.log.info(m), warn: (m) => this.log.warn(m) },
     });

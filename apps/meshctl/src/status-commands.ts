@@ -1,0 +1,142 @@
+// meshctl status / routes / stat: what runs, with which config, and how healthy it is.
+import type { ResourcesSnapshot } from '@meshcart/mesh-config';
+import { request } from 'undici';
+import { parseArgs } from 'node:util';
+import type { ControlPlaneApi } from './control-plane-api';
+import { serviceName, UsageError } from './fault-command';
+import { show, table, type Output } from './output';
+
+interface Proxy {
+  service: string;
+  instance: string;
+  mode: string;
+  adminUrl: string | null;
+  configVersion: string | null;
+  certNotAfter: string | null;
+  connected: boolean;
+  acks: { resources?: { acked: boolean; error?: string } };
+}
+
+export async function statusCommand(api: ControlPlaneApi, out: Output): Promise<void> {
+  const proxies = await api.call<Proxy[]>('GET', '/api/v1/proxies');
+  const ack = (p: Proxy) => (!p.acks.resources ? 'pending' : p.acks.resources.acked ? 'ACK' : `NACK: ${p.acks.resources.error}`);
+  const expiry = (p: Proxy) => (p.certNotAfter ? `${Math.round((new Date(p.certNotAfter).getTime() - Date.now()) / 60_000)} min` : '—');
+  table(
+    out,
+    ['service', 'instance', 'mode', 'config', 'state', 'stream', 'cert expires in'],
+    proxies.map((p) => [p.service, p.instance, p.mode, p.configVersion ?? '—', ack(p), p.connected ? 'connected' : 'disconnected', expiry(p)]),
+    proxies,
+  );
+}
+
+export async function routesCommand(api: ControlPlaneApi, args: string[], out: Output): Promise<void> {
+  const [name] = args;
+  if (!name) throw new UsageError('usage: meshctl routes SERVICE');
+  const service = serviceName(name);
+  const { resources } = await api.call<ResourcesSnapshot>('GET', `/api/v1/services/${service}/resources`);
+  const vhost = resources.virtualHosts.find((v) => v.name === service);
+  if (!vhost) throw new UsageError(`no service "${service}"`);
+  const match = (m: (typeof vhost.routes)[number]['match']) =>
+    [m.methods?.join('|') ?? '*', m.pathExact ?? `${m.pathPrefix}*`, m.headers ? JSON.stringify(m.headers) : ''].filter(Boolean).join(' ');
+  table(
+    out,
+    ['route', 'match', 'timeout ms', 'retries', 'fault', 'split'],
+    vhost.routes.map((r) => [
+      r.name,
+      match(r.match),
+      r.timeoutMs,
+      r.retries ? `${r.retries.attempts} on ${r.retries.retryOn.join(',')}` : '—',
+      show(r.fault),
+      r.split ? r.split.map((s) => `${s.subset} ${s.weight}%`).join(', ') : '—',
+    ]),
+    vhost,
+  );
+}
+
+/** Prometheus text format: `name{a="b",c="d"} value` lines (what prom-client writes). */
+export function parseMetrics(text: string): { name: string; labels: Record<string, string>; value: number }[] {
+  const out = [];
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+interface Window {
+  total: number;
+  ok: number;
+  buckets: Map<number, number>;
+}
+
+function collect(samples: ReturnType<typeof parseMetrics>[]): Map<string, Window> {
+  const by = new Map<string, Window>();
+  const get = (svc: string) => by.get(svc) ?? (by.set(svc, { total: 0, ok: 0, buckets: new Map() }), by.get(svc)!);
+  for (const s of samples.flat()) {
+    if (s.labels['direction'] !== 'inbound') continue;
+    const w = get(s.labels['dst_service'] ?? '');
+    if (s.name === 'mesh_requests_total') {
+      w.total += s.value;
+      if (Number(s.labels['status_code']) < 500) w.ok += s.value;
+    } else if (s.name === 'mesh_request_duration_seconds_bucket') {
+      const le = s.labels['le'] === '+Inf' ? Infinity : Number(s.labels['le']);
+      w.buckets.set(le, (w.buckets.get(le) ?? 0) + s.value);
+    }
+  }
+  return by;
+}
+
+/** The q-quantile from cumulative bucket counts, interpolated within its bucket. */
+export function quantile(buckets: Map<number, number>, q: number): number | undefined {
+  const sorted = [...buckets.entries()].sort((a, b) => a[0] - b[0]);
+  const total = sorted[sorted.length - 1]?.[1] ?? 0;
+  if (total === 0) return undefined;
+  const rank = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const [le, count] of sorted) {
+    if (count >= rank) {
+      if (!Number.isFinite(le)) return prevLe;
+      return prevLe + ((le - prevLe) * (rank - prevCount)) / Math.max(1, count - prevCount);
+    }
+    prevLe = le;
+    prevCount = count;
+  }
+  return prevLe;
+}
+
+export async function statCommand(api: ControlPlaneApi, args: string[], out: Output): Promise<void> {
+  const { values } = parseArgs({ args, options: { window: { type: 'string' } } });
+  const windowS = Number(values.window ?? 2);
+  if (!Number.isFinite(windowS) || windowS <= 0) throw new UsageError('--window must be a number of seconds above 0');
+  const proxies = (await api.call<Proxy[]>('GET', '/api/v1/proxies')).filter((p) => p.adminUrl);
+  const metricsOf = async (url: string) => parseMetrics(await (await request(`${url}/metrics`, { headersTimeout: 3_000 })).body.text());
+  // A proxy that cannot be scraped counts as silent rather than failing the whole table.
+  const scrape = () => Promise.all(proxies.map((p) => metricsOf(p.adminUrl!).catch(() => [])));
+  const before = collect(await scrape());
+  await new Promise((r) => setTimeout(r, windowS * 1000));
+  const after = collect(await scrape());
+  const rows = [...after.entries()]
+    .filter(([svc]) => svc)
+    .map(([svc, a]) => {
+      const b = before.get(svc) ?? { total: 0, ok: 0, buckets: new Map<number, number>() };
+      const total = a.total - b.total;
+      const delta = new Map([...a.buckets].map(([le, c]) => [le, c - (b.buckets.get(le) ?? 0)]));
+      const ms = (q: number) => {
+        const v = quantile(delta, q);
+        return v === undefined ? null : Math.round(v * 1e6) / 1e3;
+      };
+      return { service: svc, successRate: total ? (a.ok - b.ok) / total : null, rps: total / windowS, p50Ms: ms(0.5), p95Ms: ms(0.95), p99Ms: ms(0.99) };
+    })
+    .sort((x, y) => x.service.localeCompare(y.service));
+  const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(2)}%`);
+  table(
+    out,
+    ['service', 'success', 'rps', 'p50 ms', 'p95 ms', 'p99 ms'],
+    rows.map((r) => [r.service, pct(r.successRate), r.rps.toFixed(1), show(r.p50Ms ?? undefined), show(r.p95Ms ?? undefined), show(r.p99Ms ?? undefined)]),
+    rows,
+  );
+}
