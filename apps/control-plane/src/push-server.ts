@@ -12,12 +12,15 @@ interface Subscriber {
   service: string;
   out: ServerResponse;
   sentEndpoints?: string;
+  sentComplete?: boolean;
 }
 
 export class PushServer {
   private readonly subscribers = new Map<string, Subscriber>();
   private readonly pinger: NodeJS.Timeout;
+  private readonly settle: NodeJS.Timeout;
   private endpoints = endpointsSnapshot({});
+  private complete = false;
 
   constructor(
     private readonly registry: Registry,
@@ -31,6 +34,12 @@ export class PushServer {
     });
     this.pinger = setInterval(() => this.broadcast('{"type":"ping"}\n'), PING_INTERVAL_MS);
     this.pinger.unref();
+    // After one lease every live proxy has re-registered: from then on, endpoint lists are complete.
+    this.settle = setTimeout(() => {
+      this.complete = true;
+      for (const sub of this.subscribers.values()) this.sendEndpoints(sub);
+    }, registry.leaseTtlMs);
+    this.settle.unref();
   }
 
   endpointsVersion(): string {
@@ -63,6 +72,7 @@ export class PushServer {
 
   close(): void {
     clearInterval(this.pinger);
+    clearTimeout(this.settle);
     for (const sub of this.subscribers.values()) sub.out.end();
     this.subscribers.clear();
   }
@@ -80,9 +90,10 @@ export class PushServer {
   }
 
   private sendEndpoints(sub: Subscriber): void {
-    if (sub.sentEndpoints === this.endpoints.version) return;
+    if (sub.sentEndpoints === this.endpoints.version && sub.sentComplete === this.complete) return;
     sub.sentEndpoints = this.endpoints.version;
-    this.send(sub, { type: 'endpoints', version: this.endpoints.version, clusters: this.endpoints.clusters });
+    sub.sentComplete = this.complete;
+    this.send(sub, { type: 'endpoints', version: this.endpoints.version, clusters: this.endpoints.clusters, complete: this.complete });
   }
 
   private send(sub: Subscriber, msg: PushMessage): void {

@@ -1,9 +1,9 @@
-import { Sidecar } from '@meshcart/sidecar';
+import { Sidecar, WorkloadIdentity } from '@meshcart/sidecar';
 import { makeTempDir, startRecordingServer, type RecordingServer } from '@meshcart/testing';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import { request } from 'undici';
+import { Pool, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { buildApp } from '../src/app';
@@ -40,7 +40,8 @@ beforeAll(async () => {
   // Renewed at two thirds: every two seconds, so the test sees a rotation under traffic.
   profile.spec.mtls = { mode: 'STRICT', keyType: 'ECDSA_P256', certTtl: '3s' };
   writeFileSync(join(dir.path, 'strict.yaml'), stringify(profile));
-  cp = buildApp({ configDir: dir.path, profile: 'strict', logger: false, caDir: join(dir.path, 'ca'), bootstrapToken: token });
+  // A one-second lease: endpoint removals take effect one lease after a control plane starts.
+  cp = buildApp({ configDir: dir.path, profile: 'strict', logger: false, caDir: join(dir.path, 'ca'), bootstrapToken: token, leaseTtlMs: 1_000 });
   await cp.listen({ host: '127.0.0.1', port: 0 });
   cpUrl = `http://127.0.0.1:${(cp.server.address() as { port: number }).port}`;
   paymentApp = await startRecordingServer();
@@ -78,6 +79,22 @@ describe('mTLS between sidecars (STRICT)', () => {
     expect(paymentApp.requests.every((r) => r.url === '/charges')).toBe(true);
   });
 
+  it('refuses a caller whose certificate another CA signed, and counts the refusal', async () => {
+    // A second, unrelated control plane: its own root, its own certificates.
+    const other = buildApp({ configDir: dir.path, profile: 'strict', logger: false, caDir: join(dir.path, 'other-ca'), bootstrapToken: token });
+    await other.listen({ host: '127.0.0.1', port: 0 });
+    const otherUrl = `http://127.0.0.1:${(other.server.address() as { port: number }).port}`;
+    const foreignIdentity = new WorkloadIdentity({ service: 'order-service', controlPlaneUrls: [otherUrl], bootstrapToken: token });
+    const foreign = await foreignIdentity.ensure('ECDSA_P256');
+    foreignIdentity.stop();
+    await other.close();
+    const port = sidecars['payment-1']!.ports.inbound;
+    const pool = new Pool(`https://127.0.0.1:${port}`, { connect: { cert: foreign.certPem, key: foreign.keyPem, ca: foreign.caPem, rejectUnauthorized: false } });
+    await expect(pool.request({ path: '/charges', method: 'GET' })).rejects.toThrow();
+    await pool.close();
+    expect(await metrics('payment-1')).toMatch(/mesh_tls_handshake_failures_total\{[^}]*\} [1-9]/);
+  });
+
   it('refuses an endpoint whose certificate names another service', async () => {
     // A rogue registration: user-service's sidecar listed as a payment-service endpoint.
     const put = await request(`${cpUrl}/api/v1/proxies/impostor-1`, {
@@ -91,6 +108,41 @@ describe('mTLS between sidecars (STRICT)', () => {
     for (let i = 0; i < 6; i++) await (await request(`${outbound()}/charges`, { headers: { host: 'payment-service' } })).body.dump();
     expect(userApp.requests.length).toBe(before);
     await (await request(`${cpUrl}/api/v1/proxies/impostor-1`, { method: 'DELETE' })).body.dump();
+    // Gone from the order sidecar's endpoints before the next test.
+    for (let i = 0; i < 60; i++) {
+      const dump = (await (await request(`http://127.0.0.1:${sidecars['order-1']!.ports.admin}/config_dump`)).body.json()) as { clusters: { name: string; endpoints: { instance: string }[] }[] };
+      if (!dump.clusters.find((c) => c.name === 'payment-service')!.endpoints.some((e) => e.instance === 'impostor-1')) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('the impostor endpoint was never removed');
+  });
+
+  it('keeps serving, without a failed request, while the control plane is down and after it restarts', async () => {
+    const statuses: number[] = [];
+    let stop = false;
+    const traffic = (async () => {
+      while (!stop) {
+        const res = await request(`${outbound()}/charges`, { headers: { host: 'payment-service' } });
+        statuses.push(res.statusCode);
+        await res.body.dump();
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    const port = Number(new URL(cpUrl).port);
+    await cp.close();
+    await new Promise((r) => setTimeout(r, 700));
+    cp = buildApp({ configDir: dir.path, profile: 'strict', logger: false, caDir: join(dir.path, 'ca'), bootstrapToken: token, leaseTtlMs: 1_000 });
+    await cp.listen({ host: '127.0.0.1', port });
+    // The sidecars find it again and re-register (resync).
+    for (let i = 0; i < 100; i++) {
+      const list = (await (await request(`${cpUrl}/api/v1/proxies`)).body.json()) as { instance: string; connected: boolean }[];
+      if (['order-1', 'payment-1', 'user-1'].every((n) => list.some((p) => p.instance === n && p.connected))) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    stop = true;
+    await traffic;
+    expect(statuses.length).toBeGreaterThan(20);
+    expect(new Set(statuses)).toEqual(new Set([200]));
   });
 
   it('renews certificates before they expire without failing requests', async () => {

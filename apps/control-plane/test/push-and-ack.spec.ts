@@ -70,14 +70,15 @@ describe('control plane push', () => {
   });
 
   it('pushes endpoints to every proxy when an instance joins or leaves', async () => {
-    const cp = await startControlPlane();
+    // A short lease: removals apply once the control plane's first lease has passed.
+    const cp = await startControlPlane(0, 400);
     const order = await join_(cp.url, 'order-service', 'order-1', 'http://127.0.0.1:1');
     const payment = await join_(cp.url, 'payment-service', 'payment-1', 'http://127.0.0.1:2');
     const paymentEndpoints = () =>
       ((order.dataPlane.dump() as { endpoints: { clusters: Record<string, { instance: string }[]> } }).endpoints.clusters['payment-service'] ?? []).map((e) => e.instance);
     await eventually(paymentEndpoints, (e) => e.join() === 'payment-1');
     await payment.leave();
-    await eventually(paymentEndpoints, (e) => e.length === 0);
+    await eventually(paymentEndpoints, (e) => e.length === 0, 5_000);
   });
 
   it('records a NACK with the error, and keeps serving the proxies that ACK', async () => {

@@ -152,7 +152,13 @@ export interface ResourcesSnapshot {
 /** Messages on the push stream, one JSON object per line. */
 export type PushMessage =
   | { type: 'resources'; version: string; resources: ProxyResources }
-  | { type: 'endpoints'; version: string; clusters: Record<string, Endpoint[]> };
+  | {
+      type: 'endpoints';
+      version: string;
+      clusters: Record<string, Endpoint[]>;
+      /** False during a control plane's first lease after it starts: instances may still be re-registering. */
+      complete?: boolean;
+    };
 
 /** What a proxy answers to each push. */
 export interface PushAck {

@@ -24,7 +24,8 @@ export interface ControlPlaneClientOptions {
   registration: ProxyRegistration;
   /** Throws to refuse (NACK) the snapshot; the data plane keeps its last good one. */
   onResources: (snapshot: ResourcesSnapshot) => void;
-  onEndpoints: (snapshot: EndpointsSnapshot) => void;
+  /** `complete`: false while a freshly started control plane may not know every instance yet. */
+  onEndpoints: (snapshot: EndpointsSnapshot, complete: boolean) => void;
   versions: () => { resources?: string; endpoints?: string; certNotAfter?: string };
   heartbeatIntervalMs?: number;
   log?: { info: (msg: string) => void; warn: (msg: string) => void };
@@ -150,7 +151,7 @@ export class ControlPlaneClient {
     let ack: PushAck;
     try {
       if (msg.type === 'resources') this.opts.onResources({ version: msg.version, resources: msg.resources });
-      else this.opts.onEndpoints({ version: msg.version, clusters: msg.clusters });
+      else this.opts.onEndpoints({ version: msg.version, clusters: msg.clusters }, msg.complete !== false);
       ack = { kind, version: msg.version };
     } catch (err) {
       const error = (err as Error).message;

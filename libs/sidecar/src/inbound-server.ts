@@ -35,6 +35,8 @@ export class InboundServer {
   constructor(
     handler: Handler,
     private readonly policy: () => { mode: MtlsMode; trustDomain: string; namespace: string },
+    /** Called for every refused handshake: a wrong, expired or foreign certificate, or none. */
+    onHandshakeFailure: (reason: string) => void = () => undefined,
   ) {
     this.plain = createHttpServer((req, res) => {
       // STRICT refuses plaintext with a clear answer rather than a bare reset.
@@ -48,6 +50,7 @@ export class InboundServer {
       const { trustDomain, namespace } = this.policy();
       handler(req, res, { spiffeId, service: serviceOfSpiffeId(spiffeId, trustDomain, namespace) });
     });
+    this.secure.on('tlsClientError', (err: Error & { code?: string }) => onHandshakeFailure(err.code ?? err.message));
     this.trackers = [trackConnections(this.plain), trackConnections(this.secure)];
     this.net = createNetServer((socket: Socket) => {
       socket.once('data', (first: Buffer) => {

@@ -13,6 +13,7 @@ export interface MeshEventMap {
   'tls-handshake': [{ cluster: string; endpoint: string }];
   pending: [{ cluster: string; delta: 1 | -1 }];
   'authz-denied': [{ src: string; dst: string }];
+  'tls-handshake-failed': [{ reason: string }];
 }
 
 export class MeshEvents extends EventEmitter<MeshEventMap> {}

@@ -1,4 +1,5 @@
 // What every mesh participant runs, sidecar or edge: data plane, control-plane client, metrics, logs, admin port.
+import type { EndpointsSnapshot } from '@meshcart/mesh-config';
 import type { Server } from 'node:http';
 import pino, { type Logger } from 'pino';
 import { AccessLog } from './access-log';
@@ -33,6 +34,7 @@ export class MeshRuntime {
   private readonly credentialListeners: ((c: Credentials) => void)[] = [];
   adminPort = 0;
 
+
   constructor(private readonly opts: MeshRuntimeOptions) {
     this.log = opts.logger ?? pino({ base: { service: opts.service, instance: opts.instance, component: 'mesh' } });
     this.metrics = new MeshMetrics({ service: opts.service, instance: opts.instance });
@@ -57,6 +59,26 @@ export class MeshRuntime {
       });
       this.identity.on('error', (err) => this.log.warn({ err }, 'workload certificate renewal failed; keeping the current one'));
     }
+  }
+
+  /**
+   * A control plane that just (re)started knows only the proxies that have re-registered so far;
+   * until a lease has passed it marks its endpoint lists incomplete. Those add and update
+   * endpoints but remove none, so a control-plane restart never empties a destination.
+   */
+  private onEndpoints(s: EndpointsSnapshot, complete: boolean): void {
+    if (complete || !this.dataPlane.ready()) {
+      this.dataPlane.applyEndpoints(s);
+      return;
+    }
+    const current = (this.dataPlane.dump() as { endpoints: EndpointsSnapshot | null }).endpoints?.clusters ?? {};
+    const merged: EndpointsSnapshot['clusters'] = { ...current };
+    for (const [cluster, list] of Object.entries(s.clusters)) {
+      const byInstance = new Map((current[cluster] ?? []).map((e) => [e.instance, e]));
+      for (const e of list) byInstance.set(e.instance, e);
+      merged[cluster] = [...byInstance.values()];
+    }
+    this.dataPlane.applyEndpoints({ version: s.version, clusters: merged });
   }
 
   /** New workload certificates (first and renewed), for listeners that serve mTLS. */
@@ -111,10 +133,7 @@ export class MeshRuntime {
           this.identity.ensure(s.resources.mtls.keyType).catch((err: Error) => this.log.error({ err }, 'could not get a workload certificate'));
         }
       },
-      onEndpoints: (s) => {
-        this.dataPlane.applyEndpoints(s);
-        this.log.debug({ version: s.version }, 'applied endpoints');
-      },
+      onEndpoints: (s, complete) => this.onEndpoints(s, complete),
       versions: () => ({ ...this.dataPlane.versions(), certNotAfter: this.identity?.current()?.notAfter.toISOString() }),
       heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
       log: { info: (m) => this.log.info(m), warn: (m) => this.log.warn(m) },

@@ -58,6 +58,8 @@ export class MeshMetrics implements RequestObserver {
     events.on('pending', (e) => pending.inc({ dst_service: e.cluster }, e.delta));
     const denied = new Counter({ name: 'mesh_authz_denied_total', help: 'Inbound requests refused by authorization policy.', labelNames: ['src_service', 'dst_service'], registers });
     events.on('authz-denied', (e) => denied.inc({ src_service: e.src, dst_service: e.dst }));
+    const refused = new Counter({ name: 'mesh_tls_handshake_failures_total', help: 'Inbound mTLS handshakes refused (bad, expired or foreign certificates).', labelNames: ['reason'], registers });
+    events.on('tls-handshake-failed', (e) => refused.inc({ reason: e.reason }));
   }
 
   metrics(): Promise<string> {

@@ -68,7 +68,11 @@ export class Sidecar {
     const host = this.opts.host ?? '127.0.0.1';
     const inboundHost = this.opts.inboundHost ?? host;
     const dataPlane = this.runtime.dataPlane;
-    this.inboundServer = new InboundServer(inboundHandler(this.opts.service, this.inbound), () => dataPlane.mtls());
+    this.inboundServer = new InboundServer(
+      inboundHandler(this.opts.service, this.inbound),
+      () => dataPlane.mtls(),
+      (reason) => dataPlane.events.emit('tls-handshake-failed', { reason }),
+    );
     this.runtime.onCredentials((c) => this.inboundServer!.setCredentials(c));
     const outbound = outboundListener(this.opts.service, dataPlane);
     this.servers.push(outbound);
