@@ -146,6 +146,7 @@ export class LocalMesh {
                 ADMIN_PORT: String(ports.admin),
                 MESH_CONTROL_PLANE_URLS: this.controlPlaneUrl,
                 MESH_LABELS: labels,
+                MESH_BOOTSTRAP_FILE: join(dataDir, 'bootstrap', `${spec.instance}.json`),
               })
             : undefined;
         await Promise.all([app, sidecar]);

@@ -28,5 +28,6 @@ export function readSidecarEnv(env: NodeJS.ProcessEnv = process.env): SidecarOpt
     labels: parseLabels(env['MESH_LABELS'] ?? ''),
     heartbeatIntervalMs: readNumber(env, 'MESH_HEARTBEAT_MS', 3_000, 100, 60_000),
     ...(env['MESH_BOOTSTRAP_TOKEN'] ? { bootstrapToken: env['MESH_BOOTSTRAP_TOKEN'] } : {}),
+    ...(env['MESH_BOOTSTRAP_FILE'] ? { bootstrapFile: env['MESH_BOOTSTRAP_FILE'] } : {}),
   };
 }

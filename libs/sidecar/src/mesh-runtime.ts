@@ -1,6 +1,8 @@
 // What every mesh participant runs, sidecar or edge: data plane, control-plane client, metrics, logs, admin port.
-import type { EndpointsSnapshot } from '@meshcart/mesh-config';
+import type { EndpointsSnapshot, ResourcesSnapshot } from '@meshcart/mesh-config';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { AccessLog } from './access-log';
 import { ControlPlaneClient, type ProxyMode } from './control-plane-client';
@@ -21,6 +23,11 @@ export interface MeshRuntimeOptions {
   heartbeatIntervalMs?: number;
   /** Presented to the control plane for a workload certificate; without it, this proxy has no mTLS identity. */
   bootstrapToken?: string;
+  /**
+   * Where the last good config is kept. At start, when the file exists, the proxy serves from it
+   * until the control plane answers; every applied push rewrites it.
+   */
+  bootstrapFile?: string;
 }
 
 export class MeshRuntime {
@@ -48,6 +55,7 @@ export class MeshRuntime {
       },
     });
     this.metrics.observe(this.dataPlane.events);
+    this.loadBootstrap();
     if (opts.bootstrapToken) {
       this.identity = new WorkloadIdentity({ service: opts.service, controlPlaneUrls: opts.controlPlaneUrls, bootstrapToken: opts.bootstrapToken });
       this.identity.on('change', (c) => {
@@ -66,9 +74,38 @@ export class MeshRuntime {
    * until a lease has passed it marks its endpoint lists incomplete. Those add and update
    * endpoints but remove none, so a control-plane restart never empties a destination.
    */
+  /** Starts from the last good config on disk, if any (the control plane may be unreachable). */
+  private loadBootstrap(): void {
+    const file = this.opts.bootstrapFile;
+    if (!file || !existsSync(file)) return;
+    try {
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as { resources: ResourcesSnapshot; endpoints: EndpointsSnapshot };
+      this.dataPlane.applyResources(saved.resources);
+      this.dataPlane.applyEndpoints(saved.endpoints);
+      this.log.info({ file, version: saved.resources.version }, 'serving from the bootstrap file until the control plane answers');
+    } catch (err) {
+      this.log.warn({ err, file }, 'bootstrap file unusable; waiting for the control plane');
+    }
+  }
+
+  private saveBootstrap(): void {
+    const file = this.opts.bootstrapFile;
+    const dump = this.dataPlane.dump() as { resources: ResourcesSnapshot | null; endpoints: EndpointsSnapshot | null };
+    if (!file || !dump.resources || !dump.endpoints) return;
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+      // Whole or not at all: a crash mid-write must not leave a half file to start from.
+      writeFileSync(`${file}.tmp`, JSON.stringify({ resources: dump.resources, endpoints: dump.endpoints }));
+      renameSync(`${file}.tmp`, file);
+    } catch (err) {
+      this.log.warn({ err, file }, 'could not save the bootstrap file');
+    }
+  }
+
   private onEndpoints(s: EndpointsSnapshot, complete: boolean): void {
     if (complete || !this.dataPlane.ready()) {
       this.dataPlane.applyEndpoints(s);
+      this.saveBootstrap();
       return;
     }
     const current = (this.dataPlane.dump() as { endpoints: EndpointsSnapshot | null }).endpoints?.clusters ?? {};
@@ -79,6 +116,7 @@ export class MeshRuntime {
       merged[cluster] = [...byInstance.values()];
     }
     this.dataPlane.applyEndpoints({ version: s.version, clusters: merged });
+    this.saveBootstrap();
   }
 
   /** New workload certificates (first and renewed), for listeners that serve mTLS. */
@@ -127,6 +165,7 @@ export class MeshRuntime {
       },
       onResources: (s) => {
         this.dataPlane.applyResources(s);
+        this.saveBootstrap();
         this.log.info({ version: s.version, profile: s.resources.profile }, 'applied resources');
         // mTLS on: make sure this workload has a certificate of the configured key type.
         if (s.resources.mtls.mode !== 'DISABLE' && this.identity) {

@@ -275,3 +275,33 @@ function countConnections(s: Running): () => number {
   server.onConnection(() => n++);
   return () => n;
 }
+
+describe('bootstrap file', () => {
+  it('starts serving from the last good config on disk when the control plane is unreachable', async () => {
+    const { mkdtempSync, rmSync, existsSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'meshcart-bootstrap-'));
+    const file = join(dir, 'order-1.json');
+    const app = await upstream();
+    const payment = await startSidecar('payment-service', 'payment-1', app.url);
+    const first = new Sidecar({ service: 'order-service', instance: 'order-1', appUrl: 'http://127.0.0.1:9', controlPlaneUrls: ['http://127.0.0.1:9'], logger: silent, bootstrapFile: file });
+    await first.start();
+    payment.sidecar.runtime.dataPlane.applyResources(compileProxyResources(meshConfig(), 'payment-service'));
+    // What a push would do: the runtime applies it and keeps it on disk.
+    const push = first.runtime as unknown as { onEndpoints: (s: unknown, complete: boolean) => void };
+    first.runtime.dataPlane.applyResources(compileProxyResources(meshConfig(), 'order-service'));
+    push.onEndpoints(endpointsSnapshot({ 'payment-service': [{ instance: 'payment-1', url: `http://127.0.0.1:${payment.ports.inbound}`, weight: 1, labels: {} }] }), true);
+    expect(existsSync(file)).toBe(true);
+    await first.stop();
+
+    // A new process, the control plane still unreachable: it serves at once from the file.
+    const second = new Sidecar({ service: 'order-service', instance: 'order-1', appUrl: 'http://127.0.0.1:9', controlPlaneUrls: ['http://127.0.0.1:9'], logger: silent, bootstrapFile: file });
+    const ports = await second.start();
+    cleanups.push(() => second.stop());
+    const res = await request(`http://127.0.0.1:${ports.outbound}/charges`, { headers: { host: 'payment-service' } });
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});

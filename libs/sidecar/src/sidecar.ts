@@ -29,6 +29,8 @@ export interface SidecarOptions {
   heartbeatIntervalMs?: number;
   /** For this workload's mTLS certificate (MESH_BOOTSTRAP_TOKEN). */
   bootstrapToken?: string;
+  /** Last good config on disk: served from at start when the control plane is unreachable. */
+  bootstrapFile?: string;
 }
 
 export interface SidecarPorts {
@@ -56,6 +58,7 @@ export class Sidecar {
       logger: opts.logger,
       heartbeatIntervalMs: opts.heartbeatIntervalMs,
       ...(opts.bootstrapToken ? { bootstrapToken: opts.bootstrapToken } : {}),
+      ...(opts.bootstrapFile ? { bootstrapFile: opts.bootstrapFile } : {}),
     });
     this.inbound = new Inbound(opts.appUrl, () => [this.runtime.metrics, this.runtime.accessLog], {
       service: opts.service,
