@@ -198,3 +198,30 @@ describe('live changes', () => {
     await eventually(() => rt.dataPlane.versions().resources, (v) => v === before);
   });
 });
+
+describe('several control-plane replicas', () => {
+  it('a proxy given several addresses fails over to another replica with the same config and CA', async () => {
+    const a = await startControlPlane();
+    const b = await startControlPlane();
+    const rt = new MeshRuntime({
+      service: 'order-service',
+      instance: 'order-ha',
+      mode: 'sidecar',
+      controlPlaneUrls: [a.url, b.url],
+      admin: { host: '127.0.0.1', port: 0 },
+      logger: silent,
+      heartbeatIntervalMs: 100,
+    });
+    rt.connect(await rt.startAdmin(), 'http://127.0.0.1:1');
+    cleanups.push(() => rt.close());
+    await rt.waitReady(5_000);
+    const version = rt.dataPlane.versions().resources;
+    await eventually(() => proxies(a.url), (l) => l.some((p) => p.instance === 'order-ha'));
+    const rootOfA = await (await request(`${a.url}/api/v1/ca`)).body.text();
+    await a.app.close();
+    const onB = await eventually(() => proxies(b.url), (l) => l.some((p) => p.instance === 'order-ha' && p.configVersion === version), 10_000);
+    expect(onB.find((p) => p.instance === 'order-ha')!.acks.resources?.acked).toBe(true);
+    // Same CA on both replicas: certificates from either verify against one root.
+    expect(await (await request(`${b.url}/api/v1/ca`)).body.text()).toBe(rootOfA);
+  });
+});
