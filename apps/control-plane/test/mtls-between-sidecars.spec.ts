@@ -7,6 +7,9 @@ import { Pool, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { buildApp } from '../src/app';
+import { CertificateAuthority } from '../src/certificate-authority';
+import * as x509 from '@peculiar/x509';
+import { webcrypto } from 'node:crypto';
 
 const dir = makeTempDir('meshcart-mtls-');
 const silent = pino({ level: 'silent' });
@@ -93,6 +96,26 @@ describe('mTLS between sidecars (STRICT)', () => {
     await expect(pool.request({ path: '/charges', method: 'GET' })).rejects.toThrow();
     await pool.close();
     expect(await metrics('payment-1')).toMatch(/mesh_tls_handshake_failures_total\{[^}]*\} [1-9]/);
+  });
+
+  it('refuses a caller whose certificate has expired, and counts the refusal', async () => {
+    // Signed by the mesh's own CA, for a real identity, but already past its notAfter.
+    const ca = await CertificateAuthority.loadOrCreate(join(dir.path, 'ca'), 'meshcart.local');
+    x509.cryptoProvider.set(webcrypto as never);
+    const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+    const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: 'CN=order-service', keys: keys as never, signingAlgorithm: alg });
+    const expired = await ca.issue(csr.toString('pem'), 'spiffe://meshcart.local/ns/default/sa/order-service', -30_000);
+    const keyDer = Buffer.from((await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)) as ArrayBuffer);
+    const keyPem = `-----BEGIN PRIVATE KEY-----\n${keyDer.toString('base64')}\n-----END PRIVATE KEY-----\n`;
+    const refusals = async () => [...(await metrics('payment-1')).matchAll(/mesh_tls_handshake_failures_total\{[^}]*\} (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+    const countBefore = await refusals();
+    const pool = new Pool(`https://127.0.0.1:${sidecars['payment-1']!.ports.inbound}`, {
+      connect: { cert: expired.certificatePem, key: keyPem, ca: expired.caPem, rejectUnauthorized: false },
+    });
+    await expect(pool.request({ path: '/charges', method: 'GET' })).rejects.toThrow();
+    await pool.close();
+    expect(await refusals()).toBeGreaterThan(countBefore);
   });
 
   it('refuses an endpoint whose certificate names another service', async () => {
