@@ -70,7 +70,10 @@ export function buildApp(opts: ControlPlaneOptions) {
   };
   // Streams never end on their own: close them first so the server can finish closing.
   app.addHook('preClose', async () => push.close());
-  app.addHook('onClose', async () => registry.stop());
+  app.addHook('onClose', async () => {
+    registry.stop();
+    store.close();
+  });
 
   app.put('/api/v1/proxies/:instance', { schema: { params: InstanceParams, body: RegistrationBody }, logLevel: 'warn' }, async (req) => {
     const rec = registry.upsert({ ...req.body, instance: req.params.instance });

@@ -8,7 +8,7 @@ import {
   type ResourcesSnapshot,
 } from '@meshcart/mesh-config';
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const PROFILE = /^[a-z0-9][a-z0-9-]*$/;
@@ -46,10 +46,32 @@ export class ConfigStore extends EventEmitter<{ change: [] }> {
     private readonly stateDir?: string,
   ) {
     super();
-    const file = stateDir ? join(stateDir, 'history.json') : undefined;
-    if (file && existsSync(file)) this.history = JSON.parse(readFileSync(file, 'utf8')) as HistoryEntry[];
+    this.reload();
     const config = this.loadProfile(profile);
     if (this.last()?.version !== contentVersion(config)) this.record(config, `profile file ${profile}.yaml`);
+    // Replicas sharing the state folder see each other's changes and push them to their proxies.
+    if (this.file) {
+      watchFile(this.file, { interval: 250 }, () => {
+        const before = this.last()?.version;
+        this.reload();
+        if (this.last()?.version !== before) {
+          this.compiled.clear();
+          this.emit('change');
+        }
+      });
+    }
+  }
+
+  private get file(): string | undefined {
+    return this.stateDir ? join(this.stateDir, 'history.json') : undefined;
+  }
+
+  private reload(): void {
+    if (this.file && existsSync(this.file)) this.history = JSON.parse(readFileSync(this.file, 'utf8')) as HistoryEntry[];
+  }
+
+  close(): void {
+    if (this.file) unwatchFile(this.file);
   }
 
   current(): { profile: string; config: MeshConfig; version: string } {
@@ -109,23 +131,52 @@ export class ConfigStore extends EventEmitter<{ change: [] }> {
   }
 
   private record(config: MeshConfig, source: string): HistoryEntry {
-    // The same content is the same version: nothing new to keep or push.
-    const last = this.last();
-    if (last && last.version === contentVersion(config)) return last;
-    const entry: HistoryEntry = {
-      seq: (this.last()?.seq ?? 0) + 1,
-      version: contentVersion(config),
-      profile: config.metadata.name,
-      appliedAt: new Date().toISOString(),
-      source,
-      config,
-    };
-    this.history.push(entry);
-    if (this.history.length > HISTORY_LIMIT) this.history.splice(0, this.history.length - HISTORY_LIMIT);
-    this.save();
-    this.compiled.clear();
-    this.emit('change');
-    return entry;
+    return this.locked(() => {
+      // Another replica may have applied something since: append after its latest.
+      this.reload();
+      // The same content is the same version: nothing new to keep or push.
+      const last = this.last();
+      if (last && last.version === contentVersion(config)) return last;
+      const entry: HistoryEntry = {
+        seq: (last?.seq ?? 0) + 1,
+        version: contentVersion(config),
+        profile: config.metadata.name,
+        appliedAt: new Date().toISOString(),
+        source,
+        config,
+      };
+      this.history.push(entry);
+      if (this.history.length > HISTORY_LIMIT) this.history.splice(0, this.history.length - HISTORY_LIMIT);
+      this.save();
+      this.compiled.clear();
+      this.emit('change');
+      return entry;
+    });
+  }
+
+  /** One writer at a time across replicas: an exclusive lock file, taken over if a dead replica left it. */
+  private locked<T>(fn: () => T): T {
+    if (!this.stateDir) return fn();
+    mkdirSync(this.stateDir, { recursive: true });
+    const lock = join(this.stateDir, 'history.lock');
+    const until = Date.now() + 5_000;
+    for (;;) {
+      try {
+        closeSync(openSync(lock, 'wx'));
+        break;
+      } catch {
+        const stale = existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 10_000;
+        if (stale) unlinkSync(lock);
+        else if (Date.now() > until) throw new Error(`config store is locked (${lock}); another replica is writing`);
+        // A short blocking wait: a write holds the lock for about a millisecond, and contention is rare.
+        else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      }
+    }
+    try {
+      return fn();
+    } finally {
+      unlinkSync(lock);
+    }
   }
 
   /** Written whole to a temporary file, then renamed: a crash never leaves half a history. */

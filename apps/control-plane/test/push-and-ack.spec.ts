@@ -225,3 +225,29 @@ describe('several control-plane replicas', () => {
     expect(await (await request(`${b.url}/api/v1/ca`)).body.text()).toBe(rootOfA);
   });
 });
+
+describe('replicas sharing a config store', () => {
+  it('a change applied on one replica reaches the proxies of the other', async () => {
+    const state = makeTempDir('meshcart-state-');
+    cleanups.push(() => state.remove());
+    const start = async () => {
+      const app = buildApp({ configDir: deployDir, profile: 'optimized', logger: false, ...identity, stateDir: state.path });
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      cleanups.push(() => app.close());
+      return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    };
+    const [a, b] = [await start(), await start()];
+    const onB = await join_(b, 'order-service', 'order-b');
+    const before = onB.dataPlane.versions().resources;
+    const put = await request(`${a}/api/v1/services/payment-service/fault`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ delay: { fixedDelayMs: 10, percent: 5 } }),
+    });
+    expect(put.statusCode).toBe(200);
+    await put.body.dump();
+    await eventually(() => onB.dataPlane.versions().resources, (v) => v !== before, 5_000);
+    const history = (await (await request(`${b}/api/v1/config/history`)).body.json()) as { source: string }[];
+    expect(history.map((h) => h.source)).toEqual(['profile file optimized.yaml', 'fault on payment-service']);
+  });
+});
