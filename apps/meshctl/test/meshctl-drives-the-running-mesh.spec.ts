@@ -135,6 +135,9 @@ describe('meshctl against npm start', () => {
     expect(rolled.json!.version).toBe(first);
     const afterRollback = await converged(first);
     expect(afterRollback.map((p) => p.configVersion)).not.toEqual(afterApply.map((p) => p.configVersion));
+    // The earlier behaviour is back: the route timeout every proxy is given.
+    const restored = (await (await request(`${cpUrl}/api/v1/services/order-service/resources`)).body.json()) as typeof routes;
+    expect(restored.resources.virtualHosts.find((v) => v.name === 'product-service')!.routes[0]!.timeoutMs).toBe(5000);
     const history = (await meshctl<History>('history', '--json')).json!;
     expect(history.map((h) => h.version).slice(-2)).toEqual([applied.json!.version, first]);
   }, 60_000);
