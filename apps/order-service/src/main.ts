@@ -1,5 +1,5 @@
 // Starts order-service from the environment (PORT, HOST, DATA_DIR, LOG_LEVEL, MESH_*).
-import { readServiceEnv, runService } from '@meshcart/service-kit';
+import { readServiceEnv } from '@meshcart/service-kit';
 import { ServiceMesh } from '@meshcart/sidecar';
 import { buildApp } from './app';
 
@@ -8,11 +8,4 @@ const env = readServiceEnv('order-service', 3003);
 const mesh = new ServiceMesh(env.mesh);
 // Sweeping every 30 s also catches orders interrupted shortly before a restart, once they age.
 const app = await buildApp({ dataDir: env.dataDir, mesh: mesh.client, logger: { level: env.logLevel }, recoveryIntervalMs: 30_000 });
-mesh.attach(app);
-await runService(app, {
-  name: 'order-service',
-  host: env.host,
-  port: env.port,
-  onListening: (port) => mesh.joined(port),
-  afterClose: () => mesh.close(),
-});
+await mesh.run(app, env);

@@ -1,5 +1,5 @@
 // Starts payment-service from the environment (PORT, HOST, DATA_DIR, LOG_LEVEL, PAYMENT_LATENCY_MS, PAYMENT_DECLINE_RATE).
-import { readServiceEnv, runService } from '@meshcart/service-kit';
+import { readServiceEnv } from '@meshcart/service-kit';
 import { ServiceMesh } from '@meshcart/sidecar';
 import { buildApp } from './app';
 import { readPaymentConfig } from './config';
@@ -11,11 +11,4 @@ const env = readServiceEnv('payment-service', DEFAULT_PORT);
 const mesh = new ServiceMesh(env.mesh);
 const { processor } = readPaymentConfig();
 const app = await buildApp({ dataDir: env.dataDir, logger: { level: env.logLevel }, processor });
-mesh.attach(app);
-await runService(app, {
-  name: 'payment-service',
-  host: env.host,
-  port: env.port,
-  onListening: (port) => mesh.joined(port),
-  afterClose: () => mesh.close(),
-});
+await mesh.run(app, env);

@@ -1,5 +1,5 @@
 // Starts product-service from the environment (PORT, HOST, DATA_DIR, LOG_LEVEL, MESH_*).
-import { readServiceEnv, runService } from '@meshcart/service-kit';
+import { readServiceEnv } from '@meshcart/service-kit';
 import { ServiceMesh } from '@meshcart/sidecar';
 import { buildApp } from './app';
 
@@ -9,11 +9,4 @@ const env = readServiceEnv('product-service', DEFAULT_PORT);
 // How this service joins the mesh (sidecar, proxyless or off): see ServiceMesh.
 const mesh = new ServiceMesh(env.mesh);
 const app = await buildApp({ dataDir: env.dataDir, logger: { level: env.logLevel } });
-mesh.attach(app);
-await runService(app, {
-  name: 'product-service',
-  host: env.host,
-  port: env.port,
-  onListening: (port) => mesh.joined(port),
-  afterClose: () => mesh.close(),
-});
+await mesh.run(app, env);

@@ -1,5 +1,5 @@
 // How a service joins the mesh in its mode: the client it calls others with, and, proxyless, the mesh in-process.
-import { MeshClient, type ServiceMeshEnv } from '@meshcart/service-kit';
+import { MeshClient, runService, type ServiceEnv, type ServiceMeshEnv } from '@meshcart/service-kit';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { MeshDispatcher } from './mesh-dispatcher';
@@ -44,6 +44,18 @@ export class ServiceMesh {
     app.addReadinessCheck('mesh', () => this.ready());
     app.addHook('preClose', () => this.leave());
     if (this.env.mode === 'proxyless') installProxylessInbound(app, this.runtime!, this.env.service);
+  }
+
+  /** Attaches the mesh, listens, and on shutdown leaves the mesh and closes it: a service's whole main. */
+  async run(app: FastifyInstance, env: Pick<ServiceEnv, 'host' | 'port'>): Promise<number> {
+    this.attach(app);
+    return runService(app, {
+      name: this.env.service,
+      host: env.host,
+      port: env.port,
+      onListening: (port) => this.joined(port),
+      afterClose: () => this.close(),
+    });
   }
 
   /**
