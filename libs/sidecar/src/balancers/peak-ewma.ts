@@ -1,5 +1,6 @@
 // Peak-EWMA (Finagle, Linkerd): two random endpoints, the one with the lower latency × load wins.
 import type { Balancer, EndpointState } from './balancer';
+import { pickOfTwo } from './two-choices';
 
 /** How fast old latency is forgotten: an observation's weight halves in about 7 s. */
 const DECAY_MS = 10_000;
@@ -24,11 +25,6 @@ export class PeakEwma implements Balancer {
   constructor(private readonly random: () => number = Math.random) {}
 
   pick(endpoints: readonly EndpointState[]): EndpointState | undefined {
-    if (endpoints.length <= 1) return endpoints[0];
-    const a = endpoints[Math.floor(this.random() * endpoints.length)]!;
-    let b = endpoints[Math.floor(this.random() * (endpoints.length - 1))]!;
-    if (b === a) b = endpoints[endpoints.length - 1]!;
-    const cost = (e: EndpointState) => ((e.ewmaMs ?? UNKNOWN_MS) * (e.inflight + 1)) / e.endpoint.weight;
-    return cost(a) <= cost(b) ? a : b;
+    return pickOfTwo(endpoints, (e) => ((e.ewmaMs ?? UNKNOWN_MS) * (e.inflight + 1)) / e.endpoint.weight, this.random);
   }
 }
