@@ -51,7 +51,8 @@ describe('npx meshctl fault', () => {
     expect(Object.keys(await faults())).toEqual(['product-service']);
     expect((await meshctl('fault', 'clear')).stdout).toContain('cleared every fault');
     expect(await faults()).toEqual({});
-  });
+    // Seven meshctl processes, each starting Node and tsx: slow on a busy two-core machine.
+  }, 90_000);
 
   it('exits non-zero with the reason on bad input or an unknown service', async () => {
     const bad = await meshctl('fault', '--service', 'product', '--abort', '503', '--percent', '150');
