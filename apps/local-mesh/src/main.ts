@@ -2,9 +2,8 @@
 import { readPort } from '@meshcart/service-kit';
 import Table from 'cli-table3';
 import { parseArgs } from 'node:util';
-import { LocalMesh } from './local-mesh';
 import type { MeshMode } from '@meshcart/mesh-config';
-import { assertPortsFree, DEFAULT_PORTS, fixedPlan } from './port-plan';
+import { assertPortsFree, DEFAULT_PORTS, fixedPlan, LocalMesh } from '@meshcart/mesh-launcher';
 
 const usage = `usage: npm start -- [--profile baseline|optimized] [--mode sidecar|proxyless|off] [--data-dir DIR] [--gateway-port N] [--control-plane-port N] [--port-base N]
   (or MESH_PROFILE, MESHCART_DATA_DIR, GATEWAY_PORT, CONTROL_PLANE_PORT, MESHCART_PORT_BASE)`;

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { LocalMesh } from '../src/local-mesh';
-import { ephemeralPlan } from '../src/port-plan';
+import { LocalMesh, ephemeralPlan } from '@meshcart/mesh-launcher';
 
 const dir = makeTempDir('meshcart-drill-');
 let mesh: LocalMesh;

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalMesh } from '../src/local-mesh';
-import { ephemeralPlan, INSTANCES, type PortPlan } from '../src/port-plan';
+import { LocalMesh, ephemeralPlan, INSTANCES, type PortPlan } from '@meshcart/mesh-launcher';
 
 
 async function call<T = unknown>(url: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) {
