@@ -1,0 +1,194 @@
+// `npm run bench:case`: the case in one run — mesh off, baseline, optimized, optimized proxyless — interleaved and repeated.
+import { parseArgs } from 'node:util';
+import { machineInfo, markdownTable, printTable, writeResults } from './lib';
+import { measure, summarizeRuns, type CaseRun, type LoadSettings, type Sample } from './case/case-runner';
+import { applyConfig, loadProfile } from './case/mesh-control';
+import { startMeshes, stopMeshes, type RunningMesh } from './case/mesh-set';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    rate: { type: 'string' },
+    rounds: { type: 'string' },
+    'rate-seconds': { type: 'string' },
+    'saturation-seconds': { type: 'string' },
+    concurrency: { type: 'string' },
+    users: { type: 'string' },
+    out: { type: 'string', default: 'load-tests/results' },
+  },
+});
+
+function num(name: string, fallback: number, min: number, max: number): number {
+  const raw = values[name as keyof typeof values];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    console.error(`bench:case: --${name} must be a number from ${min} to ${max}, got "${raw}"`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const quick = values.quick!;
+const load: LoadSettings = {
+  rateRps: num('rate', 100, 1, 100_000),
+  rateSeconds: num('rate-seconds', quick ? 8 : 30, 0.5, 3600),
+  saturationSeconds: num('saturation-seconds', quick ? 6 : 20, 0.5, 3600),
+  concurrency: num('concurrency', 32, 1, 4096),
+  warmupSeconds: quick ? 2 : 5,
+};
+const rounds = num('rounds', quick ? 1 : 3, 1, 100);
+const users = num('users', quick ? 10 : 50, 1, 10_000);
+const log = (m: string) => process.stderr.write(`bench:case: ${m}\n`);
+
+// "baseline" and "optimized" share one sidecar mesh, switched live through the control plane (as
+// `meshctl profile use` does): same processes, same ports, same data, only the config differs.
+const RUNS = [
+  { name: 'off', mesh: 'off' },
+  { name: 'baseline', mesh: 'sidecar', profile: 'baseline' },
+  { name: 'optimized', mesh: 'sidecar', profile: 'optimized' },
+  { name: 'optimized-proxyless', mesh: 'proxyless' },
+] as const;
+
+let meshes: RunningMesh[] = [];
+const shutdown = async () => {
+  await stopMeshes(meshes);
+  process.exit(130);
+};
+process.once('SIGINT', shutdown);
+process.once('SIGTERM', shutdown);
+
+const started = Date.now();
+try {
+  meshes = await startMeshes(
+    [
+      { key: 'off', mode: 'off', profile: 'optimized' },
+      { key: 'sidecar', mode: 'sidecar', profile: 'baseline' },
+      { key: 'proxyless', mode: 'proxyless', profile: 'optimized' },
+    ],
+    { users, log },
+  );
+  const byKey = new Map(meshes.map((m) => [m.spec.key, m]));
+  const sidecar = byKey.get('sidecar')!;
+  const profiles = {
+    baseline: await loadProfile(sidecar.mesh.controlPlaneUrl, 'baseline'),
+    optimized: await loadProfile(sidecar.mesh.controlPlaneUrl, 'optimized'),
+  };
+
+  const samples = new Map<string, Sample[]>(RUNS.map((r) => [r.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    // Each round starts at a different run, so drift (a warming machine, a growing database) spreads evenly.
+    const order = RUNS.map((_, i) => RUNS[(i + round) % RUNS.length]!);
+    for (const run of order) {
+      const m = byKey.get(run.mesh)!;
+      if ('profile' in run) await applyConfig(m.mesh.controlPlaneUrl, profiles[run.profile], `bench:case ${run.profile}`);
+      log(`round ${round + 1}/${rounds}: ${run.name}`);
+      samples.get(run.name)!.push(await measure({ name: run.name, mesh: m.mesh, scenario: m.scenario, dataDir: m.dataDir }, load, `${run.name} r${round + 1}`));
+    }
+  }
+  const runs = RUNS.map((r) => summarizeRuns(r.name, load, samples.get(r.name)!));
+  await report(runs, (Date.now() - started) / 1000);
+} finally {
+  await stopMeshes(meshes);
+}
+
+async function report(runs: CaseRun[], seconds: number): Promise<void> {
+  const by = (name: string) => runs.find((r) => r.name === name)!;
+  const base = by('baseline');
+  const opt = by('optimized');
+  const latencyRatio = opt.interService!.meanMs / base.interService!.meanMs;
+  const throughputRatio = opt.maxThroughputRps / base.maxThroughputRps;
+  const fmt = (x: number | null | undefined, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
+  const head = ['run', 'inter-service mean ms', 'p50', 'p90', 'p99', 'calls', 'end-to-end mean ms', 'p50', 'p99', 'max rps', 'errors', 'proxy CPU cores / 1k rps'];
+  const rows = runs.map((r) => [
+    r.name,
+    fmt(r.interService?.meanMs),
+    fmt(r.interService?.p50Ms),
+    fmt(r.interService?.p90Ms),
+    fmt(r.interService?.p99Ms),
+    r.interService?.count ?? '—',
+    fmt(r.endToEnd.meanMs),
+    fmt(r.endToEnd.p50Ms),
+    fmt(r.endToEnd.p99Ms),
+    r.maxThroughputRps,
+    r.errors,
+    fmt(r.proxyCpuCoresPer1kRps),
+  ]);
+  printTable(`The case: ${load.rateRps} rps for latency, ${load.concurrency} in flight for throughput, ${rounds} round(s)`, head, rows);
+  const edgeHead = ['edge', ...runs.map((r) => `${r.name} mean / p99 ms`)];
+  const edgeNames = [...new Set(runs.flatMap((r) => Object.keys(r.edges)))].sort();
+  const edgeRows = edgeNames.map((e) => [e, ...runs.map((r) => (r.edges[e] ? `${fmt(r.edges[e].meanMs)} / ${fmt(r.edges[e].p99Ms)}` : '—'))]);
+  printTable('Per edge (caller-side proxy histograms; with the mesh off only the gateway is a proxy)', edgeHead, edgeRows);
+
+  const targets = {
+    latencyRatio: Math.round(latencyRatio * 1000) / 1000,
+    latencyTarget: 0.4,
+    latencyMet: latencyRatio <= 0.4,
+    throughputRatio: Math.round(throughputRatio * 1000) / 1000,
+    throughputTarget: 1.3,
+    throughputMet: throughputRatio >= 1.3,
+  };
+  console.log(
+    `optimized vs baseline: inter-service mean ${fmt(base.interService!.meanMs)} → ${fmt(opt.interService!.meanMs)} ms (×${fmt(latencyRatio)}; target ≤ 0.40: ${targets.latencyMet ? 'met' : 'MISSED'})`,
+  );
+  console.log(
+    `optimized vs baseline: max throughput ${base.maxThroughputRps} → ${opt.maxThroughputRps} rps (×${fmt(throughputRatio)}; target ≥ 1.30: ${targets.throughputMet ? 'met' : 'MISSED'})`,
+  );
+
+  const machine = machineInfo();
+  const command = `npm run bench:case --${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
+  const json = { when: new Date().toISOString(), machine, command, durationS: Math.round(seconds), settings: { ...load, rounds, users }, targets, runs };
+  const markdown = [
+    `# The case, measured`,
+    '',
+    `${json.when} on ${machine.cpuModel} (${machine.cpus} cores, ${machine.memoryGb} GB), Node ${machine.node}; \`${command}\`; ${Math.round(seconds)} s.`,
+    '',
+    markdownTable(head, rows),
+    '',
+    markdownTable(edgeHead, edgeRows),
+    '',
+    `Inter-service mean, optimized / baseline: **×${fmt(latencyRatio)}** (target ≤ 0.40). Max throughput, optimized / baseline: **×${fmt(throughputRatio)}** (target ≥ 1.30).`,
+    '',
+    '![inter-service latency](case-latency.svg)',
+    '',
+    '![max throughput](case-throughput.svg)',
+    '',
+  ].join('\n');
+  const meshRuns = runs.filter((r) => r.interService);
+  const latencyChart = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: `Inter-service latency (ms) at ${load.rateRps} rps`,
+    width: 360,
+    height: 200,
+    data: { values: meshRuns.flatMap((r) => [{ run: r.name, stat: 'mean', ms: r.interService!.meanMs }, { run: r.name, stat: 'p50', ms: r.interService!.p50Ms }, { run: r.name, stat: 'p99', ms: r.interService!.p99Ms }]) },
+    mark: 'bar',
+    encoding: {
+      x: { field: 'run', type: 'nominal', sort: meshRuns.map((r) => r.name), title: null },
+      xOffset: { field: 'stat' },
+      y: { field: 'ms', type: 'quantitative', title: 'ms' },
+      color: { field: 'stat', type: 'nominal', sort: ['mean', 'p50', 'p99'] },
+    },
+  };
+  const throughputChart = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: `Max throughput through the gateway (req/s, ${load.concurrency} in flight)`,
+    width: 360,
+    height: 200,
+    data: { values: runs.map((r) => ({ run: r.name, rps: r.maxThroughputRps })) },
+    mark: 'bar',
+    encoding: { x: { field: 'run', type: 'nominal', sort: runs.map((r) => r.name), title: null }, y: { field: 'rps', type: 'quantitative', title: 'req/s' } },
+  };
+  const { files } = await writeResults({
+    dir: values.out!,
+    name: 'case',
+    json,
+    markdown,
+    charts: [
+      { file: 'case-latency.svg', spec: latencyChart },
+      { file: 'case-throughput.svg', spec: throughputChart },
+    ],
+    ...(values.json ? { jsonPath: values.json } : {}),
+  });
+  log(`wrote ${files.join(', ')}`);
+}
