@@ -1,3 +1,4 @@
 import { projectConfig } from '../vitest.shared.ts';
 
-export default projectConfig();
+// The bench smoke tests each start whole meshes; one file at a time keeps a 2-core machine usable.
+export default projectConfig({ fileParallelism: false });

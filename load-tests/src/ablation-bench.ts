@@ -15,6 +15,7 @@ const { values } = parseArgs({
     'rate-seconds': { type: 'string' },
     'saturation-seconds': { type: 'string' },
     concurrency: { type: 'string' },
+    'warmup-seconds': { type: 'string' },
     knobs: { type: 'string' },
     out: { type: 'string', default: 'load-tests/results' },
   },
@@ -37,7 +38,7 @@ const load: LoadSettings = {
   rateSeconds: num('rate-seconds', quick ? 5 : 20, 0.5, 3600),
   saturationSeconds: num('saturation-seconds', quick ? 4 : 12, 0.5, 3600),
   concurrency: num('concurrency', 32, 1, 4096),
-  warmupSeconds: quick ? 1 : 3,
+  warmupSeconds: num('warmup-seconds', quick ? 1 : 3, 0, 600),
 };
 const rounds = num('rounds', 1, 1, 100);
 const log = (m: string) => process.stderr.write(`bench:ablation: ${m}\n`);
@@ -93,7 +94,8 @@ async function report(runs: CaseRun[], seconds: number): Promise<void> {
   const opt = by('optimized');
   const latencyGain = base.interService!.meanMs - opt.interService!.meanMs;
   const throughputGain = opt.maxThroughputRps - base.maxThroughputRps;
-  const pct = (x: number) => Math.round(x * 1000) / 10;
+  // null when the two ends measured the same: there is no gain to share.
+  const pct = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 10 : null);
   const knobsOut = knobs.map((k) => {
     const plus = by(`baseline + ${k.name}`);
     const minus = by(`optimized - ${k.name}`);
@@ -109,7 +111,7 @@ async function report(runs: CaseRun[], seconds: number): Promise<void> {
       throughputShareRemovedPct: pct((opt.maxThroughputRps - minus.maxThroughputRps) / throughputGain),
     };
   });
-  const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '—');
+  const fmt = (x: number | null, d = 2) => (x !== null && Number.isFinite(x) ? x.toFixed(d) : '—');
   const head = ['knob', 'baseline + knob: mean ms', 'max rps', 'latency share %', 'throughput share %', 'optimized − knob: mean ms', 'max rps', 'latency share %', 'throughput share %'];
   const rows = knobsOut.map((k) => [
     k.knob,

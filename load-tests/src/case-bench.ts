@@ -14,6 +14,7 @@ const { values } = parseArgs({
     'rate-seconds': { type: 'string' },
     'saturation-seconds': { type: 'string' },
     concurrency: { type: 'string' },
+    'warmup-seconds': { type: 'string' },
     users: { type: 'string' },
     out: { type: 'string', default: 'load-tests/results' },
   },
@@ -36,7 +37,7 @@ const load: LoadSettings = {
   rateSeconds: num('rate-seconds', quick ? 8 : 30, 0.5, 3600),
   saturationSeconds: num('saturation-seconds', quick ? 6 : 20, 0.5, 3600),
   concurrency: num('concurrency', 32, 1, 4096),
-  warmupSeconds: quick ? 2 : 5,
+  warmupSeconds: num('warmup-seconds', quick ? 2 : 5, 0, 600),
 };
 const rounds = num('rounds', quick ? 1 : 3, 1, 100);
 const users = num('users', quick ? 10 : 50, 1, 10_000);

@@ -45,7 +45,7 @@ export async function measure(target: Target, load: LoadSettings, label: string)
   const meshed = Object.keys(mesh.sidecarAdminUrls).length > 0;
   restock(target.dataDir);
   // Warm-up outside the measured window: pools, JIT, caches, certificates in use.
-  await runOpenLoop({ rateRps: load.rateRps, durationMs: load.warmupSeconds * 1000, send: scenario.sender(), label: `${label} warm-up`, progress: false });
+  if (load.warmupSeconds > 0) await runOpenLoop({ rateRps: load.rateRps, durationMs: load.warmupSeconds * 1000, send: scenario.sender(), label: `${label} warm-up`, progress: false });
 
   const before = await scrapeMesh(adminUrls(mesh));
   const sampler = new ProcessSampler(proxyPids(mesh), 250);
