@@ -1,7 +1,7 @@
 // `npm run bench:ablation`: each knob's share of the case's gain — baseline plus one knob, and optimized minus one knob.
 import { parseArgs } from 'node:util';
 import { machineInfo, markdownTable, printTable, writeResults } from './lib';
-import { measure, summarizeRuns, type CaseRun, type LoadSettings, type Sample } from './case/case-runner';
+import { calibrateRate, measure, summarizeRuns, type CaseRun, type LoadSettings, type Sample } from './case/case-runner';
 import { KNOBS, withKnobs, type Knob } from './case/knobs';
 import { applyConfig, loadProfile } from './case/mesh-control';
 import { startMeshes, stopMeshes, type RunningMesh } from './case/mesh-set';
@@ -33,8 +33,10 @@ function num(name: string, fallback: number, min: number, max: number): number {
 }
 
 const quick = values.quick!;
+const fixedRate = values.rate === undefined ? undefined : num('rate', 0, 1, 100_000);
 const load: LoadSettings = {
-  rateRps: num('rate', 100, 1, 100_000),
+  // Set once the meshes are up: --rate, or 40% of the baseline's measured capacity.
+  rateRps: 0,
   rateSeconds: num('rate-seconds', quick ? 5 : 20, 0.5, 3600),
   saturationSeconds: num('saturation-seconds', quick ? 4 : 12, 0.5, 3600),
   concurrency: num('concurrency', 32, 1, 4096),
@@ -74,6 +76,12 @@ try {
     { name: 'optimized', config: optimized },
     ...knobs.map((k) => ({ name: `optimized - ${k.name}`, config: withKnobs(optimized, baseline, [k]) })),
   ];
+  if (fixedRate === undefined) {
+    await applyConfig(m.mesh.controlPlaneUrl, baseline, 'bench:ablation calibration');
+    const c = await calibrateRate({ name: 'baseline', mesh: m.mesh, scenario: m.scenario, dataDir: m.dataDir }, quick ? 3 : 8, load.concurrency);
+    load.rateRps = c.rateRps;
+    log(`baseline sustains ${c.baselineMaxRps} rps here; latency runs at 40% of it: ${load.rateRps} rps (--rate sets it)`);
+  } else load.rateRps = fixedRate!;
   const samples = new Map<string, Sample[]>(variants.map((v) => [v.name, []]));
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 ? [...variants].reverse() : variants;

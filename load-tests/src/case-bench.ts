@@ -1,7 +1,7 @@
 // `npm run bench:case`: the case in one run — mesh off, baseline, optimized, optimized proxyless — interleaved and repeated.
 import { parseArgs } from 'node:util';
 import { machineInfo, markdownTable, printTable, writeResults } from './lib';
-import { measure, summarizeRuns, type CaseRun, type LoadSettings, type Sample } from './case/case-runner';
+import { calibrateRate, measure, summarizeRuns, type CaseRun, type LoadSettings, type Sample } from './case/case-runner';
 import { applyConfig, loadProfile } from './case/mesh-control';
 import { startMeshes, stopMeshes, type RunningMesh } from './case/mesh-set';
 
@@ -32,8 +32,10 @@ function num(name: string, fallback: number, min: number, max: number): number {
 }
 
 const quick = values.quick!;
+const fixedRate = values.rate === undefined ? undefined : num('rate', 0, 1, 100_000);
 const load: LoadSettings = {
-  rateRps: num('rate', 100, 1, 100_000),
+  // Set once the meshes are up: --rate, or 40% of the baseline's measured capacity.
+  rateRps: 0,
   rateSeconds: num('rate-seconds', quick ? 8 : 30, 0.5, 3600),
   saturationSeconds: num('saturation-seconds', quick ? 6 : 20, 0.5, 3600),
   concurrency: num('concurrency', 32, 1, 4096),
@@ -53,6 +55,7 @@ const RUNS = [
 ] as const;
 
 let meshes: RunningMesh[] = [];
+let calibrated: { rateRps: number; baselineMaxRps: number } | null = null;
 const shutdown = async () => {
   await stopMeshes(meshes);
   process.exit(130);
@@ -76,6 +79,15 @@ try {
     baseline: await loadProfile(sidecar.mesh.controlPlaneUrl, 'baseline'),
     optimized: await loadProfile(sidecar.mesh.controlPlaneUrl, 'optimized'),
   };
+
+  let calibration: { rateRps: number; baselineMaxRps: number } | null = null;
+  if (fixedRate === undefined) {
+    await applyConfig(sidecar.mesh.controlPlaneUrl, profiles.baseline, 'bench:case calibration');
+    calibration = await calibrateRate({ name: 'baseline', mesh: sidecar.mesh, scenario: sidecar.scenario, dataDir: sidecar.dataDir }, quick ? 3 : 8, load.concurrency);
+    load.rateRps = calibration.rateRps;
+    log(`baseline sustains ${calibration.baselineMaxRps} rps here; latency runs at 40% of it: ${load.rateRps} rps (--rate sets it)`);
+  } else load.rateRps = fixedRate!;
+  calibrated = calibration;
 
   const samples = new Map<string, Sample[]>(RUNS.map((r) => [r.name, []]));
   for (let round = 0; round < rounds; round++) {
@@ -139,7 +151,7 @@ async function report(runs: CaseRun[], seconds: number): Promise<void> {
 
   const machine = machineInfo();
   const command = `npm run bench:case --${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
-  const json = { when: new Date().toISOString(), machine, command, durationS: Math.round(seconds), settings: { ...load, rounds, users }, targets, runs };
+  const json = { when: new Date().toISOString(), machine, command, durationS: Math.round(seconds), settings: { ...load, rounds, users, calibration: calibrated }, targets, runs };
   const markdown = [
     `# The case, measured`,
     '',

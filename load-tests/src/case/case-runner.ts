@@ -72,6 +72,17 @@ export async function measure(target: Target, load: LoadSettings, label: string)
   };
 }
 
+/**
+ * The fixed rate for latency runs when none is given: 40% of what the baseline sustains on this
+ * machine, measured now. Latency is compared at a load every profile carries without queueing
+ * (as production meshes run), whatever the machine's speed.
+ */
+export async function calibrateRate(target: Target, seconds: number, concurrency: number): Promise<{ rateRps: number; baselineMaxRps: number }> {
+  restock(target.dataDir);
+  const r = await runClosedLoop({ concurrency, durationMs: seconds * 1000, warmupMs: Math.min(2000, seconds * 250), send: target.scenario.sender(), label: 'calibrating on baseline' });
+  return { rateRps: Math.max(5, Math.round(r.achievedRps * 0.4)), baselineMaxRps: Math.round(r.achievedRps) };
+}
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
