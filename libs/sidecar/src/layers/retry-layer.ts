@@ -2,6 +2,8 @@
 import type { RetrySettings } from '@meshcart/mesh-config';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { onBodyDone } from '../body-done';
+import { BoundedSignal } from '../bounded-signal';
 import { UpstreamConnectError, UpstreamResetError, UpstreamTimeoutError } from '../errors';
 import type { MeshEvents } from '../mesh-events';
 import type { RetryBudget } from '../retry-budget';
@@ -78,16 +80,21 @@ export function retryLayer(deps: { budget: (cluster: string) => RetryBudget | un
     const deadline = req.ctx.signal;
 
     for (let attempt = 0; ; attempt++) {
-      const perTry = policy.perTryTimeoutMs ? AbortSignal.timeout(policy.perTryTimeoutMs) : undefined;
-      const signal = perTry && deadline ? AbortSignal.any([deadline, perTry]) : (perTry ?? deadline);
+      // The try's own deadline covers its response body too; the reason is the one AbortSignal.timeout gives.
+      const perTry = policy.perTryTimeoutMs
+        ? new BoundedSignal(deadline, policy.perTryTimeoutMs, () => new DOMException('The operation was aborted due to timeout', 'TimeoutError'))
+        : undefined;
+      const signal = perTry?.signal ?? deadline;
       const tryReq: MeshRequest = { ...req, body: body ? Readable.from([body]) : null, ctx: { ...req.ctx, attempt, ...(signal ? { signal } : {}) } };
       let res: MeshResponse | undefined;
       let err: unknown;
       try {
         res = await inner(tryReq);
+        if (perTry) onBodyDone(res, perTry.release);
       } catch (e) {
+        perTry?.release();
         // A per-try timeout is this try's failure; the route deadline passing ends all tries.
-        err = perTry?.aborted && !deadline?.aborted ? new UpstreamTimeoutError(`try ${attempt + 1} took over ${policy.perTryTimeoutMs} ms`) : e;
+        err = perTry?.timedOut && !deadline?.aborted ? new UpstreamTimeoutError(`try ${attempt + 1} took over ${policy.perTryTimeoutMs} ms`) : e;
       }
       req.ctx.endpoint = tryReq.ctx.endpoint;
       const last = attempt >= policy.attempts || deadline?.aborted || !retriable(policy, res, err);

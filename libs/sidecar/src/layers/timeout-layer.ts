@@ -1,6 +1,7 @@
 // The request's deadline: the route timeout, shortened by the caller's remaining deadline, passed on to the next hop.
 import { DEADLINE_HEADER, parseDeadlineMs } from '@meshcart/service-kit';
 import { onBodyDone } from '../body-done';
+import { BoundedSignal } from '../bounded-signal';
 import { DeadlineExceededError, UpstreamTimeoutError } from '../errors';
 import type { Layer } from '../types';
 
@@ -13,27 +14,16 @@ export function timeoutLayer(): Layer {
     const routeMs = req.ctx.route?.timeoutMs;
     const timeoutMs = Math.min(routeMs ?? Infinity, incoming ?? Infinity);
     if (!Number.isFinite(timeoutMs)) return inner(req);
-    const started = Date.now();
-    const controller = new AbortController();
-    const outer = req.ctx.signal;
-    const onOuterAbort = () => controller.abort(outer?.reason);
-    outer?.addEventListener('abort', onOuterAbort, { once: true });
-    const timer = setTimeout(
-      () => controller.abort(new UpstreamTimeoutError(`${req.ctx.dstService} did not answer within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    const cleanup = () => {
-      clearTimeout(timer);
-      outer?.removeEventListener('abort', onOuterAbort);
-    };
-    req.ctx.signal = controller.signal;
-    // Downstream work never outlives this caller: the next hop learns how long is left.
-    req.headers[DEADLINE_HEADER] = String(Math.max(1, timeoutMs - (Date.now() - started)));
+    const bounded = new BoundedSignal(req.ctx.signal, timeoutMs, () => new UpstreamTimeoutError(`${req.ctx.dstService} did not answer within ${timeoutMs} ms`));
+    req.ctx.signal = bounded.signal;
+    // Downstream work never outlives this caller: the next hop learns how long is left (nothing has
+    // run since the deadline was set, so that is all of it).
+    req.headers[DEADLINE_HEADER] = String(Math.max(1, timeoutMs));
     try {
-      return onBodyDone(await inner(req), cleanup);
+      return onBodyDone(await inner(req), bounded.release);
     } catch (err) {
-      cleanup();
-      if (controller.signal.reason instanceof UpstreamTimeoutError) throw controller.signal.reason;
+      bounded.release();
+      if (bounded.signal.reason instanceof UpstreamTimeoutError) throw bounded.signal.reason;
       throw err;
     }
   };
