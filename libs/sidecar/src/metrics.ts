@@ -15,10 +15,17 @@ export const DURATION_BUCKETS = [
   0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 
+const SERIES_CACHE_LIMIT = 10_000;
+
 export class MeshMetrics implements RequestObserver {
   readonly registry = new Registry();
   private readonly requests: Counter<(typeof LABELS)[number]>;
   private readonly duration: Histogram<(typeof LABELS)[number]>;
+  /**
+   * The labelled children of one label set, kept: building and validating a labels object per
+   * request is work prom-client then repeats (hashing it) for each of the two metrics.
+   */
+  private readonly series = new Map<string, { requests: Counter.Internal; duration: Histogram.Internal<(typeof LABELS)[number]> }>();
 
   constructor(labels: { service: string; instance: string }) {
     this.registry.setDefaultLabels({ proxy_service: labels.service, proxy_instance: labels.instance });
@@ -39,9 +46,18 @@ export class MeshMetrics implements RequestObserver {
   }
 
   onRequestEnd(r: RequestRecord): void {
-    const labels = { direction: r.direction, src_service: r.srcService, dst_service: r.dstService, status_code: String(r.statusCode), route: r.route };
-    this.requests.inc(labels);
-    this.duration.observe(labels, r.durationSeconds);
+    const key = `${r.direction}\n${r.srcService}\n${r.dstService}\n${r.statusCode}\n${r.route}`;
+    let series = this.series.get(key);
+    if (!series) {
+      const labels = { direction: r.direction, src_service: r.srcService, dst_service: r.dstService, status_code: String(r.statusCode), route: r.route };
+      series = { requests: this.requests.labels(labels), duration: this.duration.labels(labels) };
+      // Label values come from config (services, routes) and status codes, so the set is small; the
+      // limit only guards against a surprise, like the route table's cache.
+      if (this.series.size >= SERIES_CACHE_LIMIT) this.series.clear();
+      this.series.set(key, series);
+    }
+    series.requests.inc();
+    series.duration.observe(r.durationSeconds);
   }
 
   /** Policy metrics, counted from the data plane's events. */
@@ -62,7 +78,13 @@ export class MeshMetrics implements RequestObserver {
     events.on('breaker-state', (e) => breaker.set({ dst_service: e.cluster }, e.state === 'closed' ? 0 : e.state === 'open' ? 1 : 2));
     events.on('ejection', (e) => ejections.inc({ dst_service: e.cluster }));
     events.on('overflow', (e) => overflows.inc({ dst_service: e.cluster, limit: e.limit }));
-    events.on('pending', (e) => pending.inc({ dst_service: e.cluster }, e.delta));
+    // Sent twice per request: the child per destination is kept rather than looked up each time.
+    const pendingOf = new Map<string, Gauge.Internal<'dst_service'>>();
+    events.on('pending', (e) => {
+      let child = pendingOf.get(e.cluster);
+      if (!child) pendingOf.set(e.cluster, (child = pending.labels({ dst_service: e.cluster })));
+      child.inc(e.delta);
+    });
     const denied = new Counter({ name: 'mesh_authz_denied_total', help: 'Inbound requests refused by authorization policy.', labelNames: ['src_service', 'dst_service'], registers });
     events.on('authz-denied', (e) => denied.inc({ src_service: e.src, dst_service: e.dst }));
     const refused = new Counter({ name: 'mesh_tls_handshake_failures_total', help: 'Inbound mTLS handshakes refused (bad, expired or foreign certificates).', labelNames: ['reason'], registers });

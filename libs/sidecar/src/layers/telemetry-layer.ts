@@ -22,7 +22,7 @@ export interface RequestObserver {
 }
 
 function record(req: MeshRequest, start: bigint, statusCode: number, errorCode?: string): RequestRecord {
-  return {
+  const r: RequestRecord = {
     direction: req.ctx.direction,
     srcService: req.ctx.srcService,
     dstService: req.ctx.dstService,
@@ -31,24 +31,27 @@ function record(req: MeshRequest, start: bigint, statusCode: number, errorCode?:
     path: req.path,
     statusCode,
     durationSeconds: Number(process.hrtime.bigint() - start) / 1e9,
-    ...(req.ctx.endpoint ? { endpoint: req.ctx.endpoint.instance } : {}),
-    ...(errorCode ? { errorCode } : {}),
-    ...(req.ctx.traceId ? { traceId: req.ctx.traceId } : {}),
   };
+  // Assigned, not spread in: a spread of a fresh object per optional field was garbage per request.
+  if (req.ctx.endpoint) r.endpoint = req.ctx.endpoint.instance;
+  if (errorCode) r.errorCode = errorCode;
+  if (req.ctx.traceId) r.traceId = req.ctx.traceId;
+  return r;
+}
+
+function notify(observers: readonly RequestObserver[], r: RequestRecord): void {
+  for (const o of observers) o.onRequestEnd(r);
 }
 
 export function telemetryLayer(observers: () => readonly RequestObserver[]): Layer {
   return (inner) => async (req) => {
     const start = process.hrtime.bigint();
-    const notify = (r: RequestRecord) => {
-      for (const o of observers()) o.onRequestEnd(r);
-    };
     try {
       const res = await inner(req);
-      return onBodyDone(res, () => notify(record(req, start, res.statusCode)));
+      return onBodyDone(res, () => notify(observers(), record(req, start, res.statusCode)));
     } catch (err) {
       const statusCode = err instanceof MeshError ? err.statusCode : 500;
-      notify(record(req, start, statusCode, err instanceof MeshError ? err.code : 'MESH_ERR_INTERNAL'));
+      notify(observers(), record(req, start, statusCode, err instanceof MeshError ? err.code : 'MESH_ERR_INTERNAL'));
       throw err;
     }
   };
