@@ -52,6 +52,13 @@ export interface NativeProcess {
   stop(): Promise<void>;
 }
 
+/** Every native proxy not yet stopped, so a Ctrl-C that lands while one is starting still stops it. */
+const live = new Set<NativeProcess>();
+
+export async function stopAllNative(): Promise<void> {
+  await Promise.all([...live].map((p) => p.stop()));
+}
+
 /** Spawns a native proxy in the foreground; `stop` sends SIGTERM (SIGKILL after 5 s) and waits for exit. */
 export function spawnNative(file: string, args: string[], cwd: string): NativeProcess {
   const child = spawn(file, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -64,7 +71,7 @@ export function spawnNative(file: string, args: string[], cwd: string): NativePr
   child.stderr!.on('data', keep);
   child.on('error', (err) => tail.push(String(err)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
+  const proc: NativeProcess = {
     child,
     pid: child.pid ?? -1,
     output: () => tail.join('\n'),
@@ -76,6 +83,9 @@ export function spawnNative(file: string, args: string[], cwd: string): NativePr
       clearTimeout(timer);
     },
   };
+  live.add(proc);
+  void exited.then(() => live.delete(proc));
+  return proc;
 }
 
 /** Rejects as soon as the process exits: a proxy that dies at start (bad config, port taken) shows its output. */

@@ -59,9 +59,10 @@ export interface Target {
   detail: string;
 }
 
+/** Median of the finite values: a round in which every request failed has no latency to count. */
 export function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
@@ -78,18 +79,19 @@ export function summarize(records: PeerRecord[], rateRps: number): (PeerSummary 
     const perHop = Math.max(1, rec.proxies);
     const rounds = rec.samples.map((s) => {
       const d = directIn(s.round);
-      const addedP50 = d ? s.open.p50Us - d.p50Us : NaN;
-      const addedP99 = d ? s.open.p99Us - d.p99Us : NaN;
+      const answered = s.open.count > 0;
+      const addedP50 = d && answered ? s.open.p50Us - d.p50Us : NaN;
+      const addedP99 = d && answered ? s.open.p99Us - d.p99Us : NaN;
       // Per the requests actually served: the same as --rate unless the path could not keep up with it.
       const served = s.open.achievedRps > 0 ? Math.min(rateRps, s.open.achievedRps) : rateRps;
       const cpu = rec.proxies > 0 && s.windowS > 0 ? s.cpuSeconds.reduce((a, b) => a + b, 0) / s.windowS / (served / 1000) / rec.proxies : null;
       return {
         round: s.round,
-        pathP50Us: s.open.p50Us,
-        pathP99Us: s.open.p99Us,
+        pathP50Us: answered ? s.open.p50Us : NaN,
+        pathP99Us: answered ? s.open.p99Us : NaN,
         addedP50Us: addedP50,
         addedP99Us: addedP99,
-        maxThroughputRps: Math.round(s.closed.achievedRps),
+        maxThroughputRps: s.closed.count > 0 ? Math.round(s.closed.achievedRps) : NaN,
         achievedRps: round1(s.open.achievedRps),
         rssMb: s.rssMb.map(round1),
         cpuCoresPer1kRps: cpu === null ? null : round3(cpu),
