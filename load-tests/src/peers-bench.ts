@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { machineInfo, markdownTable, printTable, ProcessSampler, runClosedLoop, runOpenLoop, writeResults } from './lib';
+import { bundleEntry, machineInfo, markdownTable, printTable, ProcessSampler, runClosedLoop, runOpenLoop, writeResults } from './lib';
 import { haproxy, nginx } from './peers/native-peers';
 import { stopAllNative } from './peers/os-processes';
 import { meshcartProxyless, meshcartSidecar, meshcartSidecarFull, meshcartSidecarMtls } from './peers/meshcart-peers';
@@ -142,7 +142,7 @@ const loadAtStart = loadNow();
 async function main(): Promise<void> {
   if (loadAtStart[0]! > machineInfo().cpus) log(`warning: load average ${loadAtStart[0]} on ${machineInfo().cpus} CPUs: other work will skew the figures`);
   log(`${selected.length} peers, ${rounds} round(s): ${durationS} s at ${rateRps} req/s, then ${Math.max(0.5, durationS * 0.6).toFixed(1)} s at ${concurrency} in flight, each after ${warmupS} s of warm-up`);
-  upstream = await ManagedProcess.start({ name: 'bench-upstream', entry: 'load-tests/src/peers/upstream-server.ts', readyTimeoutMs: 60_000, env: { PORT: '0' } });
+  upstream = await ManagedProcess.start({ name: 'bench-upstream', entry: await bundleEntry('load-tests/src/peers/upstream-server.ts'), readyTimeoutMs: 60_000, env: { PORT: '0' } });
   const upstreamUrl = `http://127.0.0.1:${upstream.ports['http']}`;
   log(`upstream (Fastify, own process) at ${upstreamUrl}`);
 

@@ -2,3 +2,4 @@
 export * from './load-generator';
 export * from './process-stats';
 export * from './report';
+export * from './bundle';

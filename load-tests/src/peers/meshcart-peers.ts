@@ -1,5 +1,6 @@
 // The MeshCart peers: a real control plane and real sidecar processes (or the in-process mesh) under a bench mesh config.
 import { ManagedProcess, workspaceRoot } from '@meshcart/service-kit';
+import { bundleEntry } from '../lib';
 import { ControlPlaneClient, MeshDispatcher, MeshRuntime } from '@meshcart/sidecar';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -35,11 +36,12 @@ async function startControlPlane(ctx: PeerContext, yaml: string, token: string):
   });
 }
 
-function startSidecar(service: string, ctx: PeerContext, controlPlaneUrl: string, token: string): Promise<ManagedProcess> {
+/** The sidecar as it ships: bundled JavaScript, no tsx loader (the Node peers run the same way). */
+async function startSidecar(service: string, ctx: PeerContext, controlPlaneUrl: string, token: string): Promise<ManagedProcess> {
   return ManagedProcess.start({
     name: `${service}-sidecar`,
     readyTimeoutMs: 60_000,
-    entry: 'apps/sidecar/src/main.ts',
+    entry: await bundleEntry('apps/sidecar/src/main.ts'),
     env: {
       MESH_SERVICE: service,
       MESH_INSTANCE: `${service}-1`,

@@ -1,5 +1,6 @@
 // The baseline and the two Node proxies: direct, a minimal node:http + undici forwarder, bare @fastify/http-proxy.
 import { ManagedProcess } from '@meshcart/service-kit';
+import { bundleEntry } from '../lib';
 import { httpClient, waitUntilServing } from './http-client';
 import type { Peer, PeerContext, RunningPeer } from './peer';
 
@@ -13,9 +14,9 @@ export const direct: Peer = {
   },
 };
 
-/** One proxy as a tsx process of its own that reports its port, forwarding to the upstream. */
+/** One proxy as a process of its own (bundled JavaScript, like every Node peer) that reports its port, forwarding to the upstream. */
 async function nodeProxy(name: string, entry: string, ctx: PeerContext): Promise<RunningPeer> {
-  const proc = await ManagedProcess.start({ name, entry, readyTimeoutMs: 60_000, env: { PORT: '0', UPSTREAM_URL: ctx.upstreamUrl, LOG_LEVEL: 'warn' } });
+  const proc = await ManagedProcess.start({ name, entry: await bundleEntry(entry), readyTimeoutMs: 60_000, env: { PORT: '0', UPSTREAM_URL: ctx.upstreamUrl, LOG_LEVEL: 'warn' } });
   const client = httpClient(`http://127.0.0.1:${proc.ports['http']}`, ctx.path);
   try {
     await waitUntilServing(client.send, name);
