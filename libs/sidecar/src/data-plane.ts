@@ -17,8 +17,16 @@ export class ResourcesRejectedError extends Error {
   readonly code = 'MESH_ERR_CONFIG_REJECTED';
 }
 
+export interface MtlsPolicy {
+  mode: 'STRICT' | 'PERMISSIVE' | 'DISABLE';
+  keyType: 'RSA_2048' | 'ECDSA_P256';
+  trustDomain: string;
+  namespace: string;
+}
+
 export class DataPlane {
   private resources?: ResourcesSnapshot;
+  private mtlsPolicy: Readonly<MtlsPolicy> = Object.freeze({ mode: 'DISABLE', keyType: 'ECDSA_P256', trustDomain: 'meshcart.local', namespace: 'default' });
   private endpoints?: EndpointsSnapshot;
   private routes: RouteTable = buildRouteTable([], 'compiled');
   private edgeRoutes: RouteTable = buildRouteTable([], 'compiled');
@@ -37,14 +45,26 @@ export class DataPlane {
   /** This workload's certificate, for mTLS to peers (renewals replace it). */
   setCredentials(c: Credentials): void {
     this.credentials = c;
+    this.clientTlsOf.clear();
   }
+
+  /**
+   * Client TLS settings per destination, made once per certificate and config rather than per
+   * request; the same object each time also lets the pool lookup skip rebuilding its key.
+   */
+  private readonly clientTlsOf = new Map<string, ClientTls>();
 
   /** mTLS to this endpoint: when the mesh has it on, the endpoint offers it, and we have a certificate. */
   private clientTls(cluster: string, e: Endpoint | undefined): ClientTls | undefined {
     const r = this.resources?.resources;
     const c = this.credentials;
     if (!r || !c || r.mtls.mode === 'DISABLE' || !e?.mtls) return undefined;
-    return { cert: c.certPem, key: c.keyPem, ca: c.caPem, version: c.version, expectedId: `spiffe://${r.trustDomain}/ns/${r.namespace}/sa/${cluster}` };
+    let tls = this.clientTlsOf.get(cluster);
+    if (!tls) {
+      tls = { cert: c.certPem, key: c.keyPem, ca: c.caPem, version: c.version, expectedId: `spiffe://${r.trustDomain}/ns/${r.namespace}/sa/${cluster}` };
+      this.clientTlsOf.set(cluster, tls);
+    }
+    return tls;
   }
 
   constructor(opts: { observers: () => readonly RequestObserver[]; onListenerChange?: (listeners: ListenerResource[]) => void }) {
@@ -103,6 +123,8 @@ export class DataPlane {
     // Requests in flight finish on the cluster objects they started with; only timers need stopping.
     for (const c of previous.values()) c.close();
     this.resources = snapshot;
+    this.clientTlsOf.clear();
+    this.mtlsPolicy = Object.freeze({ ...resources.mtls, trustDomain: resources.trustDomain, namespace: resources.namespace });
     if (this.endpoints) this.applyEndpoints(this.endpoints);
     this.onListenerChange(resources.listeners);
   }
@@ -113,10 +135,9 @@ export class DataPlane {
     this.pools.retain(new Set(Object.values(snapshot.clusters).flatMap((list) => list.flatMap((e) => (e.h2cUrl ? [e.url, e.h2cUrl] : [e.url])))));
   }
 
-  /** The mesh's mTLS policy in force (DISABLE until config arrives). */
-  mtls(): { mode: 'STRICT' | 'PERMISSIVE' | 'DISABLE'; keyType: 'RSA_2048' | 'ECDSA_P256'; trustDomain: string; namespace: string } {
-    const r = this.resources?.resources;
-    return r ? { ...r.mtls, trustDomain: r.trustDomain, namespace: r.namespace } : { mode: 'DISABLE', keyType: 'ECDSA_P256', trustDomain: 'meshcart.local', namespace: 'default' };
+  /** The mesh's mTLS policy in force (DISABLE until config arrives). Read per connection and per request, so made once per push. */
+  mtls(): MtlsPolicy {
+    return this.mtlsPolicy;
   }
 
   /** Who may call this proxy's own service (allow all until config arrives with rules). */

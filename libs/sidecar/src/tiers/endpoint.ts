@@ -64,15 +64,21 @@ function poolOptions(s: ConnectionPoolSettings, h2c: boolean, tls?: ClientTls): 
 
 /** Pools are kept across config pushes while the address and settings stay the same. */
 export class EndpointPools {
-  private readonly pools = new Map<string, { pool: Pool; key: string }>();
+  private readonly pools = new Map<string, { pool: Pool; key: string; settings: ConnectionPoolSettings; h2c: boolean; tls?: ClientTls }>();
 
   constructor(private readonly events?: MeshEvents) {}
 
   /** `h2c`: the URL is a peer sidecar's HTTP/2 listener; `tls`: speak mTLS to it. */
   get(url: string, settings: ConnectionPoolSettings, cluster = '', h2c = false, tls?: ClientTls): Pool {
-    const key = `${h2c} ${tls ? `tls ${tls.version} ${tls.expectedId}` : 'plain'} ${JSON.stringify(settings)}`;
     const current = this.pools.get(url);
-    if (current && current.key === key) return current.pool;
+    // Called per request: the same settings and TLS objects as last time mean the same pool, without
+    // building the key (a JSON.stringify of the settings) again.
+    if (current && current.settings === settings && current.h2c === h2c && current.tls === tls) return current.pool;
+    const key = `${h2c} ${tls ? `tls ${tls.version} ${tls.expectedId}` : 'plain'} ${JSON.stringify(settings)}`;
+    if (current && current.key === key) {
+      Object.assign(current, { settings, h2c, tls });
+      return current.pool;
+    }
     if (current) void current.pool.close().catch(() => undefined);
     const origin = tls ? url.replace(/^http:/, 'https:') : url;
     const pool = new Pool(origin, poolOptions(settings, h2c, tls));
@@ -81,7 +87,7 @@ export class EndpointPools {
       this.events?.emit('connection-opened', { cluster, endpoint: url });
       if (tls) this.events?.emit('tls-handshake', { cluster, endpoint: url });
     });
-    this.pools.set(url, { pool, key });
+    this.pools.set(url, { pool, key, settings, h2c, tls });
     return pool;
   }
 
