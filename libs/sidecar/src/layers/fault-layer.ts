@@ -1,25 +1,30 @@
 // Fault injection for drills: delay and/or abort a share of requests, optionally only those with given headers.
+import type { RouteResource } from '@meshcart/mesh-config';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Layer } from '../types';
+import type { Handler, Layer, MeshRequest, MeshResponse } from '../types';
+
+async function withFault(inner: Handler, req: MeshRequest, fault: NonNullable<RouteResource['fault']>, random: () => number): Promise<MeshResponse> {
+  if (fault.headers && !Object.entries(fault.headers).every(([k, v]) => req.headers[k] === v)) return inner(req);
+  if (fault.delay && random() * 100 < fault.delay.percent) {
+    await sleep(fault.delay.fixedDelayMs, undefined, req.ctx.signal ? { signal: req.ctx.signal } : {}).catch(() => undefined);
+  }
+  if (fault.abort && random() * 100 < fault.abort.percent) {
+    req.body?.resume();
+    const body = JSON.stringify({ error: { code: 'MESH_ERR_FAULT_INJECTED', message: `fault injected on route ${req.ctx.route!.name}` } });
+    return {
+      statusCode: fault.abort.httpStatus,
+      headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'x-meshcart-fault': 'abort' },
+      body: Readable.from([Buffer.from(body)]),
+    };
+  }
+  return inner(req);
+}
 
 export function faultLayer(random: () => number = Math.random): Layer {
-  return (inner) => async (req) => {
+  return (inner) => (req) => {
+    // A plain call when the route has no fault: see "a layer whose policy is off" in types.ts.
     const fault = req.ctx.route?.fault;
-    if (!fault) return inner(req);
-    if (fault.headers && !Object.entries(fault.headers).every(([k, v]) => req.headers[k] === v)) return inner(req);
-    if (fault.delay && random() * 100 < fault.delay.percent) {
-      await sleep(fault.delay.fixedDelayMs, undefined, req.ctx.signal ? { signal: req.ctx.signal } : {}).catch(() => undefined);
-    }
-    if (fault.abort && random() * 100 < fault.abort.percent) {
-      req.body?.resume();
-      const body = JSON.stringify({ error: { code: 'MESH_ERR_FAULT_INJECTED', message: `fault injected on route ${req.ctx.route!.name}` } });
-      return {
-        statusCode: fault.abort.httpStatus,
-        headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'x-meshcart-fault': 'abort' },
-        body: Readable.from([Buffer.from(body)]),
-      };
-    }
-    return inner(req);
+    return fault ? withFault(inner, req, fault, random) : inner(req);
   };
 }

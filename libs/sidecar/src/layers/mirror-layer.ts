@@ -1,42 +1,50 @@
 // Request mirroring: a copy of a share of requests goes to a shadow target; its answer is discarded.
+import type { RouteResource } from '@meshcart/mesh-config';
 import { Readable } from 'node:stream';
-import type { Handler, Layer } from '../types';
+import type { Handler, Layer, MeshRequest, MeshResponse } from '../types';
 
 /** Only small bodies are copied: mirroring must not hold large uploads in memory. */
 const MAX_MIRROR_BODY_BYTES = 64 * 1024;
 
+type Mirror = NonNullable<RouteResource['mirror']>;
+
+async function withMirror(inner: Handler, send: Handler, req: MeshRequest, mirror: Mirror): Promise<MeshResponse> {
+  let body: Buffer | null = null;
+  if (req.body) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req.body) chunks.push(chunk as Buffer);
+    body = Buffer.concat(chunks);
+    req.body = Readable.from([body]);
+  }
+  if (!body || body.length <= MAX_MIRROR_BODY_BYTES) {
+    const shadow = {
+      ...req,
+      // Envoy's convention: the shadow's authority ends in -shadow, so the target can tell.
+      headers: { ...req.headers, host: `${mirror.cluster}-shadow`, 'x-meshcart-shadow': 'true' },
+      body: body ? Readable.from([body]) : null,
+      ctx: {
+        ...req.ctx,
+        dstService: mirror.cluster,
+        route: { ...req.ctx.route!, cluster: mirror.cluster, mirror: undefined },
+        subset: mirror.subset,
+        // Its own deadline: a slow shadow must not hold connections past the route timeout.
+        signal: AbortSignal.timeout(req.ctx.route!.timeoutMs),
+      },
+    };
+    // Fire and forget: the shadow never delays or fails the real request.
+    send(shadow).then(
+      (res) => res.body.resume(),
+      () => undefined,
+    );
+  }
+  return inner(req);
+}
+
 export function mirrorLayer(send: Handler, random: () => number = Math.random): Layer {
-  return (inner) => async (req) => {
+  return (inner) => (req) => {
+    // A plain call when this request is not mirrored: see "a layer whose policy is off" in types.ts.
     const mirror = req.ctx.route?.mirror;
     if (!mirror || random() * 100 >= mirror.percent) return inner(req);
-    let body: Buffer | null = null;
-    if (req.body) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req.body) chunks.push(chunk as Buffer);
-      body = Buffer.concat(chunks);
-      req.body = Readable.from([body]);
-    }
-    if (!body || body.length <= MAX_MIRROR_BODY_BYTES) {
-      const shadow = {
-        ...req,
-        // Envoy's convention: the shadow's authority ends in -shadow, so the target can tell.
-        headers: { ...req.headers, host: `${mirror.cluster}-shadow`, 'x-meshcart-shadow': 'true' },
-        body: body ? Readable.from([body]) : null,
-        ctx: {
-          ...req.ctx,
-          dstService: mirror.cluster,
-          route: { ...req.ctx.route!, cluster: mirror.cluster, mirror: undefined },
-          subset: mirror.subset,
-          // Its own deadline: a slow shadow must not hold connections past the route timeout.
-          signal: AbortSignal.timeout(req.ctx.route!.timeoutMs),
-        },
-      };
-      // Fire and forget: the shadow never delays or fails the real request.
-      send(shadow).then(
-        (res) => res.body.resume(),
-        () => undefined,
-      );
-    }
-    return inner(req);
+    return withMirror(inner, send, req, mirror);
   };
 }

@@ -7,7 +7,7 @@ import { BoundedSignal } from '../bounded-signal';
 import { UpstreamConnectError, UpstreamResetError, UpstreamTimeoutError } from '../errors';
 import type { MeshEvents } from '../mesh-events';
 import type { RetryBudget } from '../retry-budget';
-import type { Layer, MeshRequest, MeshResponse } from '../types';
+import type { Handler, Layer, MeshRequest, MeshResponse } from '../types';
 
 /** Requests safe to send twice. Others only with an Idempotency-Key, which makes the server dedupe. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
@@ -63,53 +63,57 @@ async function bufferBody(body: Readable, limit: number): Promise<Buffer | Reada
 }
 
 export function retryLayer(deps: { budget: (cluster: string) => RetryBudget | undefined; events: MeshEvents }): Layer {
-  return (inner) => async (req) => {
+  return (inner) => (req) => {
     const policy = req.ctx.route?.retries;
     const cluster = req.ctx.route?.cluster ?? req.ctx.dstService;
     const budget = deps.budget(cluster);
     budget?.recordRequest();
     const safe = IDEMPOTENT.has(req.method) || req.headers['idempotency-key'] !== undefined;
+    // A plain call when this request may not be retried: see "a layer whose policy is off" in types.ts.
     if (!policy || !safe) return inner(req);
-
-    let body: Buffer | null = null;
-    if (req.body) {
-      const buffered = await bufferBody(req.body, MAX_RETRY_BODY_BYTES);
-      if (!Buffer.isBuffer(buffered)) return inner({ ...req, body: buffered });
-      body = buffered;
-    }
-    const deadline = req.ctx.signal;
-
-    for (let attempt = 0; ; attempt++) {
-      // The try's own deadline covers its response body too; the reason is the one AbortSignal.timeout gives.
-      const perTry = policy.perTryTimeoutMs
-        ? new BoundedSignal(deadline, policy.perTryTimeoutMs, () => new DOMException('The operation was aborted due to timeout', 'TimeoutError'))
-        : undefined;
-      const signal = perTry?.signal ?? deadline;
-      const tryReq: MeshRequest = { ...req, body: body ? Readable.from([body]) : null, ctx: { ...req.ctx, attempt, ...(signal ? { signal } : {}) } };
-      let res: MeshResponse | undefined;
-      let err: unknown;
-      try {
-        res = await inner(tryReq);
-        if (perTry) onBodyDone(res, perTry.release);
-      } catch (e) {
-        perTry?.release();
-        // A per-try timeout is this try's failure; the route deadline passing ends all tries.
-        err = perTry?.timedOut && !deadline?.aborted ? new UpstreamTimeoutError(`try ${attempt + 1} took over ${policy.perTryTimeoutMs} ms`) : e;
-      }
-      req.ctx.endpoint = tryReq.ctx.endpoint;
-      const last = attempt >= policy.attempts || deadline?.aborted || !retriable(policy, res, err);
-      if (!last && budget && !budget.tryRetry()) {
-        deps.events.emit('retry-budget-exhausted', { cluster, route: req.ctx.route!.name });
-      } else if (!last) {
-        deps.events.emit('retry', { cluster, route: req.ctx.route!.name });
-        res?.body.resume();
-        // Full jitter: spreads the retries of many callers instead of synchronising them.
-        const cap = Math.min(policy.backoff.maxMs, policy.backoff.baseMs * 2 ** attempt);
-        await sleep(Math.random() * cap, undefined, deadline ? { signal: deadline } : {}).catch(() => undefined);
-        continue;
-      }
-      if (res) return res;
-      throw err;
-    }
+    return withRetries(inner, req, policy, cluster, budget, deps.events);
   };
+}
+
+async function withRetries(inner: Handler, req: MeshRequest, policy: RetrySettings, cluster: string, budget: RetryBudget | undefined, events: MeshEvents): Promise<MeshResponse> {
+  let body: Buffer | null = null;
+  if (req.body) {
+    const buffered = await bufferBody(req.body, MAX_RETRY_BODY_BYTES);
+    if (!Buffer.isBuffer(buffered)) return inner({ ...req, body: buffered });
+    body = buffered;
+  }
+  const deadline = req.ctx.signal;
+
+  for (let attempt = 0; ; attempt++) {
+    // The try's own deadline covers its response body too; the reason is the one AbortSignal.timeout gives.
+    const perTry = policy.perTryTimeoutMs
+      ? new BoundedSignal(deadline, policy.perTryTimeoutMs, () => new DOMException('The operation was aborted due to timeout', 'TimeoutError'))
+      : undefined;
+    const signal = perTry?.signal ?? deadline;
+    const tryReq: MeshRequest = { ...req, body: body ? Readable.from([body]) : null, ctx: { ...req.ctx, attempt, ...(signal ? { signal } : {}) } };
+    let res: MeshResponse | undefined;
+    let err: unknown;
+    try {
+      res = await inner(tryReq);
+      if (perTry) onBodyDone(res, perTry.release);
+    } catch (e) {
+      perTry?.release();
+      // A per-try timeout is this try's failure; the route deadline passing ends all tries.
+      err = perTry?.timedOut && !deadline?.aborted ? new UpstreamTimeoutError(`try ${attempt + 1} took over ${policy.perTryTimeoutMs} ms`) : e;
+    }
+    req.ctx.endpoint = tryReq.ctx.endpoint;
+    const last = attempt >= policy.attempts || deadline?.aborted || !retriable(policy, res, err);
+    if (!last && budget && !budget.tryRetry()) {
+      events.emit('retry-budget-exhausted', { cluster, route: req.ctx.route!.name });
+    } else if (!last) {
+      events.emit('retry', { cluster, route: req.ctx.route!.name });
+      res?.body.resume();
+      // Full jitter: spreads the retries of many callers instead of synchronising them.
+      const cap = Math.min(policy.backoff.maxMs, policy.backoff.baseMs * 2 ** attempt);
+      await sleep(Math.random() * cap, undefined, deadline ? { signal: deadline } : {}).catch(() => undefined);
+      continue;
+    }
+    if (res) return res;
+    throw err;
+  }
 }

@@ -135,9 +135,10 @@ export class Cluster {
   }
 
   private breakerLayer(): Layer {
+    const breaker = this.breaker;
+    // No error-rate breaker configured: nothing to wrap.
+    if (!breaker) return (inner) => inner;
     return (inner) => async (req) => {
-      const breaker = this.breaker;
-      if (!breaker) return inner(req);
       if (!breaker.admit()) throw new CircuitOpenError(`${this.resource.name}: circuit open after too many errors; failing fast`);
       try {
         const res = await inner(req);
