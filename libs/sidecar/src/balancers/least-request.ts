@@ -2,11 +2,13 @@
 import type { Balancer, EndpointState } from './balancer';
 import { pickOfTwo } from './two-choices';
 
+/** In-flight requests per unit of weight: weight scales capacity. (Module-level: no closure per pick.) */
+const load = (e: EndpointState) => e.inflight / e.endpoint.weight;
+
 export class LeastRequest implements Balancer {
   constructor(private readonly random: () => number = Math.random) {}
 
   pick(endpoints: readonly EndpointState[]): EndpointState | undefined {
-    // Weight scales capacity: compare in-flight requests per unit of weight.
-    return pickOfTwo(endpoints, (e) => e.inflight / e.endpoint.weight, this.random);
+    return pickOfTwo(endpoints, load, this.random);
   }
 }

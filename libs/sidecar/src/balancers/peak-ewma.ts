@@ -21,10 +21,13 @@ export function observeLatency(state: EndpointState, ms: number, now = Date.now(
   state.ewmaAt = now;
 }
 
+/** Expected latency × load, per unit of weight. (Module-level: no closure per pick.) */
+const cost = (e: EndpointState) => ((e.ewmaMs ?? UNKNOWN_MS) * (e.inflight + 1)) / e.endpoint.weight;
+
 export class PeakEwma implements Balancer {
   constructor(private readonly random: () => number = Math.random) {}
 
   pick(endpoints: readonly EndpointState[]): EndpointState | undefined {
-    return pickOfTwo(endpoints, (e) => ((e.ewmaMs ?? UNKNOWN_MS) * (e.inflight + 1)) / e.endpoint.weight, this.random);
+    return pickOfTwo(endpoints, cost, this.random);
   }
 }

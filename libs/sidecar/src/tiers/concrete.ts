@@ -16,8 +16,10 @@ interface OutlierState extends EndpointState {
 
 type Outcome = { status?: number; error?: unknown };
 
+const GATEWAY_STATUSES = new Set([502, 503, 504]);
+
 const isGatewayError = (o: Outcome) =>
-  (o.status !== undefined && [502, 503, 504].includes(o.status)) ||
+  (o.status !== undefined && GATEWAY_STATUSES.has(o.status)) ||
   o.error instanceof UpstreamConnectError ||
   o.error instanceof UpstreamResetError ||
   o.error instanceof UpstreamTimeoutError;
@@ -90,7 +92,8 @@ export class Cluster {
     const labels = subset ? this.resource.subsets?.[subset] : undefined;
     const inSubset = labels ? this.states.filter((s) => Object.entries(labels).every(([k, v]) => s.endpoint.labels[k] === v)) : this.states;
     const od = this.resource.outlierDetection;
-    if (!od) return inSubset;
+    // Nothing ejected (the usual case): no filtered copy of the list per request.
+    if (!od || !inSubset.some((s) => s.ejectedUntil > 0)) return inSubset;
     const healthy = inSubset.filter((s) => s.ejectedUntil === 0);
     const healthyPercent = inSubset.length ? (healthy.length / inSubset.length) * 100 : 100;
     return healthyPercent < od.minHealthPercent ? inSubset : healthy;
