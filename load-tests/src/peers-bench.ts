@@ -21,7 +21,8 @@ const USAGE = `usage: npm run bench:peers -- [--quick] [--rate N] [--duration S]
   --concurrency N requests in flight in the max-throughput windows (default 64)
   --only a,b      only these peers (direct is always measured: it is the baseline)
   --json FILE     also write the JSON results to FILE
-  --out DIR       where peers.json, peers.md and the charts go (default load-tests/results)`;
+  --out DIR       where peers.json, peers.md and the charts go (default load-tests/results)
+  --cpu-prof DIR  write a V8 CPU profile of every Node proxy process (sidecars, forwarders) to DIR`;
 
 const { values } = parseArgs({
   options: {
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     json: { type: 'string' },
     out: { type: 'string' },
+    'cpu-prof': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -51,6 +53,7 @@ function positive(name: string, raw: string | undefined, fallback: number): numb
   return n;
 }
 const quick = values.quick ?? false;
+const cpuProfDir = values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined;
 const rateRps = positive('rate', values.rate, 1000);
 const durationS = positive('duration', values.duration, quick ? 3 : 5);
 const warmupS = values.warmup === '0' ? 0 : positive('warmup', values.warmup, quick ? 0.5 : 1);
@@ -151,7 +154,7 @@ async function main(): Promise<void> {
     mkdirSync(tmpDir, { recursive: true });
     const t0 = performance.now();
     try {
-      running.set(peer.name, await peer.start({ upstreamUrl, path, tmpDir, log }));
+      running.set(peer.name, await peer.start({ upstreamUrl, path, tmpDir, log, ...(cpuProfDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] } : {}) }));
       log(`${peer.name} ready in ${Math.round(performance.now() - t0)} ms`);
     } catch (err) {
       const reason = err instanceof PeerUnavailableError ? err.message : `failed to start: ${(err as Error).message.split('\n')[0]}`;

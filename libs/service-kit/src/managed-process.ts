@@ -17,6 +17,8 @@ export interface ManagedProcessOptions {
   readyTimeoutMs?: number;
   /** Own process group: a terminal's Ctrl-C reaches only the supervisor, which stops children in order. */
   detached?: boolean;
+  /** Node flags before the entry, e.g. ['--cpu-prof'] (flags NODE_OPTIONS does not accept). */
+  nodeArgs?: string[];
 }
 
 /** The folder holding nx.json, found from this file. */
@@ -57,7 +59,7 @@ export class ManagedProcess {
   static start(opts: ManagedProcessOptions): Promise<ManagedProcess> {
     const cwd = opts.cwd ?? workspaceRoot();
     const entry = resolve(cwd, opts.entry);
-    const args = entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry];
+    const args = [...(opts.nodeArgs ?? []), ...(entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry])];
     const child = spawn(process.execPath, args, {
       cwd,
       env: { ...process.env, ...opts.env },

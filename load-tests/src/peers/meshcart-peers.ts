@@ -42,6 +42,7 @@ async function startSidecar(service: string, ctx: PeerContext, controlPlaneUrl: 
     name: `${service}-sidecar`,
     readyTimeoutMs: 60_000,
     entry: await bundleEntry('apps/sidecar/src/main.ts'),
+    nodeArgs: ctx.nodeArgs,
     env: {
       MESH_SERVICE: service,
       MESH_INSTANCE: `${service}-1`,

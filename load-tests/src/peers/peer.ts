@@ -23,6 +23,8 @@ export interface PeerContext {
   tmpDir: string;
   /** Progress to stderr. */
   log: (message: string) => void;
+  /** Extra Node flags for the proxy processes (bench:peers --cpu-prof DIR sets --cpu-prof). */
+  nodeArgs?: string[];
 }
 
 export interface RunningPeer {
