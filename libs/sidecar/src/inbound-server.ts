@@ -10,6 +10,7 @@ import { sendError } from './http-bridge';
 import type { Credentials } from './workload-identity';
 import { serviceOfSpiffeId } from './workload-identity';
 
+
 export class MtlsRequiredError extends MeshError {
   readonly code = 'MESH_ERR_MTLS_REQUIRED';
   readonly statusCode = 403;
@@ -22,6 +23,13 @@ export interface PeerIdentity {
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, peer: PeerIdentity) => void;
+
+/**
+ * How long an idle inbound connection stays open: longer than the optimized profile's 60 s pool
+ * idle timeout. A caller set to keep connections longer is told this limit in the Keep-Alive
+ * response header, which undici honours, so it never sends on a connection the server is closing.
+ */
+export const INBOUND_KEEP_ALIVE_MS = 75_000;
 
 /** A TLS record starts with 0x16 (handshake); an HTTP/1.1 request starts with a method name. */
 const TLS_HANDSHAKE = 0x16;
@@ -54,13 +62,17 @@ export class InboundServer {
     /** Called for every refused handshake: a wrong, expired or foreign certificate, or none. */
     onHandshakeFailure: (reason: string) => void = () => undefined,
   ) {
-    this.plain = createHttpServer((req, res) => {
+    this.plain = createHttpServer({ keepAliveTimeout: INBOUND_KEEP_ALIVE_MS }, (req, res) => {
       // STRICT refuses plaintext with a clear answer rather than a bare reset.
       if (this.policy().mode === 'STRICT') return sendError(res, new MtlsRequiredError('this service accepts only mTLS (PeerAuthentication STRICT)'));
       handler(req, res, {});
     });
     // No certificate until the control plane issues one: handshakes fail until then, as they should.
-    this.secure = createHttpsServer({ requestCert: true, rejectUnauthorized: true }, (req, res) => {
+    // Peers' pools keep idle connections for their idleTimeoutMs (60 s in the optimized profile).
+    // Node's default of 5 s here would close them first, and every pause in traffic would cost each
+    // caller a fresh round of mTLS handshakes; the server outlasts the callers instead.
+    const keepAlive = { keepAliveTimeout: INBOUND_KEEP_ALIVE_MS };
+    this.secure = createHttpsServer({ requestCert: true, rejectUnauthorized: true, ...keepAlive }, (req, res) => {
       const spiffeId = spiffeIdOf(req.socket as TLSSocket);
       const { trustDomain, namespace } = this.policy();
       handler(req, res, { spiffeId, service: serviceOfSpiffeId(spiffeId, trustDomain, namespace) });

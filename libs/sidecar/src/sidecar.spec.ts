@@ -123,6 +123,16 @@ describe('sidecar data path', () => {
     expect(accepted()).toBe(1);
   });
 
+  it('keeps idle inbound connections longer than callers pool them, and says so in Keep-Alive', async () => {
+    const app = await upstream();
+    const { payments } = await meshOf([app]);
+    const res = await request(`http://127.0.0.1:${payments[0]!.ports.inbound}/x`, { headers: { host: 'payment-service' } });
+    await res.body.dump();
+    expect(res.statusCode).toBe(200);
+    // Past the optimized profile's 60 s pool idle timeout: a pause in traffic must not force new mTLS handshakes.
+    expect(res.headers['keep-alive']).toBe('timeout=75');
+  });
+
   it('opens a new upstream connection per request when maxRequestsPerConnection is 1', async () => {
     const app = await upstream();
     const { outbound, payments } = await meshOf([app], meshConfig({ maxRequestsPerConnection: 1 }));
