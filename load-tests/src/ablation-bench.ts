@@ -1,36 +1,25 @@
 // `npm run bench:ablation`: each knob's share of the case's gain — baseline plus one knob, and optimized minus one knob.
-import { parseArgs } from 'node:util';
 import { machineInfo, markdownTable, printTable, writeResults } from './lib';
 import { calibrateRate, measure, summarizeRuns, type CaseRun, type LoadSettings, type Sample } from './case/case-runner';
 import { KNOBS, withKnobs, type Knob } from './case/knobs';
 import { applyConfig, loadProfile } from './case/mesh-control';
+import { numberOption, parseOptions, stopMeshesOnSignal } from './case/bench-cli';
 import { startMeshes, stopMeshes, type RunningMesh } from './case/mesh-set';
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    json: { type: 'string' },
-    rate: { type: 'string' },
-    rounds: { type: 'string' },
-    'rate-seconds': { type: 'string' },
-    'saturation-seconds': { type: 'string' },
-    concurrency: { type: 'string' },
-    'warmup-seconds': { type: 'string' },
-    knobs: { type: 'string' },
-    out: { type: 'string', default: 'load-tests/results' },
-  },
+const { values } = parseOptions('bench:ablation', {
+  quick: { type: 'boolean', default: false },
+  json: { type: 'string' },
+  rate: { type: 'string' },
+  rounds: { type: 'string' },
+  'rate-seconds': { type: 'string' },
+  'saturation-seconds': { type: 'string' },
+  concurrency: { type: 'string' },
+  'warmup-seconds': { type: 'string' },
+  knobs: { type: 'string' },
+  out: { type: 'string', default: 'load-tests/results' },
 });
 
-function num(name: string, fallback: number, min: number, max: number): number {
-  const raw = values[name as keyof typeof values];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min || n > max) {
-    console.error(`bench:ablation: --${name} must be a number from ${min} to ${max}, got "${raw}"`);
-    process.exit(2);
-  }
-  return n;
-}
+const num = (name: string, fallback: number, min: number, max: number) => numberOption('bench:ablation', values, name, fallback, min, max);
 
 const quick = values.quick!;
 const fixedRate = values.rate === undefined ? undefined : num('rate', 0, 1, 100_000);
@@ -57,12 +46,7 @@ if (values.knobs) {
 }
 
 let meshes: RunningMesh[] = [];
-const shutdown = async () => {
-  await stopMeshes(meshes);
-  process.exit(130);
-};
-process.once('SIGINT', shutdown);
-process.once('SIGTERM', shutdown);
+stopMeshesOnSignal(() => meshes);
 
 const started = Date.now();
 try {
@@ -148,7 +132,7 @@ async function report(runs: CaseRun[], seconds: number): Promise<void> {
     durationS: Math.round(seconds),
     settings: { ...load, rounds },
     gain: { interServiceMeanMs: Math.round(latencyGain * 1000) / 1000, maxThroughputRps: throughputGain },
-    knobs: knobsOut,
+  knobs: knobsOut,
     runs,
   };
   const markdown = [

@@ -1,35 +1,24 @@
 // `npm run bench:case`: the case in one run — mesh off, baseline, optimized, optimized proxyless — interleaved and repeated.
-import { parseArgs } from 'node:util';
 import { machineInfo, markdownTable, printTable, writeResults } from './lib';
 import { calibrateRate, measure, summarizeRuns, type CaseRun, type LoadSettings, type Sample } from './case/case-runner';
 import { applyConfig, loadProfile } from './case/mesh-control';
+import { numberOption, parseOptions, stopMeshesOnSignal } from './case/bench-cli';
 import { startMeshes, stopMeshes, type RunningMesh } from './case/mesh-set';
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    json: { type: 'string' },
-    rate: { type: 'string' },
-    rounds: { type: 'string' },
-    'rate-seconds': { type: 'string' },
-    'saturation-seconds': { type: 'string' },
-    concurrency: { type: 'string' },
-    'warmup-seconds': { type: 'string' },
-    users: { type: 'string' },
-    out: { type: 'string', default: 'load-tests/results' },
-  },
+const { values } = parseOptions('bench:case', {
+  quick: { type: 'boolean', default: false },
+  json: { type: 'string' },
+  rate: { type: 'string' },
+  rounds: { type: 'string' },
+  'rate-seconds': { type: 'string' },
+  'saturation-seconds': { type: 'string' },
+  concurrency: { type: 'string' },
+  'warmup-seconds': { type: 'string' },
+  users: { type: 'string' },
+  out: { type: 'string', default: 'load-tests/results' },
 });
 
-function num(name: string, fallback: number, min: number, max: number): number {
-  const raw = values[name as keyof typeof values];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min || n > max) {
-    console.error(`bench:case: --${name} must be a number from ${min} to ${max}, got "${raw}"`);
-    process.exit(2);
-  }
-  return n;
-}
+const num = (name: string, fallback: number, min: number, max: number) => numberOption('bench:case', values, name, fallback, min, max);
 
 const quick = values.quick!;
 const fixedRate = values.rate === undefined ? undefined : num('rate', 0, 1, 100_000);
@@ -56,12 +45,7 @@ const RUNS = [
 
 let meshes: RunningMesh[] = [];
 let calibrated: { rateRps: number; baselineMaxRps: number } | null = null;
-const shutdown = async () => {
-  await stopMeshes(meshes);
-  process.exit(130);
-};
-process.once('SIGINT', shutdown);
-process.once('SIGTERM', shutdown);
+stopMeshesOnSignal(() => meshes);
 
 const started = Date.now();
 try {

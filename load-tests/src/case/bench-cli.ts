@@ -1,0 +1,35 @@
+// What the mesh benchmarks' commands share: numeric options checked up front, and meshes stopped on Ctrl-C.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { stopMeshes, type RunningMesh } from './mesh-set';
+
+/** A numeric option, or the fallback; out of range → a clear message naming the option, exit 2 (nothing started yet). */
+export function numberOption(command: string, values: Record<string, unknown>, name: string, fallback: number, min: number, max: number): number {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    console.error(`${command}: --${name} must be a number from ${min} to ${max}, got "${String(raw)}"`);
+    process.exit(2);
+  }
+  return n;
+}
+
+/** Ctrl-C or SIGTERM stops every mesh started so far (they run in their own process groups) before exiting. */
+export function stopMeshesOnSignal(meshes: () => RunningMesh[]): void {
+  const shutdown = async () => {
+    await stopMeshes(meshes());
+    process.exit(130);
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+/** node:util parseArgs, with a bad or unknown option reported in one line instead of a stack trace. */
+export function parseOptions<T extends ParseArgsConfig['options']>(command: string, options: T) {
+  try {
+    return parseArgs({ options, strict: true });
+  } catch (err) {
+    console.error(`${command}: ${(err as Error).message}`);
+    process.exit(2);
+  }
+}
