@@ -219,7 +219,8 @@ describe('several control-plane replicas', () => {
     await eventually(() => proxies(a.url), (l) => l.some((p) => p.instance === 'order-ha'));
     const rootOfA = await (await request(`${a.url}/api/v1/ca`)).body.text();
     await a.app.close();
-    const onB = await eventually(() => proxies(b.url), (l) => l.some((p) => p.instance === 'order-ha' && p.configVersion === version), 10_000);
+    // The heartbeat reports the version in use; the ACK of B's own push follows it on a separate call.
+    const onB = await eventually(() => proxies(b.url), (l) => l.some((p) => p.instance === 'order-ha' && p.configVersion === version && p.acks.resources?.acked === true), 10_000);
     expect(onB.find((p) => p.instance === 'order-ha')!.acks.resources?.acked).toBe(true);
     // Same CA on both replicas: certificates from either verify against one root.
     expect(await (await request(`${b.url}/api/v1/ca`)).body.text()).toBe(rootOfA);

@@ -1,5 +1,5 @@
 // Which port each process of the local mesh gets: a fixed, documented plan, or free ports for tests.
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 
 export interface InstanceSpec {
   service: string;
@@ -50,33 +50,36 @@ export function fixedPlan(s: PortSettings): PortPlan {
   return { controlPlane: s.controlPlane, gateway: s.gateway, gatewayAdmin: s.base + 9, instances };
 }
 
-function freePort(host: string): Promise<number> {
+/** Listens on port 0; the server stays open (holding its port) until the caller closes it. */
+function holdFreePort(host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
+    srv.listen(0, host, () => resolve(srv));
   });
 }
 
 /**
  * Tests: free ports chosen by the OS. An app and its sidecar must know each other's ports before
  * either starts, so these are picked up front (port 0 with a report would need one to wait on the other).
+ * Every port is held until all are chosen: closed one by one, the OS could hand the same port out twice.
  */
 export async function ephemeralPlan(host: string): Promise<PortPlan> {
-  const instances: Record<string, InstancePorts> = {};
-  for (const spec of INSTANCES) {
-    instances[spec.instance] = {
-      app: await freePort(host),
-      inbound: await freePort(host),
-      outbound: await freePort(host),
-      admin: await freePort(host),
-      inboundH2c: await freePort(host),
-    };
+  const held: Server[] = [];
+  const next = async () => {
+    const srv = await holdFreePort(host);
+    held.push(srv);
+    return (srv.address() as AddressInfo).port;
+  };
+  try {
+    const instances: Record<string, InstancePorts> = {};
+    for (const spec of INSTANCES) {
+      instances[spec.instance] = { app: await next(), inbound: await next(), outbound: await next(), admin: await next(), inboundH2c: await next() };
+    }
+    return { controlPlane: 0, gateway: 0, gatewayAdmin: 0, instances };
+  } finally {
+    await Promise.all(held.map((srv) => new Promise<void>((r) => srv.close(() => r()))));
   }
-  return { controlPlane: 0, gateway: 0, gatewayAdmin: 0, instances };
 }
 
 export class PortInUseError extends Error {
