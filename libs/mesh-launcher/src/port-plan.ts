@@ -50,19 +50,32 @@ export function fixedPlan(s: PortSettings): PortPlan {
   return { controlPlane: s.controlPlane, gateway: s.gateway, gatewayAdmin: s.base + 9, instances };
 }
 
-/** Listens on port 0; the server stays open (holding its port) until the caller closes it. */
-function holdFreePort(host: string): Promise<Server> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports for test meshes come from 30000–32767: below Linux's ephemeral range (32768–60999), where
+ * the OS picks local ports for outgoing connections (a port picked there and released can be taken
+ * by any client's connect() before our process binds it), and above the fixed bases other tests use
+ * (12000–29999).
+ */
+const TEST_PORTS = { from: 30_000, to: 32_767 };
+
+/** Binds a random free port of the test range; the server stays open (holding it) until the caller closes it. */
+async function holdFreePort(host: string): Promise<Server> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = TEST_PORTS.from + Math.floor(Math.random() * (TEST_PORTS.to - TEST_PORTS.from + 1));
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => resolve(srv));
-  });
+    const bound = await new Promise<boolean>((resolve) => {
+      srv.once('error', () => resolve(false));
+      srv.listen(port, host, () => resolve(true));
+    });
+    if (bound) return srv;
+  }
+  throw new Error(`no free port found in ${TEST_PORTS.from}-${TEST_PORTS.to} on ${host} after 200 tries`);
 }
 
 /**
- * Tests: free ports chosen by the OS. An app and its sidecar must know each other's ports before
- * either starts, so these are picked up front (port 0 with a report would need one to wait on the other).
- * Every port is held until all are chosen: closed one by one, the OS could hand the same port out twice.
+ * Tests: free ports of the test range. An app and its sidecar must know each other's ports before
+ * either starts, so these are picked up front (port 0 with a report would need one to wait on the
+ * other). Every port is held until all are chosen, so no port is handed out twice.
  */
 export async function ephemeralPlan(host: string): Promise<PortPlan> {
   const held: Server[] = [];
