@@ -3,20 +3,12 @@ import { machineInfo, markdownTable, printTable, writeResults } from './lib';
 import { calibrateRate, measure, summarizeRuns, type CaseRun, type LoadSettings, type Sample } from './case/case-runner';
 import { KNOBS, withKnobs, type Knob } from './case/knobs';
 import { applyConfig, loadProfile } from './case/mesh-control';
-import { numberOption, parseOptions, stopMeshesOnSignal } from './case/bench-cli';
+import { MESH_BENCH_OPTIONS, numberOption, parseOptions, stopMeshesOnSignal } from './case/bench-cli';
 import { startMeshes, stopMeshes, type RunningMesh } from './case/mesh-set';
 
 const { values } = parseOptions('bench:ablation', {
-  quick: { type: 'boolean', default: false },
-  json: { type: 'string' },
-  rate: { type: 'string' },
-  rounds: { type: 'string' },
-  'rate-seconds': { type: 'string' },
-  'saturation-seconds': { type: 'string' },
-  concurrency: { type: 'string' },
-  'warmup-seconds': { type: 'string' },
+  ...MESH_BENCH_OPTIONS,
   knobs: { type: 'string' },
-  out: { type: 'string', default: 'load-tests/results' },
 });
 
 const num = (name: string, fallback: number, min: number, max: number) => numberOption('bench:ablation', values, name, fallback, min, max);

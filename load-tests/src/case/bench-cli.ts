@@ -2,6 +2,19 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { stopMeshes, type RunningMesh } from './mesh-set';
 
+/** The options both mesh benchmarks take (each adds its own). */
+export const MESH_BENCH_OPTIONS = {
+  quick: { type: 'boolean', default: false },
+  json: { type: 'string' },
+  rate: { type: 'string' },
+  rounds: { type: 'string' },
+  'rate-seconds': { type: 'string' },
+  'saturation-seconds': { type: 'string' },
+  concurrency: { type: 'string' },
+  'warmup-seconds': { type: 'string' },
+  out: { type: 'string', default: 'load-tests/results' },
+} as const;
+
 /** A numeric option, or the fallback; out of range → a clear message naming the option, exit 2 (nothing started yet). */
 export function numberOption(command: string, values: Record<string, unknown>, name: string, fallback: number, min: number, max: number): number {
   const raw = values[name];
