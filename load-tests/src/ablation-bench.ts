@@ -1,9 +1,9 @@
 // `npm run bench:ablation`: each knob's share of the case's gain — baseline plus one knob, and optimized minus one knob.
 import { machineInfo, markdownTable, printTable, writeResults } from './lib';
-import { calibrateRate, measure, summarizeRuns, type CaseRun, type LoadSettings, type Sample } from './case/case-runner';
+import { fixRate, measure, summarizeRuns, type CaseRun, type Sample } from './case/case-runner';
 import { KNOBS, withKnobs, type Knob } from './case/knobs';
 import { applyConfig, loadProfile } from './case/mesh-control';
-import { MESH_BENCH_OPTIONS, numberOption, parseOptions, stopMeshesOnSignal } from './case/bench-cli';
+import { loadOptions, MESH_BENCH_OPTIONS, numberOption, parseOptions, stopMeshesOnSignal } from './case/bench-cli';
 import { startMeshes, stopMeshes, type RunningMesh } from './case/mesh-set';
 
 const { values } = parseOptions('bench:ablation', {
@@ -14,15 +14,7 @@ const { values } = parseOptions('bench:ablation', {
 const num = (name: string, fallback: number, min: number, max: number) => numberOption('bench:ablation', values, name, fallback, min, max);
 
 const quick = values.quick!;
-const fixedRate = values.rate === undefined ? undefined : num('rate', 0, 1, 100_000);
-const load: LoadSettings = {
-  // Set once the meshes are up: --rate, or 40% of the baseline's measured capacity.
-  rateRps: 0,
-  rateSeconds: num('rate-seconds', quick ? 5 : 20, 0.5, 3600),
-  saturationSeconds: num('saturation-seconds', quick ? 4 : 12, 0.5, 3600),
-  concurrency: num('concurrency', 32, 1, 4096),
-  warmupSeconds: num('warmup-seconds', quick ? 1 : 3, 0, 600),
-};
+const { load, fixedRate } = loadOptions('bench:ablation', values, { rateSeconds: quick ? 5 : 20, saturationSeconds: quick ? 4 : 12, warmupSeconds: quick ? 1 : 3 });
 const rounds = num('rounds', 1, 1, 100);
 const log = (m: string) => process.stderr.write(`bench:ablation: ${m}\n`);
 
@@ -52,12 +44,8 @@ try {
     { name: 'optimized', config: optimized },
     ...knobs.map((k) => ({ name: `optimized - ${k.name}`, config: withKnobs(optimized, baseline, [k]) })),
   ];
-  if (fixedRate === undefined) {
-    await applyConfig(m.mesh.controlPlaneUrl, baseline, 'bench:ablation calibration');
-    const c = await calibrateRate({ name: 'baseline', mesh: m.mesh, scenario: m.scenario, dataDir: m.dataDir }, quick ? 3 : 8, load.concurrency);
-    load.rateRps = c.rateRps;
-    log(`baseline sustains ${c.baselineMaxRps} rps here; latency runs at 40% of it: ${load.rateRps} rps (--rate sets it)`);
-  } else load.rateRps = fixedRate!;
+  const target = { name: 'baseline', mesh: m.mesh, scenario: m.scenario, dataDir: m.dataDir };
+  await fixRate(load, fixedRate, { target, baseline, seconds: quick ? 3 : 8, command: 'bench:ablation', log });
   const samples = new Map<string, Sample[]>(variants.map((v) => [v.name, []]));
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 ? [...variants].reverse() : variants;

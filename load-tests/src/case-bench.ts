@@ -1,8 +1,8 @@
 // `npm run bench:case`: the case in one run — mesh off, baseline, optimized, optimized proxyless — interleaved and repeated.
 import { machineInfo, markdownTable, printTable, writeResults } from './lib';
-import { calibrateRate, measure, summarizeRuns, type CaseRun, type LoadSettings, type Sample } from './case/case-runner';
+import { fixRate, measure, summarizeRuns, type CaseRun, type Sample } from './case/case-runner';
 import { applyConfig, loadProfile } from './case/mesh-control';
-import { MESH_BENCH_OPTIONS, numberOption, parseOptions, stopMeshesOnSignal } from './case/bench-cli';
+import { loadOptions, MESH_BENCH_OPTIONS, numberOption, parseOptions, stopMeshesOnSignal } from './case/bench-cli';
 import { startMeshes, stopMeshes, type RunningMesh } from './case/mesh-set';
 
 const { values } = parseOptions('bench:case', {
@@ -13,15 +13,7 @@ const { values } = parseOptions('bench:case', {
 const num = (name: string, fallback: number, min: number, max: number) => numberOption('bench:case', values, name, fallback, min, max);
 
 const quick = values.quick!;
-const fixedRate = values.rate === undefined ? undefined : num('rate', 0, 1, 100_000);
-const load: LoadSettings = {
-  // Set once the meshes are up: --rate, or 40% of the baseline's measured capacity.
-  rateRps: 0,
-  rateSeconds: num('rate-seconds', quick ? 8 : 30, 0.5, 3600),
-  saturationSeconds: num('saturation-seconds', quick ? 6 : 20, 0.5, 3600),
-  concurrency: num('concurrency', 32, 1, 4096),
-  warmupSeconds: num('warmup-seconds', quick ? 2 : 5, 0, 600),
-};
+const { load, fixedRate } = loadOptions('bench:case', values, { rateSeconds: quick ? 8 : 30, saturationSeconds: quick ? 6 : 20, warmupSeconds: quick ? 2 : 5 });
 const rounds = num('rounds', quick ? 1 : 3, 1, 100);
 const users = num('users', quick ? 10 : 50, 1, 10_000);
 const log = (m: string) => process.stderr.write(`bench:case: ${m}\n`);
@@ -56,14 +48,8 @@ try {
     optimized: await loadProfile(sidecar.mesh.controlPlaneUrl, 'optimized'),
   };
 
-  let calibration: { rateRps: number; baselineMaxRps: number } | null = null;
-  if (fixedRate === undefined) {
-    await applyConfig(sidecar.mesh.controlPlaneUrl, profiles.baseline, 'bench:case calibration');
-    calibration = await calibrateRate({ name: 'baseline', mesh: sidecar.mesh, scenario: sidecar.scenario, dataDir: sidecar.dataDir }, quick ? 3 : 8, load.concurrency);
-    load.rateRps = calibration.rateRps;
-    log(`baseline sustains ${calibration.baselineMaxRps} rps here; latency runs at 40% of it: ${load.rateRps} rps (--rate sets it)`);
-  } else load.rateRps = fixedRate!;
-  calibrated = calibration;
+  const target = { name: 'baseline', mesh: sidecar.mesh, scenario: sidecar.scenario, dataDir: sidecar.dataDir };
+  calibrated = await fixRate(load, fixedRate, { target, baseline: profiles.baseline, seconds: quick ? 3 : 8, command: 'bench:case', log });
 
   const samples = new Map<string, Sample[]>(RUNS.map((r) => [r.name, []]));
   for (let round = 0; round < rounds; round++) {

@@ -1,5 +1,6 @@
 // What the mesh benchmarks' commands share: numeric options checked up front, and meshes stopped on Ctrl-C.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { LoadSettings } from './case-runner';
 import { stopMeshes, type RunningMesh } from './mesh-set';
 
 /** The options both mesh benchmarks take (each adds its own). */
@@ -45,4 +46,26 @@ export function parseOptions<T extends ParseArgsConfig['options']>(command: stri
     console.error(`${command}: ${(err as Error).message}`);
     process.exit(2);
   }
+}
+
+/**
+ * The load options of a mesh benchmark, with the command's own defaults. `rateRps` is left 0 until
+ * the meshes are up (fixRate: --rate, or calibrated); `fixedRate` is --rate when given.
+ */
+export function loadOptions(
+  command: string,
+  values: Record<string, unknown>,
+  defaults: { rateSeconds: number; saturationSeconds: number; warmupSeconds: number },
+): { load: LoadSettings; fixedRate: number | undefined } {
+  const num = (name: string, fallback: number, min: number, max: number) => numberOption(command, values, name, fallback, min, max);
+  return {
+    fixedRate: values['rate'] === undefined ? undefined : num('rate', 0, 1, 100_000),
+    load: {
+      rateRps: 0,
+      rateSeconds: num('rate-seconds', defaults.rateSeconds, 0.5, 3600),
+      saturationSeconds: num('saturation-seconds', defaults.saturationSeconds, 0.5, 3600),
+      concurrency: num('concurrency', 32, 1, 4096),
+      warmupSeconds: num('warmup-seconds', defaults.warmupSeconds, 0, 600),
+    },
+  };
 }

@@ -1,6 +1,8 @@
 // One measurement of the shop on a running mesh: a fixed-rate run for latency, then a saturation run for throughput.
+import type { MeshConfig } from '@meshcart/mesh-config';
 import type { LocalMesh } from '@meshcart/mesh-launcher';
 import { ProcessSampler, runClosedLoop, runOpenLoop, type RunResult } from '../lib';
+import { applyConfig } from './mesh-control';
 import { delta, figures, merge, scrapeMesh, type EdgeHistogram, type LatencyFigures } from './mesh-histograms';
 import { restock, type ShopScenario } from './shop-scenario';
 
@@ -80,10 +82,32 @@ export async function measure(target: Target, load: LoadSettings, label: string)
  * machine, measured now. Latency is compared at a load every profile carries without queueing
  * (as production meshes run), whatever the machine's speed.
  */
-export async function calibrateRate(target: Target, seconds: number, concurrency: number): Promise<{ rateRps: number; baselineMaxRps: number }> {
+async function calibrateRate(target: Target, seconds: number, concurrency: number): Promise<Calibration> {
   restock(target.dataDir);
   const r = await runClosedLoop({ concurrency, durationMs: seconds * 1000, warmupMs: Math.min(2000, seconds * 250), send: target.scenario.sender(), label: 'calibrating on baseline' });
   return { rateRps: Math.max(5, Math.round(r.achievedRps * 0.4)), baselineMaxRps: Math.round(r.achievedRps) };
+}
+
+export type Calibration = { rateRps: number; baselineMaxRps: number };
+
+/**
+ * Sets `load.rateRps`: the --rate given, or 40% of what the baseline config sustains on `target`
+ * (applied first through the control plane). Returns the calibration, or null for a fixed rate.
+ */
+export async function fixRate(
+  load: LoadSettings,
+  fixedRate: number | undefined,
+  o: { target: Target; baseline: MeshConfig; seconds: number; command: string; log: (m: string) => void },
+): Promise<Calibration | null> {
+  if (fixedRate !== undefined) {
+    load.rateRps = fixedRate;
+    return null;
+  }
+  await applyConfig(o.target.mesh.controlPlaneUrl, o.baseline, `${o.command} calibration`);
+  const c = await calibrateRate(o.target, o.seconds, load.concurrency);
+  load.rateRps = c.rateRps;
+  o.log(`baseline sustains ${c.baselineMaxRps} rps here; latency runs at 40% of it: ${load.rateRps} rps (--rate sets it)`);
+  return c;
 }
 
 const median = (xs: number[]) => {
