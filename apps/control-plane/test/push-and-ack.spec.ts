@@ -69,6 +69,26 @@ describe('control plane push', () => {
     expect(list[0]!.adminUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
+  it('registers the advertised admin address when the admin port binds every interface (containers)', async () => {
+    const cp = await startControlPlane();
+    const rt = new MeshRuntime({
+      service: 'order-service',
+      instance: 'order-1',
+      mode: 'sidecar',
+      controlPlaneUrls: [cp.url],
+      admin: { host: '0.0.0.0', port: 0, advertiseHost: 'order-service.internal' },
+      logger: silent,
+    });
+    cleanups.push(() => rt.close());
+    const adminUrl = await rt.startAdmin();
+    expect(adminUrl).toBe(`http://order-service.internal:${rt.adminPort}`);
+    rt.connect(adminUrl, 'http://127.0.0.1:1');
+    const list = await eventually(() => proxies(cp.url), (l) => l.length === 1);
+    expect(list[0]!.adminUrl).toBe(adminUrl);
+    // Bound to the wildcard, so loopback reaches it too.
+    expect((await request(`http://127.0.0.1:${rt.adminPort}/healthz`)).statusCode).toBe(200);
+  });
+
   it('pushes endpoints to every proxy when an instance joins or leaves', async () => {
     // A short lease: removals apply once the control plane's first lease has passed.
     const cp = await startControlPlane(0, 400);

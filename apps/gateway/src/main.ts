@@ -12,7 +12,11 @@ const mesh = new MeshRuntime({
   instance,
   mode: 'edge',
   controlPlaneUrls: (env['MESH_CONTROL_PLANE_URLS'] ?? 'http://127.0.0.1:15010').split(',').map((s) => s.trim()),
-  admin: { host: env['ADMIN_HOST'] ?? '127.0.0.1', port: readPort(env, 'ADMIN_PORT', 15100) },
+  admin: {
+    host: env['ADMIN_HOST'] ?? '127.0.0.1',
+    port: readPort(env, 'ADMIN_PORT', 15100),
+    ...(env['ADVERTISE_HOST'] ? { advertiseHost: env['ADVERTISE_HOST'] } : {}),
+  },
   logger: pino({ level: env['LOG_LEVEL'] ?? 'info', base: { service: 'gateway', instance, component: 'mesh' } }),
   ...(env['MESH_BOOTSTRAP_TOKEN'] ? { bootstrapToken: env['MESH_BOOTSTRAP_TOKEN'] } : {}),
 });

@@ -11,6 +11,8 @@ describe('sidecar settings', () => {
       MESH_CONTROL_PLANE_URLS: 'http://127.0.0.1:15010, http://127.0.0.1:15011',
       INBOUND_PORT: '0',
       MESH_LABELS: 'version=v2,zone=a',
+      ADMIN_HOST: '0.0.0.0',
+      ADVERTISE_HOST: 'payment-service-1',
     });
     expect(opts).toMatchObject({
       service: 'payment-service',
@@ -21,6 +23,8 @@ describe('sidecar settings', () => {
       outboundPort: 15001,
       adminPort: 15000,
       labels: { version: 'v2', zone: 'a' },
+      adminHost: '0.0.0.0',
+      advertiseHost: 'payment-service-1',
     });
   });
 

@@ -20,6 +20,7 @@ export function readSidecarEnv(env: NodeJS.ProcessEnv = process.env): SidecarOpt
     controlPlaneUrls: (env['MESH_CONTROL_PLANE_URLS'] ?? 'http://127.0.0.1:15010').split(',').map((s) => s.trim()).filter(Boolean),
     host: env['HOST'] ?? '127.0.0.1',
     inboundHost: env['INBOUND_HOST'] ?? env['HOST'] ?? '127.0.0.1',
+    ...(env['ADMIN_HOST'] ? { adminHost: env['ADMIN_HOST'] } : {}),
     ...(env['ADVERTISE_HOST'] ? { advertiseHost: env['ADVERTISE_HOST'] } : {}),
     inboundPort: readPort(env, 'INBOUND_PORT', 15006),
     inboundH2cPort: readPort(env, 'INBOUND_H2C_PORT', 15008),

@@ -7,6 +7,8 @@ export interface ServiceMeshEnv extends MeshClientOptions {
   controlPlaneUrls: string[];
   /** proxyless: the in-process mesh's admin port (metrics, config dump). */
   adminPort: number;
+  /** Where that admin port binds: loopback by default, 0.0.0.0 in containers so Prometheus can scrape. */
+  adminHost: string;
   /** The address peers reach this instance on (proxyless registers it as its endpoint). */
   advertiseHost: string;
   labels: Record<string, string>;
@@ -88,6 +90,7 @@ export function readServiceEnv(name: string, defaultPort: number, env: NodeJS.Pr
       upstreams: parseUpstreams(env['MESH_UPSTREAMS'] ?? ''),
       controlPlaneUrls: (env['MESH_CONTROL_PLANE_URLS'] ?? 'http://127.0.0.1:15010').split(',').map((s) => s.trim()).filter(Boolean),
       adminPort: readPort(env, 'MESH_ADMIN_PORT', 0),
+      adminHost: env['MESH_ADMIN_HOST'] ?? '127.0.0.1',
       advertiseHost: env['ADVERTISE_HOST'] ?? (host === '0.0.0.0' ? '127.0.0.1' : host),
       labels: parseLabels(env['MESH_LABELS'] ?? ''),
       ...(env['MESH_BOOTSTRAP_TOKEN'] ? { bootstrapToken: env['MESH_BOOTSTRAP_TOKEN'] } : {}),

@@ -16,8 +16,12 @@ export interface MeshRuntimeOptions {
   instance: string;
   mode: ProxyMode;
   controlPlaneUrls: string[];
-  /** The admin port binds to loopback only unless told otherwise (containers need 0.0.0.0). */
-  admin: { host: string; port: number };
+  /**
+   * The admin port binds to loopback only unless told otherwise (containers need 0.0.0.0, so that a
+   * Prometheus beside them can scrape). `advertiseHost` is the address registered with the control
+   * plane when `host` is a wildcard that no one can dial.
+   */
+  admin: { host: string; port: number; advertiseHost?: string };
   labels?: Record<string, string>;
   logger?: Logger;
   heartbeatIntervalMs?: number;
@@ -145,8 +149,10 @@ export class MeshRuntime {
       }),
       () => this.ready(),
     );
-    this.adminPort = await listen(this.admin, this.opts.admin.host, this.opts.admin.port);
-    return `http://${this.opts.admin.host}:${this.adminPort}`;
+    const { host, port, advertiseHost } = this.opts.admin;
+    this.adminPort = await listen(this.admin, host, port);
+    const wildcard = host === '0.0.0.0' || host === '::';
+    return `http://${wildcard && advertiseHost ? advertiseHost : host}:${this.adminPort}`;
   }
 
   /** Registers with the control plane; `endpointUrl` is where peers send this instance mesh traffic. */

@@ -22,7 +22,7 @@ export class ServiceMesh {
         instance: env.instance,
         mode: env.mode,
         controlPlaneUrls: env.controlPlaneUrls,
-        admin: { host: '127.0.0.1', port: env.adminPort },
+        admin: { host: env.adminHost, port: env.adminPort, advertiseHost: env.advertiseHost },
         labels: env.labels,
         ...(logger ? { logger } : {}),
         // Proxyless callers present a certificate to sidecars that require mTLS.

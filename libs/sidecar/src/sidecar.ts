@@ -13,8 +13,10 @@ export interface SidecarOptions {
   /** The local app, e.g. http://127.0.0.1:3004 */
   appUrl: string;
   controlPlaneUrls: string[];
-  /** Outbound and admin bind here (loopback: only the app beside us may use them). */
+  /** Outbound binds here, and admin unless adminHost is set (loopback: only the app beside us may use them). */
   host?: string;
+  /** Admin (metrics, readiness, config dump: all read-only) binds here; 0.0.0.0 in containers so Prometheus can scrape. */
+  adminHost?: string;
   /** Inbound binds here: peers reach it. */
   inboundHost?: string;
   /** The address peers use for the inbound listener, when it differs from inboundHost (0.0.0.0 in containers). */
@@ -53,7 +55,11 @@ export class Sidecar {
       instance: opts.instance,
       mode: 'sidecar',
       controlPlaneUrls: opts.controlPlaneUrls,
-      admin: { host: opts.host ?? '127.0.0.1', port: opts.adminPort ?? 0 },
+      admin: {
+        host: opts.adminHost ?? opts.host ?? '127.0.0.1',
+        port: opts.adminPort ?? 0,
+        ...(opts.advertiseHost ? { advertiseHost: opts.advertiseHost } : {}),
+      },
       labels: opts.labels,
       logger: opts.logger,
       heartbeatIntervalMs: opts.heartbeatIntervalMs,
