@@ -2,6 +2,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Http2ServerResponse, type Http2ServerRequest } from 'node:http2';
 import type { Readable } from 'node:stream';
+import { Cancellation } from './cancellation';
 import { MeshError } from './errors';
 import type { Handler, Headers, MeshRequest, RequestContext } from './types';
 
@@ -41,12 +42,12 @@ function hasBody(req: AnyRequest): boolean {
 }
 
 export function meshRequest(req: AnyRequest, res: AnyResponse, path: string, ctx: RequestContext, headers: Headers): MeshRequest {
-  const controller = new AbortController();
+  const cancellation = new Cancellation();
   // A client that goes away should not keep an upstream call running.
   res.once('close', () => {
-    if (!res.writableFinished) controller.abort(new Error('client closed the connection'));
+    if (!res.writableFinished) cancellation.cancel(new Error('client closed the connection'));
   });
-  ctx.signal = controller.signal;
+  ctx.cancellation = cancellation;
   return { method: req.method ?? 'GET', path, headers, body: hasBody(req) ? (req as IncomingMessage) : null, ctx };
 }
 

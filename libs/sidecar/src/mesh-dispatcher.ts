@@ -1,6 +1,7 @@
 // Proxyless mode: the data plane's layer stack as an undici Dispatcher inside the app, so a call costs no extra hop.
 import { Readable } from 'node:stream';
 import { Dispatcher } from 'undici';
+import { Cancellation } from './cancellation';
 import type { DataPlane } from './data-plane';
 import { MeshError } from './errors';
 import { forwardableHeaders } from './http-bridge';
@@ -70,8 +71,8 @@ function errorResponse(err: unknown): MeshResponse {
  * the getters of an object literal made per call, were a measurable share of proxyless overhead.
  */
 class ProxylessCall implements Dispatcher.DispatchController {
-  /** Aborted by the handler (its caller gave up); the stack sees it as the request's signal. */
-  readonly abortController = new AbortController();
+  /** Cancelled by the handler (its caller gave up); the stack sees it as the request's cancellation. */
+  readonly cancellation = new Cancellation();
   private readonly legacy: boolean;
   private body?: Readable;
   private isPaused = false;
@@ -81,7 +82,7 @@ class ProxylessCall implements Dispatcher.DispatchController {
   }
 
   get aborted(): boolean {
-    return this.abortController.signal.aborted;
+    return this.cancellation.cancelled;
   }
 
   get paused(): boolean {
@@ -89,11 +90,12 @@ class ProxylessCall implements Dispatcher.DispatchController {
   }
 
   get reason(): Error | null {
-    return (this.abortController.signal.reason as Error) ?? null;
+    return this.cancellation.reason ?? null;
   }
 
   abort(reason: Error): void {
-    this.abortController.abort(reason);
+    // What an AbortController would give as the reason when none is given.
+    this.cancellation.cancel(reason ?? new DOMException('This operation was aborted', 'AbortError'));
   }
 
   pause(): void {
@@ -119,7 +121,7 @@ class ProxylessCall implements Dispatcher.DispatchController {
       return this.error(this.reason ?? new Error('aborted'));
     }
     this.body = body;
-    this.abortController.signal.addEventListener('abort', () => body.destroy(this.reason ?? undefined), { once: true });
+    this.cancellation.onCancel((reason) => body.destroy(reason));
     this.headers(res.statusCode, forwardableHeaders(res.headers));
     body.on('data', this.onData);
     body.once('end', this.onEnd);
@@ -177,7 +179,7 @@ export class MeshDispatcher extends Dispatcher {
       path: opts.path,
       headers,
       body: bodyOf(opts.body),
-      ctx: { direction: 'outbound', srcService: this.service, dstService, signal: call.abortController.signal },
+      ctx: { direction: 'outbound', srcService: this.service, dstService, cancellation: call.cancellation },
     };
     this.dataPlane.outbound(req).then(call.deliver, call.fail);
     return true;

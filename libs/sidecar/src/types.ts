@@ -1,6 +1,7 @@
 // The data plane's core shapes: a request, a response, a handler, and a layer that wraps a handler.
 import type { Endpoint, RouteResource } from '@meshcart/mesh-config';
 import type { Readable } from 'node:stream';
+import type { Cancellation } from './cancellation';
 
 export type Headers = Record<string, string | string[] | undefined>;
 export type Direction = 'outbound' | 'inbound' | 'edge';
@@ -13,8 +14,8 @@ export interface RequestContext {
   dstService: string;
   route?: RouteResource;
   endpoint?: Endpoint;
-  /** Aborted when the request's deadline passes or the client goes away. */
-  signal?: AbortSignal;
+  /** Cancelled when the request's deadline passes or the client goes away. */
+  cancellation?: Cancellation;
   /** 0 for the first try, n for the n-th retry. */
   attempt?: number;
   /** The instance subset (by labels) this request must go to, chosen by the route's split. */

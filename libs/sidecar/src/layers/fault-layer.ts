@@ -1,13 +1,13 @@
 // Fault injection for drills: delay and/or abort a share of requests, optionally only those with given headers.
 import type { RouteResource } from '@meshcart/mesh-config';
 import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { pause } from '../cancellation';
 import type { Handler, Layer, MeshRequest, MeshResponse } from '../types';
 
 async function withFault(inner: Handler, req: MeshRequest, fault: NonNullable<RouteResource['fault']>, random: () => number): Promise<MeshResponse> {
   if (fault.headers && !Object.entries(fault.headers).every(([k, v]) => req.headers[k] === v)) return inner(req);
   if (fault.delay && random() * 100 < fault.delay.percent) {
-    await sleep(fault.delay.fixedDelayMs, undefined, req.ctx.signal ? { signal: req.ctx.signal } : {}).catch(() => undefined);
+    await pause(fault.delay.fixedDelayMs, req.ctx.cancellation);
   }
   if (fault.abort && random() * 100 < fault.abort.percent) {
     req.body?.resume();

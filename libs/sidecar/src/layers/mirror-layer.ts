@@ -1,6 +1,8 @@
 // Request mirroring: a copy of a share of requests goes to a shadow target; its answer is discarded.
 import type { RouteResource } from '@meshcart/mesh-config';
 import { Readable } from 'node:stream';
+import { onBodyDone } from '../body-done';
+import { BoundedCancellation } from '../cancellation';
 import type { Handler, Layer, MeshRequest, MeshResponse } from '../types';
 
 /** Only small bodies are copied: mirroring must not hold large uploads in memory. */
@@ -17,6 +19,8 @@ async function withMirror(inner: Handler, send: Handler, req: MeshRequest, mirro
     req.body = Readable.from([body]);
   }
   if (!body || body.length <= MAX_MIRROR_BODY_BYTES) {
+    // Its own deadline: a slow shadow must not hold connections past the route timeout.
+    const deadline = new BoundedCancellation(undefined, req.ctx.route!.timeoutMs, () => new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
     const shadow = {
       ...req,
       // Envoy's convention: the shadow's authority ends in -shadow, so the target can tell.
@@ -27,14 +31,13 @@ async function withMirror(inner: Handler, send: Handler, req: MeshRequest, mirro
         dstService: mirror.cluster,
         route: { ...req.ctx.route!, cluster: mirror.cluster, mirror: undefined },
         subset: mirror.subset,
-        // Its own deadline: a slow shadow must not hold connections past the route timeout.
-        signal: AbortSignal.timeout(req.ctx.route!.timeoutMs),
+        cancellation: deadline,
       },
     };
     // Fire and forget: the shadow never delays or fails the real request.
     send(shadow).then(
-      (res) => res.body.resume(),
-      () => undefined,
+      (res) => onBodyDone(res, deadline.release).body.resume(),
+      deadline.release,
     );
   }
   return inner(req);

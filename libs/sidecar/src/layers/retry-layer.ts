@@ -1,9 +1,8 @@
 // Retries: per-try deadline, retry-on conditions, exponential backoff with jitter, and a budget against storms.
 import type { RetrySettings } from '@meshcart/mesh-config';
 import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { onBodyDone } from '../body-done';
-import { BoundedSignal } from '../bounded-signal';
+import { BoundedCancellation, pause } from '../cancellation';
 import { UpstreamConnectError, UpstreamResetError, UpstreamTimeoutError } from '../errors';
 import type { MeshEvents } from '../mesh-events';
 import type { RetryBudget } from '../retry-budget';
@@ -82,15 +81,15 @@ async function withRetries(inner: Handler, req: MeshRequest, policy: RetrySettin
     if (!Buffer.isBuffer(buffered)) return inner({ ...req, body: buffered });
     body = buffered;
   }
-  const deadline = req.ctx.signal;
+  const deadline = req.ctx.cancellation;
 
   for (let attempt = 0; ; attempt++) {
     // The try's own deadline covers its response body too; the reason is the one AbortSignal.timeout gives.
     const perTry = policy.perTryTimeoutMs
-      ? new BoundedSignal(deadline, policy.perTryTimeoutMs, () => new DOMException('The operation was aborted due to timeout', 'TimeoutError'))
+      ? new BoundedCancellation(deadline, policy.perTryTimeoutMs, () => new DOMException('The operation was aborted due to timeout', 'TimeoutError'))
       : undefined;
-    const signal = perTry?.signal ?? deadline;
-    const tryReq: MeshRequest = { ...req, body: body ? Readable.from([body]) : null, ctx: { ...req.ctx, attempt, ...(signal ? { signal } : {}) } };
+    const cancellation = perTry ?? deadline;
+    const tryReq: MeshRequest = { ...req, body: body ? Readable.from([body]) : null, ctx: { ...req.ctx, attempt, ...(cancellation ? { cancellation } : {}) } };
     let res: MeshResponse | undefined;
     let err: unknown;
     try {
@@ -99,10 +98,10 @@ async function withRetries(inner: Handler, req: MeshRequest, policy: RetrySettin
     } catch (e) {
       perTry?.release();
       // A per-try timeout is this try's failure; the route deadline passing ends all tries.
-      err = perTry?.timedOut && !deadline?.aborted ? new UpstreamTimeoutError(`try ${attempt + 1} took over ${policy.perTryTimeoutMs} ms`) : e;
+      err = perTry?.timedOut && !deadline?.cancelled ? new UpstreamTimeoutError(`try ${attempt + 1} took over ${policy.perTryTimeoutMs} ms`) : e;
     }
     req.ctx.endpoint = tryReq.ctx.endpoint;
-    const last = attempt >= policy.attempts || deadline?.aborted || !retriable(policy, res, err);
+    const last = attempt >= policy.attempts || deadline?.cancelled || !retriable(policy, res, err);
     if (!last && budget && !budget.tryRetry()) {
       events.emit('retry-budget-exhausted', { cluster, route: req.ctx.route!.name });
     } else if (!last) {
@@ -110,7 +109,7 @@ async function withRetries(inner: Handler, req: MeshRequest, policy: RetrySettin
       res?.body.resume();
       // Full jitter: spreads the retries of many callers instead of synchronising them.
       const cap = Math.min(policy.backoff.maxMs, policy.backoff.baseMs * 2 ** attempt);
-      await sleep(Math.random() * cap, undefined, deadline ? { signal: deadline } : {}).catch(() => undefined);
+      await pause(Math.random() * cap, deadline);
       continue;
     }
     if (res) return res;

@@ -1,7 +1,7 @@
 // The request's deadline: the route timeout, shortened by the caller's remaining deadline, passed on to the next hop.
 import { DEADLINE_HEADER, parseDeadlineMs } from '@meshcart/service-kit';
 import { onBodyDone } from '../body-done';
-import { BoundedSignal } from '../bounded-signal';
+import { BoundedCancellation } from '../cancellation';
 import { DeadlineExceededError, UpstreamTimeoutError } from '../errors';
 import type { Layer } from '../types';
 
@@ -14,8 +14,8 @@ export function timeoutLayer(): Layer {
     const routeMs = req.ctx.route?.timeoutMs;
     const timeoutMs = Math.min(routeMs ?? Infinity, incoming ?? Infinity);
     if (!Number.isFinite(timeoutMs)) return inner(req);
-    const bounded = new BoundedSignal(req.ctx.signal, timeoutMs, () => new UpstreamTimeoutError(`${req.ctx.dstService} did not answer within ${timeoutMs} ms`));
-    req.ctx.signal = bounded.signal;
+    const bounded = new BoundedCancellation(req.ctx.cancellation, timeoutMs, () => new UpstreamTimeoutError(`${req.ctx.dstService} did not answer within ${timeoutMs} ms`));
+    req.ctx.cancellation = bounded;
     // Downstream work never outlives this caller: the next hop learns how long is left (nothing has
     // run since the deadline was set, so that is all of it).
     req.headers[DEADLINE_HEADER] = String(Math.max(1, timeoutMs));
@@ -23,7 +23,7 @@ export function timeoutLayer(): Layer {
       return onBodyDone(await inner(req), bounded.release);
     } catch (err) {
       bounded.release();
-      if (bounded.signal.reason instanceof UpstreamTimeoutError) throw bounded.signal.reason;
+      if (bounded.reason instanceof UpstreamTimeoutError) throw bounded.reason;
       throw err;
     }
   };
