@@ -1,6 +1,7 @@
 // Calls back once when a response body has been fully read, failed, or was abandoned.
 import type { Readable } from 'node:stream';
 import type { MeshResponse } from './types';
+import { UpstreamBody } from './upstream-body';
 
 type Done = (error?: Error) => void;
 
@@ -13,6 +14,11 @@ const waiting = new WeakMap<Readable, Done[]>();
 
 export function onBodyDone(res: MeshResponse, done: Done): MeshResponse {
   const body = res.body;
+  // A body straight from an upstream knows when it is over, including when taken over (no stream events then).
+  if (body instanceof UpstreamBody) {
+    body.whenDone(done);
+    return res;
+  }
   const callbacks = waiting.get(body);
   if (callbacks) {
     callbacks.push(done);

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { Cancellation } from './cancellation';
 import { MeshError } from './errors';
 import type { Handler, Headers, MeshRequest, RequestContext } from './types';
+import { UpstreamBody, type BodySink } from './upstream-body';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -74,6 +75,7 @@ export function sendError(res: AnyResponse, err: unknown): void {
  */
 function relay(body: Readable, res: AnyResponse): void {
   const out = res as ServerResponse;
+  if (body instanceof UpstreamBody && !(res instanceof Http2ServerResponse) && body.handOff(new ResponseSink(out, body))) return;
   // The client went away or the response failed: stop reading, so undici frees the connection.
   const stop = () => {
     if (!body.readableEnded) body.destroy();
@@ -83,6 +85,42 @@ function relay(body: Readable, res: AnyResponse): void {
   // The upstream failed mid-body: the client must see a broken response, not a short one.
   body.once('error', () => out.destroy());
   body.pipe(out);
+}
+
+/**
+ * An HTTP/1.1 response taking an upstream body over: chunks written as undici reads them, no stream
+ * (and no pipe, with its half a dozen listeners) in between. The same rules as relay: backpressure
+ * from the client reaches the upstream connection, a client gone away aborts the upstream request,
+ * and an upstream failure mid-body breaks the response.
+ */
+class ResponseSink implements BodySink {
+  constructor(
+    private readonly out: ServerResponse,
+    private readonly body: UpstreamBody,
+  ) {
+    out.once('close', this.stop);
+    out.on('error', this.stop);
+  }
+
+  data(chunk: Buffer): boolean {
+    const more = this.out.write(chunk);
+    if (!more) this.out.once('drain', this.drained);
+    return more;
+  }
+
+  end(): void {
+    this.out.end();
+  }
+
+  error(): void {
+    this.out.destroy();
+  }
+
+  private readonly drained = (): void => this.body.resumeSink();
+
+  private readonly stop = (): void => {
+    if (!this.body.settled) this.body.destroy();
+  };
 }
 
 /** Runs the handler and streams its response back; errors become JSON with a stable code. */

@@ -7,6 +7,7 @@ import { MeshError } from './errors';
 import { forwardableHeaders } from './http-bridge';
 import { SOURCE_HEADER } from './listeners';
 import type { Headers, MeshRequest, MeshResponse } from './types';
+import { UpstreamBody, type BodySink } from './upstream-body';
 
 type Handler = Dispatcher.DispatchHandler;
 
@@ -70,11 +71,13 @@ function errorResponse(err: unknown): MeshResponse {
  * callback one). A class with methods rather than a dozen closures per call: the closures, and
  * the getters of an object literal made per call, were a measurable share of proxyless overhead.
  */
-class ProxylessCall implements Dispatcher.DispatchController {
+class ProxylessCall implements Dispatcher.DispatchController, BodySink {
   /** Cancelled by the handler (its caller gave up); the stack sees it as the request's cancellation. */
   readonly cancellation = new Cancellation();
   private readonly legacy: boolean;
   private body?: Readable;
+  /** Set when the body was handed over by the upstream connection (no stream in between). */
+  private upstream?: UpstreamBody;
   private isPaused = false;
 
   constructor(private readonly handler: Handler) {
@@ -100,12 +103,13 @@ class ProxylessCall implements Dispatcher.DispatchController {
 
   pause(): void {
     this.isPaused = true;
-    this.body?.pause();
+    if (!this.upstream) this.body?.pause();
   }
 
   resume(): void {
     this.isPaused = false;
-    this.body?.resume();
+    if (this.upstream) this.upstream.resumeSink();
+    else this.body?.resume();
   }
 
   start(): void {
@@ -123,10 +127,26 @@ class ProxylessCall implements Dispatcher.DispatchController {
     this.body = body;
     this.cancellation.onCancel((reason) => body.destroy(reason));
     this.headers(res.statusCode, forwardableHeaders(res.headers));
+    // Straight from the upstream connection when the body is untouched; otherwise as a stream.
+    if (body instanceof UpstreamBody && body.handOff(this)) {
+      this.upstream = body;
+      return;
+    }
     body.on('data', this.onData);
     body.once('end', this.onEnd);
     body.once('error', this.onError);
   };
+
+  /** BodySink: a chunk from the upstream; false pauses the connection until the handler resumes. */
+  data(chunk: Buffer): boolean {
+    this.onData(chunk);
+    return !this.isPaused;
+  }
+
+  /** BodySink: the upstream body is complete. */
+  end(): void {
+    this.onEnd();
+  }
 
   readonly fail = (err: unknown): void => this.deliver(errorResponse(err));
 
@@ -153,7 +173,8 @@ class ProxylessCall implements Dispatcher.DispatchController {
 
   private readonly onError = (err: Error): void => this.error(err);
 
-  private error(err: Error): void {
+  /** Also BodySink's: the upstream body broke. */
+  error(err: Error): void {
     if (this.legacy) this.handler.onError?.(err);
     else this.handler.onResponseError?.(this, err);
   }

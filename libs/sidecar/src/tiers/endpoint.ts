@@ -2,11 +2,12 @@
 import type { ConnectionPoolSettings } from '@meshcart/mesh-config';
 import { createSecureContext } from 'node:tls';
 import { IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { buildConnector, errors, Pool, type Dispatcher } from 'undici';
 import { fromUpstreamError, UpstreamTimeoutError } from '../errors';
 import type { MeshEvents } from '../mesh-events';
 import type { Cancellation } from '../cancellation';
+import { UpstreamBody, type BodySource } from '../upstream-body';
 import type { Handler, Headers, MeshResponse } from '../types';
 
 /** Client-side mTLS: our certificate, the mesh root, and the SPIFFE ID the server must prove. */
@@ -142,25 +143,6 @@ function destroyRequestBody(body: Readable | null, err: Error): void {
   body.destroy(err);
 }
 
-/** The upstream's response body: undici's chunks as a stream, with backpressure passed back to the connection. */
-class UpstreamBody extends Readable {
-  constructor(private readonly call: UpstreamCall) {
-    super({ highWaterMark: 64 * 1024 });
-  }
-
-  override _read(): void {
-    this.call.resume();
-  }
-
-  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
-    this.call.bodyClosed(err);
-    if (!err && !this.readableEnded) err = new errors.RequestAbortedError();
-    if (!err) return callback(null);
-    // An error listener may be added a microtask later, by whoever awaited the response: wait for it.
-    setImmediate(callback, err);
-  }
-}
-
 /**
  * One request on a pooled connection, as an undici dispatch handler rather than through undici's
  * request(): that adds a request handler object, an AbortSignal listener and its own body stream
@@ -168,7 +150,7 @@ class UpstreamBody extends Readable {
  * at connect, so no AbortSignal is made. The callback-style handler is undici's fastest path (the
  * newer controller style is wrapped into it).
  */
-class UpstreamCall implements Dispatcher.DispatchHandler {
+class UpstreamCall implements Dispatcher.DispatchHandler, BodySource {
   private abortUpstream?: (err: Error) => void;
   private resumeUpstream?: () => void;
   private body?: UpstreamBody;
@@ -198,12 +180,12 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
-    return this.body!.push(chunk);
+    return this.body!.deliver(chunk);
   }
 
   onComplete(): void {
     this.complete = true;
-    this.body!.push(null);
+    this.body!.finish();
   }
 
   onError(err: Error): void {
@@ -215,15 +197,14 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       return this.reject(err);
     }
     // After whatever is already queued for the body has run, as undici's request() does.
-    queueMicrotask(() => body.on('error', noop).destroy(err));
+    queueMicrotask(() => body.fail(err));
   }
 
   resume(): void {
     this.resumeUpstream?.();
   }
 
-  /** The body was read to its end or given up: stop listening for cancellation; given up early, abort the request. */
-  bodyClosed(err: Error | null): void {
+  closed(err: Error | undefined): void {
     this.cancellation?.off(this.onCancel);
     if (!this.complete) {
       this.complete = true;
@@ -233,7 +214,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
 
   /** Cancelled (deadline, or the caller went away): before the response, abort it; during its body, break the body. */
   private readonly onCancel = (reason: Error): void => {
-    if (this.body) this.body.on('error', noop).destroy(reason);
+    if (this.body) this.body.fail(reason);
     else this.abortUpstream?.(reason);
   };
 }
