@@ -14,6 +14,8 @@ const scopeRules = [
   { sourceTag: 'scope:mesh', onlyDependOnLibsWithTags: ['scope:mesh', 'scope:shared'] },
   { sourceTag: 'scope:control-plane', onlyDependOnLibsWithTags: ['scope:control-plane', 'scope:mesh', 'scope:shared'] },
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+  // Deployment tooling (images, compose, manifests) builds and tests the apps; it imports only shared code.
+  { sourceTag: 'scope:deploy', onlyDependOnLibsWithTags: ['scope:deploy', 'scope:shared'] },
 ];
 
 const typeRules = (allowTesting) => [
@@ -37,7 +39,7 @@ const boundaries = (allowTesting) => [
 
 const testFiles = ['**/*.spec.ts', '**/test/**/*.ts'];
 // Tool config files import the shared root config by path; they are not part of any project's code.
-const toolFiles = ['**/vitest.config.ts'];
+const toolFiles = ['**/vitest.config.ts', '**/vitest.*.config.ts'];
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', '**/.data/**', '**/.nx/**', 'load-tests/results/**'] },

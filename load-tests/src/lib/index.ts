@@ -2,4 +2,5 @@
 export * from './load-generator';
 export * from './process-stats';
 export * from './report';
+export * from './table';
 export * from './bundle';

@@ -1,5 +1,4 @@
-// Benchmark output: machine facts, tables for the terminal and for Markdown, Vega-Lite charts as SVG, result files.
-import Table from 'cli-table3';
+// Benchmark output: machine facts, Markdown tables, Vega-Lite charts as SVG, result files.
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -32,13 +31,6 @@ export function machineInfo(): MachineInfo {
     kernel: os.release(),
     arch: process.arch,
   };
-}
-
-/** A titled table on stdout; no colours, so the output reads the same when piped into a file. */
-export function printTable(title: string, head: string[], rows: (string | number)[][]): void {
-  const table = new Table({ head, style: { head: [], border: [] } });
-  for (const row of rows) table.push(row.map(String));
-  process.stdout.write(`${title}\n${table.toString()}\n`);
 }
 
 function cell(value: string | number): string {

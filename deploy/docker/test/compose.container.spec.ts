@@ -1,0 +1,123 @@
+// The compose demo, as a user runs it: up, a working shop through the published gateway, the mesh's
+// own metrics, a profile switch, down -v. Runs docker-compose.yml from the repository root.
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { call, eventually, metricsIn, placeOrder, run, sample, shopper, stockOf } from './shop-client';
+
+const root = resolve(import.meta.dirname, '../../..');
+
+/** Compose v2 when the docker CLI has it, else v1.29's docker-compose (Debian 12's package). */
+function composeCommand(): string[] {
+  try {
+    execFileSync('docker', ['compose', 'version'], { stdio: 'ignore' });
+    return ['docker', 'compose'];
+  } catch {
+    return ['docker-compose'];
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+describe('docker compose up: the shop and its mesh in containers', () => {
+  const project = `meshcart-test-${process.pid}`;
+  const [bin, ...pre] = composeCommand();
+  const env: NodeJS.ProcessEnv = { ...process.env, MESHCART_IMAGE: inject('image') };
+  let gateway = '';
+  let controlPlane = '';
+  const compose = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
+    run(bin!, [...pre, '-p', project, '-f', 'docker-compose.yml', ...args], { cwd: root, env: { ...env, ...extraEnv }, maxBuffer: 32 << 20 });
+  const containerOf = async (service: string) => (await compose(['ps', '-q', service])).stdout.trim();
+
+  beforeAll(async () => {
+    env['GATEWAY_PORT'] = String(await freePort());
+    env['CONTROL_PLANE_PORT'] = String(await freePort());
+    gateway = `http://127.0.0.1:${env['GATEWAY_PORT']}`;
+    controlPlane = `http://127.0.0.1:${env['CONTROL_PLANE_PORT']}`;
+    // --no-build: the image under test was built once for every container test.
+    await compose(['up', '-d', '--no-build']);
+  });
+
+  afterAll(async () => {
+    const logs = await compose(['logs', '--no-color', '--tail', '30']).catch(() => ({ stdout: '' }));
+    await compose(['down', '-v', '--timeout', '10']).catch((err: Error) => console.error(`compose down: ${err.message}`));
+    if (process.env['MESHCART_KEEP_LOGS']) console.log(logs.stdout);
+  });
+
+  it('brings every container up healthy, each service beside a sidecar in its network namespace', async () => {
+    const services = (await compose(['config', '--services'])).stdout.trim().split('\n').filter((s) => !['load', 'prometheus', 'grafana'].includes(s));
+    expect(services).toHaveLength(12);
+    await eventually(
+      async () => {
+        const states = await Promise.all(
+          services.map(async (s) => (await run('docker', ['inspect', '-f', '{{.State.Health.Status}}', await containerOf(s)])).stdout.trim()),
+        );
+        return Object.fromEntries(services.map((s, i) => [s, states[i]]));
+      },
+      (states) => Object.values(states).every((s) => s === 'healthy'),
+      150_000,
+      'every container healthy',
+    );
+    // A sidecar joins its app's network namespace, as in a pod: same network stack, no address of its own.
+    for (const app of ['user-service', 'product-service-1', 'product-service-2', 'order-service', 'payment-service']) {
+      const appId = await containerOf(app);
+      const mode = (await run('docker', ['inspect', '-f', '{{.HostConfig.NetworkMode}}', await containerOf(`${app}-sidecar`)])).stdout.trim();
+      expect(mode).toBe(`container:${appId}`);
+    }
+  });
+
+  it('registers, logs in and places an order through the published gateway, counted by the order sidecar on the order→payment edge', async () => {
+    await eventually(() => call(`${gateway}/readyz`), (r) => r.status === 200, 60_000, 'gateway ready');
+    const { token } = await shopper(gateway, `compose-${process.pid}@example.com`);
+    const before = await stockOf(gateway, 'p-002');
+    const order = await placeOrder(gateway, token, `compose-${process.pid}-1`, 'p-002', 2);
+    expect(order.status, JSON.stringify(order.body)).toBe(201);
+    expect(order.body.status).toBe('confirmed');
+    expect(await stockOf(gateway, 'p-002')).toBe(before - 2);
+
+    const metrics = await metricsIn(await containerOf('order-service'));
+    const charges = sample(metrics, 'mesh_requests_total', { direction: 'outbound', src_service: 'order-service', dst_service: 'payment-service', status_code: '201' });
+    expect(charges).toBeGreaterThanOrEqual(1);
+    // Both product replicas are endpoints of product-service at the control plane.
+    const endpoints = await call<{ clusters: Record<string, { instance: string; url: string }[]> }>(`${controlPlane}/api/v1/endpoints`);
+    expect(endpoints.body.clusters['product-service']!.map((e) => e.instance).sort()).toEqual(['product-service-1', 'product-service-2']);
+    expect(endpoints.body.clusters['payment-service']![0]!.url).toBe('http://payment-service:15006');
+  });
+
+  it('switches MESH_PROFILE to baseline live: the sidecars stay up, every proxy ACKs the new config, and orders still work', async () => {
+    type Proxy = { instance: string; acks: { resources?: { acked: boolean } }; configVersion: string | null };
+    const proxies = async () => (await call<Proxy[]>(`${controlPlane}/api/v1/proxies`)).body;
+    const versionsBefore = Object.fromEntries((await proxies()).map((p) => [p.instance, p.configVersion]));
+    expect(Object.keys(versionsBefore)).toHaveLength(6);
+    const sidecarBefore = await containerOf('order-service-sidecar');
+
+    await compose(['up', '-d', '--no-build'], { MESH_PROFILE: 'baseline' });
+    expect(await containerOf('order-service-sidecar')).toBe(sidecarBefore);
+    const config = await eventually(() => call<{ profile: string }>(`${controlPlane}/api/v1/config`), (r) => r.status === 200, 60_000, 'control plane back');
+    expect(config.body.profile).toBe('baseline');
+    // The same proxies, reconnected to the new control plane, each on a new config version it ACKed.
+    await eventually(
+      proxies,
+      (list) => list.length === 6 && list.every((p) => p.acks.resources?.acked && p.configVersion !== null && p.configVersion !== versionsBefore[p.instance]),
+      90_000,
+      'every proxy ACKed the baseline config',
+    );
+
+    const { token } = await shopper(gateway, `compose-baseline-${process.pid}@example.com`);
+    const order = await eventually(() => placeOrder(gateway, token, `compose-${process.pid}-2`), (r) => r.status === 201, 60_000, 'an order on the baseline profile');
+    expect(order.body.status).toBe('confirmed');
+  });
+
+  it('down -v removes the containers and the data volumes', async () => {
+    await compose(['down', '-v', '--timeout', '10']);
+    expect((await run('docker', ['ps', '-a', '-q', '--filter', `label=com.docker.compose.project=${project}`])).stdout.trim()).toBe('');
+    expect((await run('docker', ['volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`])).stdout.trim()).toBe('');
+  });
+});

@@ -1,0 +1,189 @@
+// The mesh under failure, in real containers of our own image (testcontainers): each service beside
+// its sidecar in one network namespace, as compose and Kubernetes run them. A product replica dies
+// under load; the payment pod freezes; the control plane drops off the network.
+import { makeTempDir } from '@meshcart/testing';
+import { chmodSync } from 'node:fs';
+import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { call, eventually, metricsIn, placeOrder, run, sample, shopper, stockOf } from './shop-client';
+
+const TOKEN = 'resilience-test-bootstrap-token';
+const MESH_ENV = { MESH_CONTROL_PLANE_URLS: 'http://control-plane:15010', MESH_BOOTSTRAP_TOKEN: TOKEN, LOG_LEVEL: 'warn' };
+
+interface Pod {
+  app: StartedTestContainer;
+  sidecar: StartedTestContainer;
+}
+
+describe('the mesh in containers under failure', () => {
+  const image = inject('image');
+  const productData = makeTempDir('meshcart-product-data-');
+  let network: StartedNetwork;
+  let controlPlane: StartedTestContainer;
+  let gatewayContainer: StartedTestContainer;
+  const pods: Record<string, Pod> = {};
+  let gateway = '';
+  let token = '';
+  let orders = 0;
+  const nextKey = () => `resilience-${process.pid}-${++orders}`;
+
+  function meshContainer(role: string, env: Record<string, string>): GenericContainer {
+    return new GenericContainer(image)
+      .withCommand([role])
+      .withEnvironment({ ...MESH_ENV, ...env })
+      .withWaitStrategy(Wait.forHealthCheck())
+      .withStartupTimeout(90_000);
+  }
+
+  /** An app listening on loopback, and its sidecar in the app's network namespace. */
+  async function startPod(service: string, instance: string, port: number, data?: string): Promise<Pod> {
+    let app = meshContainer(service, { HOST: '127.0.0.1', PORT: String(port), MESH_MODE: 'sidecar', MESH_OUTBOUND_URL: 'http://127.0.0.1:15001', MESH_INSTANCE: instance, PAYMENT_LATENCY_MS: '0' })
+      .withNetwork(network)
+      .withNetworkAliases(instance);
+    if (data) app = app.withBindMounts([{ source: data, target: '/data' }]);
+    const started = await app.start();
+    const sidecar = await meshContainer('sidecar', {
+      HOST: '127.0.0.1',
+      INBOUND_HOST: '0.0.0.0',
+      ADMIN_HOST: '0.0.0.0',
+      MESH_SERVICE: service,
+      MESH_INSTANCE: instance,
+      APP_PORT: String(port),
+      ADVERTISE_HOST: instance,
+    })
+      .withNetworkMode(`container:${started.getId()}`)
+      .start();
+    pods[instance] = { app: started, sidecar };
+    return pods[instance]!;
+  }
+
+  beforeAll(async () => {
+    // Both product replicas share one SQLite catalog, as on the compose volume; the image runs as uid 1000.
+    chmodSync(productData.path, 0o777);
+    network = await new Network().start();
+    controlPlane = await meshContainer('control-plane', { HOST: '0.0.0.0', PORT: '15010', MESH_PROFILE: 'optimized' })
+      .withNetwork(network)
+      .withNetworkAliases('control-plane')
+      .withExposedPorts(15010)
+      .start();
+    await Promise.all([
+      startPod('user-service', 'user-service-1', 3001),
+      startPod('product-service', 'product-service-1', 3002, productData.path),
+      startPod('product-service', 'product-service-2', 3002, productData.path),
+      startPod('order-service', 'order-service-1', 3003),
+      startPod('payment-service', 'payment-service-1', 3004),
+    ]);
+    gatewayContainer = await meshContainer('gateway', { HOST: '0.0.0.0', PORT: '8080', ADMIN_HOST: '0.0.0.0', ADMIN_PORT: '15100', ADVERTISE_HOST: 'gateway', MESH_INSTANCE: 'gateway-1' })
+      .withNetwork(network)
+      .withNetworkAliases('gateway')
+      .withExposedPorts(8080)
+      .start();
+    gateway = `http://${gatewayContainer.getHost()}:${gatewayContainer.getMappedPort(8080)}`;
+    token = (await shopper(gateway, `resilience-${process.pid}@example.com`)).token;
+  });
+
+  afterAll(async () => {
+    const all = [gatewayContainer, ...Object.values(pods).flatMap((p) => [p.sidecar, p.app]), controlPlane].filter(Boolean);
+    for (const c of all) await c.stop({ timeout: 5_000 }).catch(() => undefined);
+    await network?.stop().catch(() => undefined);
+    productData.remove();
+  });
+
+  it('keeps orders succeeding through the other product replica when one is killed under load', async () => {
+    const results: { status: number; body: unknown }[] = [];
+    let killed = false;
+    let stop = false;
+    // Steady traffic through both product replicas: catalog reads from the gateway, orders (which
+    // reserve stock) from order-service.
+    const load = (async () => {
+      while (!stop) {
+        const [browse, order] = await Promise.all([call(`${gateway}/api/products?page=1`), placeOrder(gateway, token, nextKey(), 'p-001', 1)]);
+        if (killed) results.push(browse, order);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 3_000));
+    // SIGKILL, app and sidecar: no graceful deregistration, the endpoint stays listed until its lease ends.
+    await run('docker', ['kill', pods['product-service-2']!.sidecar.getId(), pods['product-service-2']!.app.getId()]);
+    killed = true;
+    await new Promise((r) => setTimeout(r, 15_000));
+    stop = true;
+    await load;
+
+    const failed = results.filter((r) => r.status >= 400);
+    expect(results.length).toBeGreaterThan(20);
+    expect(failed, JSON.stringify(failed.slice(0, 3))).toEqual([]);
+    // The dead replica has left the endpoint list once its lease expired.
+    const endpoints = await call<{ clusters: Record<string, { instance: string }[]> }>(
+      `http://${controlPlane.getHost()}:${controlPlane.getMappedPort(15010)}/api/v1/endpoints`,
+    );
+    expect(endpoints.body.clusters['product-service']!.map((e) => e.instance)).toEqual(['product-service-1']);
+  });
+
+  it('opens the breaker to a frozen payment pod: orders fail fast with a clear reason, no stock leaks, and orders recover on unpause', async () => {
+    const order = pods['order-service-1']!.app.getId();
+    const payment = pods['payment-service-1']!;
+    const stockBefore = await stockOf(gateway, 'p-003');
+    await run('docker', ['pause', payment.sidecar.getId(), payment.app.getId()]);
+    try {
+      // Enough failing calls to trip the breaker (requestVolumeThreshold 20 at 50% errors).
+      const outcomes = await Promise.all(Array.from({ length: 24 }, () => placeOrder(gateway, token, nextKey(), 'p-003', 1)));
+      expect(outcomes.filter((o) => o.status === 201)).toEqual([]);
+      const breaker = await eventually(
+        async () => sample(await metricsIn(order), 'mesh_circuit_breaker_state', { dst_service: 'payment-service' }),
+        (state) => state === 1,
+        20_000,
+        "order sidecar's breaker to payment-service open",
+      );
+      expect(breaker).toBe(1);
+      const fast = await placeOrder(gateway, token, nextKey(), 'p-003', 1);
+      expect(fast.status).toBe(503);
+      expect(JSON.stringify(fast.body)).toMatch(/payment-service answered 503 MESH_ERR_CIRCUIT_OPEN/);
+      // Failing fast: no timeout waited out (a frozen call waits 2 s per try).
+      expect(fast.ms).toBeLessThan(1_500);
+    } finally {
+      await run('docker', ['unpause', payment.sidecar.getId(), payment.app.getId()]);
+    }
+
+    // Once the breaker's sleep window has passed, a trial call succeeds and orders go through again.
+    const recovered = await eventually(() => placeOrder(gateway, token, nextKey(), 'p-003', 1), (r) => r.status === 201, 60_000, 'an order after unpause');
+    expect(recovered.body.status).toBe('confirmed');
+    // Every failed order's reservation was released: stock fell by exactly the confirmed order.
+    await eventually(() => stockOf(gateway, 'p-003'), (s) => s === stockBefore - 1, 60_000, 'stock after compensation');
+  });
+
+  it('keeps serving on the last config while the control plane is off the network, and resyncs when it returns', async () => {
+    const cpUrl = `http://${controlPlane.getHost()}:${controlPlane.getMappedPort(15010)}`;
+    type Proxy = { instance: string; configVersion: string | null; stream?: string; acks: { resources?: { acked: boolean } } };
+    const before = (await call<Proxy[]>(`${cpUrl}/api/v1/proxies`)).body;
+    const netName = network.getName();
+    await run('docker', ['network', 'disconnect', netName, controlPlane.getId()]);
+    try {
+      // The control plane changes profile while cut off (meshctl inside its container, on loopback).
+      const applied = await controlPlane.exec(['node', '/app/dist/meshcart.js', 'meshctl', 'profile', 'use', 'baseline']);
+      expect(applied.exitCode, applied.output).toBe(0);
+      // The data plane keeps serving the shop on what it has.
+      for (let i = 0; i < 10; i++) {
+        const r = await placeOrder(gateway, token, nextKey(), 'p-004', 1);
+        expect(r.status, JSON.stringify(r.body)).toBe(201);
+      }
+    } finally {
+      await run('docker', ['network', 'connect', '--alias', 'control-plane', netName, controlPlane.getId()]);
+    }
+    // Reconnected, every proxy takes the config changed in the meantime and ACKs it.
+    const after = await eventually(
+      async () => (await call<Proxy[]>(`${cpUrl}/api/v1/proxies`)).body,
+      (list) =>
+        list.length >= before.length &&
+        before.every((b) => {
+          const now = list.find((p) => p.instance === b.instance);
+          return now?.acks.resources?.acked === true && now.configVersion !== b.configVersion;
+        }),
+      90_000,
+      'every proxy on the new config',
+    );
+    expect(after.length).toBeGreaterThanOrEqual(before.length);
+    const r = await placeOrder(gateway, token, nextKey(), 'p-004', 1);
+    expect(r.status).toBe(201);
+  });
+});

@@ -1,0 +1,81 @@
+// What the container tests do to the shop and the mesh from outside: HTTP calls through the
+// published gateway, metrics read inside a container, and waiting for a condition.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { request } from 'undici';
+
+export const run = promisify(execFile);
+
+export async function call<T = unknown>(url: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+  const started = performance.now();
+  const res = await request(url, {
+    method: (init.method ?? 'GET') as 'GET',
+    headers: { ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers },
+    body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
+    headersTimeout: 60_000,
+    bodyTimeout: 60_000,
+  });
+  const text = await res.body.text();
+  let body: T;
+  try {
+    body = JSON.parse(text) as T;
+  } catch {
+    body = text as T;
+  }
+  return { status: res.statusCode, body, ms: performance.now() - started };
+}
+
+/** Polls `probe` until `accept` holds; the error names the last value seen. */
+export async function eventually<T>(probe: () => Promise<T>, accept: (v: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let lastError: unknown;
+  while (Date.now() < until) {
+    try {
+      last = await probe();
+      if (accept(last)) return last;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${what}: not within ${timeoutMs} ms; last value ${JSON.stringify(last)}${lastError ? `, last error ${(lastError as Error).message}` : ''}`);
+}
+
+/** A registered, logged-in shopper. */
+export async function shopper(gateway: string, email: string): Promise<{ token: string }> {
+  const reg = await call(`${gateway}/api/users`, { method: 'POST', body: { email, password: 'correct horse', name: 'Container Test' } });
+  if (reg.status !== 201) throw new Error(`register → ${reg.status} ${JSON.stringify(reg.body)}`);
+  const session = await call<{ token: string }>(`${gateway}/api/sessions`, { method: 'POST', body: { email, password: 'correct horse' } });
+  if (session.status !== 200) throw new Error(`log in → ${session.status} ${JSON.stringify(session.body)}`);
+  return session.body;
+}
+
+export function placeOrder(gateway: string, token: string, key: string, productId = 'p-002', quantity = 1) {
+  return call<{ id?: string; status?: string; code?: string; message?: string }>(`${gateway}/api/orders`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'idempotency-key': key },
+    body: { items: [{ productId, quantity }] },
+  });
+}
+
+export async function stockOf(gateway: string, productId: string): Promise<number> {
+  const res = await call<{ stock: number }>(`${gateway}/api/products/${productId}`);
+  if (res.status !== 200) throw new Error(`product ${productId} → ${res.status}`);
+  return res.body.stock;
+}
+
+/** A proxy's /metrics, read from inside its container (its admin port is not published). */
+export async function metricsIn(container: string, port = 15000): Promise<string> {
+  const script = `fetch('http://127.0.0.1:${port}/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`;
+  const { stdout } = await run('docker', ['exec', container, 'node', '-e', script], { maxBuffer: 16 << 20 });
+  return stdout;
+}
+
+/** Sum of a metric's samples whose labels include all of `labels`. */
+export function sample(metrics: string, name: string, labels: Record<string, string>): number {
+  return metrics
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+}
