@@ -4,7 +4,7 @@ import { createSecureContext } from 'node:tls';
 import { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { buildConnector, errors, Pool, type Dispatcher } from 'undici';
-import { fromUpstreamError, UpstreamTimeoutError } from '../errors';
+import { fromUpstreamError, UpstreamTimeoutError, type MeshError } from '../errors';
 import type { MeshEvents } from '../mesh-events';
 import type { Cancellation } from '../cancellation';
 import { UpstreamBody, type BodySource } from '../upstream-body';
@@ -160,7 +160,10 @@ class UpstreamCall implements Dispatcher.DispatchHandler, BodySource {
     private readonly requestBody: Readable | null,
     private readonly cancellation: Cancellation | undefined,
     private readonly resolve: (res: MeshResponse) => void,
-    private readonly reject: (err: Error) => void,
+    private readonly reject: (err: MeshError) => void,
+    /** For error messages: the destination service and the address called. */
+    private readonly dstService: string,
+    private readonly url: string,
   ) {}
 
   onConnect(abort: (err?: Error) => void): void {
@@ -194,7 +197,9 @@ class UpstreamCall implements Dispatcher.DispatchHandler, BodySource {
     const body = this.body;
     if (!body) {
       this.cancellation?.off(this.onCancel);
-      return this.reject(err);
+      // A route deadline that passed is the answer, whatever undici made of the abort.
+      const reason = this.cancellation?.reason;
+      return this.reject(reason instanceof UpstreamTimeoutError ? reason : fromUpstreamError(err, `${this.dstService} (${this.url})`, false));
     }
     // After whatever is already queued for the body has run, as undici's request() does.
     queueMicrotask(() => body.fail(err));
@@ -230,20 +235,19 @@ export function forward(
 ): Handler {
   return (req) => {
     const { url, h2c, tls } = target(req.ctx);
-    const cancellation = req.ctx.cancellation;
-    const sent = new Promise<MeshResponse>((resolve, reject) => {
-      const call = new UpstreamCall(req.body, cancellation, resolve, reject);
+    return new Promise<MeshResponse>((resolve, reject) => {
+      const call = new UpstreamCall(req.body, req.ctx.cancellation, resolve, reject, req.ctx.dstService, url);
       // undici's request() refuses CONNECT (a tunnel, not a request); so does this.
       if (req.method === 'CONNECT') return call.onError(new errors.InvalidArgumentError('invalid method'));
-      pool(url, h2c, tls).dispatch(
-        { method: req.method as 'GET', path: req.path, headers: req.headers as Record<string, string>, body: req.body, reset: closeAfterEach },
-        call,
-      );
-    });
-    return sent.catch((err: unknown) => {
-      const reason = cancellation?.reason;
-      if (reason instanceof UpstreamTimeoutError) throw reason;
-      throw fromUpstreamError(err, `${req.ctx.dstService} (${url})`, false);
+      try {
+        pool(url, h2c, tls).dispatch(
+          { method: req.method as 'GET', path: req.path, headers: req.headers as Record<string, string>, body: req.body, reset: closeAfterEach },
+          call,
+        );
+      } catch (err) {
+        // A pool that cannot be made (bad address or TLS material) fails the request like an upstream error.
+        call.onError(err as Error);
+      }
     });
   };
 }
