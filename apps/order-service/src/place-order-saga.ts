@@ -272,6 +272,9 @@ export class PlaceOrderSaga {
     const reply = await this.step<Reservation>(PRODUCT_SERVICE, {
       method: 'POST',
       path: '/reservations',
+      // product-service keeps one reservation per order id, so repeating this call is safe: the key
+      // lets the mesh retry it when a replica dies mid-request.
+      headers: { 'idempotency-key': `reserve-${order.id}` },
       body: { orderId: order.id, items: order.items.map(({ productId, quantity }) => ({ productId, quantity })) },
     });
     if ((reply.statusCode === 201 || reply.statusCode === 200) && Array.isArray(reply.body?.items) && Number.isInteger(reply.body.totalCents)) {

@@ -97,7 +97,9 @@ describe('the mesh in containers under failure', () => {
     // reserve stock) from order-service.
     const load = (async () => {
       while (!stop) {
-        const [browse, order] = await Promise.all([call(`${gateway}/api/products?page=1`), placeOrder(gateway, token, nextKey(), 'p-001', 1)]);
+        // Orders spread over the catalog, so no product sells out during the test.
+        const product = `p-${String((orders % 72) + 1).padStart(3, '0')}`;
+        const [browse, order] = await Promise.all([call(`${gateway}/api/products?page=1`), placeOrder(gateway, token, nextKey(), product, 1)]);
         if (killed) results.push(browse, order);
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -137,8 +139,10 @@ describe('the mesh in containers under failure', () => {
       );
       expect(breaker).toBe(1);
       const fast = await placeOrder(gateway, token, nextKey(), 'p-003', 1);
+      // Refused by the order sidecar's breaker to payment-service, or by the gateway's to order-service
+      // once enough orders failed: either way an open circuit, named.
       expect(fast.status).toBe(503);
-      expect(JSON.stringify(fast.body)).toMatch(/payment-service answered 503 MESH_ERR_CIRCUIT_OPEN/);
+      expect(JSON.stringify(fast.body)).toMatch(/MESH_ERR_CIRCUIT_OPEN/);
       // Failing fast: no timeout waited out (a frozen call waits 2 s per try).
       expect(fast.ms).toBeLessThan(1_500);
     } finally {

@@ -18,6 +18,8 @@ export interface RequestContext {
   cancellation?: Cancellation;
   /** 0 for the first try, n for the n-th retry. */
   attempt?: number;
+  /** Instances earlier tries of this request went to: a retry picks another one when it can. */
+  triedEndpoints?: string[];
   /** The instance subset (by labels) this request must go to, chosen by the route's split. */
   subset?: string;
   /** W3C trace id this request belongs to (for logs). */

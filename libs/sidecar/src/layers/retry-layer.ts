@@ -69,12 +69,21 @@ export function retryLayer(deps: { budget: (cluster: string) => RetryBudget | un
     budget?.recordRequest();
     const safe = IDEMPOTENT.has(req.method) || req.headers['idempotency-key'] !== undefined;
     // A plain call when this request may not be retried: see "a layer whose policy is off" in types.ts.
-    if (!policy || !safe) return inner(req);
-    return withRetries(inner, req, policy, cluster, budget, deps.events);
+    if (!policy || (!safe && !policy.retryOn.includes('connect-failure'))) return inner(req);
+    // A request that is not safe to repeat is retried only when a try never reached the upstream.
+    return withRetries(inner, req, policy, cluster, budget, deps.events, !safe);
   };
 }
 
-async function withRetries(inner: Handler, req: MeshRequest, policy: RetrySettings, cluster: string, budget: RetryBudget | undefined, events: MeshEvents): Promise<MeshResponse> {
+async function withRetries(
+  inner: Handler,
+  req: MeshRequest,
+  policy: RetrySettings,
+  cluster: string,
+  budget: RetryBudget | undefined,
+  events: MeshEvents,
+  connectFailuresOnly: boolean,
+): Promise<MeshResponse> {
   let body: Buffer | null = null;
   if (req.body) {
     const buffered = await bufferBody(req.body, MAX_RETRY_BODY_BYTES);
@@ -82,6 +91,9 @@ async function withRetries(inner: Handler, req: MeshRequest, policy: RetrySettin
     body = buffered;
   }
   const deadline = req.ctx.cancellation;
+  // Shared by every try, filled by the concrete tier, so a retry goes to an endpoint not yet tried
+  // (a dead replica fails fast, has nothing in flight and would otherwise win least-request again).
+  const triedEndpoints: string[] = [];
 
   for (let attempt = 0; ; attempt++) {
     // The try's own deadline covers its response body too; the reason is the one AbortSignal.timeout gives.
@@ -89,7 +101,7 @@ async function withRetries(inner: Handler, req: MeshRequest, policy: RetrySettin
       ? new BoundedCancellation(deadline, policy.perTryTimeoutMs, () => new DOMException('The operation was aborted due to timeout', 'TimeoutError'))
       : undefined;
     const cancellation = perTry ?? deadline;
-    const tryReq: MeshRequest = { ...req, body: body ? Readable.from([body]) : null, ctx: { ...req.ctx, attempt, ...(cancellation ? { cancellation } : {}) } };
+    const tryReq: MeshRequest = { ...req, body: body ? Readable.from([body]) : null, ctx: { ...req.ctx, attempt, triedEndpoints, ...(cancellation ? { cancellation } : {}) } };
     let res: MeshResponse | undefined;
     let err: unknown;
     try {
@@ -101,7 +113,8 @@ async function withRetries(inner: Handler, req: MeshRequest, policy: RetrySettin
       err = perTry?.timedOut && !deadline?.cancelled ? new UpstreamTimeoutError(`try ${attempt + 1} took over ${policy.perTryTimeoutMs} ms`) : e;
     }
     req.ctx.endpoint = tryReq.ctx.endpoint;
-    const last = attempt >= policy.attempts || deadline?.cancelled || !retriable(policy, res, err);
+    const again = connectFailuresOnly ? err instanceof UpstreamConnectError : retriable(policy, res, err);
+    const last = attempt >= policy.attempts || deadline?.cancelled || !again;
     if (!last && budget && !budget.tryRetry()) {
       events.emit('retry-budget-exhausted', { cluster, route: req.ctx.route!.name });
     } else if (!last) {

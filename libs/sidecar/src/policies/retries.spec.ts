@@ -69,6 +69,39 @@ describe('retries', () => {
     expect(up.requests).toHaveLength(2);
   });
 
+  it('send a retry to an endpoint the request has not tried yet', async () => {
+    // Hashing on a header sends every try of a request to the same replica, unless the retry
+    // leaves out the one that failed: here a replica that refuses connections.
+    const dead = await startRecordingServer();
+    await dead.close();
+    const up = await flaky(0);
+    const mesh = planeWith(`      policy:
+        loadBalancer: { policy: CONSISTENT_HASH, hashOn: { header: x-user } }
+        retries: { attempts: 1, retryOn: [connect-failure], backoff: { baseMs: 1, maxMs: 1 } }`, [dead.url, up.url]);
+    closers.push(mesh.close);
+    const statuses = [];
+    for (let i = 0; i < 20; i++) statuses.push((await mesh.call('/charges/1', { headers: { 'x-user': `u${i}` } })).status);
+    expect(statuses.every((s) => s === 200), statuses.join(',')).toBe(true);
+    expect(up.requests).toHaveLength(20);
+  });
+
+  it('repeat a POST without an Idempotency-Key only when its try never reached the upstream', async () => {
+    const dead = await startRecordingServer();
+    await dead.close();
+    const up = await flaky(1);
+    const mesh = planeWith(`      policy:
+        loadBalancer: { policy: CONSISTENT_HASH, hashOn: { header: x-user } }
+        retries: { attempts: 2, retryOn: [connect-failure, gateway-error], backoff: { baseMs: 1, maxMs: 1 } }`, [dead.url, up.url]);
+    closers.push(mesh.close);
+    // Find a user whose requests hash to the dead replica first: its POST is repeated on the live one.
+    const results = [];
+    for (let i = 0; i < 10; i++) results.push(await mesh.call('/charges', { method: 'POST', body: `pay-${i}`, headers: { 'x-user': `u${i}` } }));
+    // The live replica saw each body once: a 503 it answered (something was sent) is not repeated.
+    expect(up.requests.map((r) => r.body).sort()).toEqual(results.map((_, i) => `pay-${i}`).sort());
+    expect(results.filter((r) => r.status === 503)).toHaveLength(1);
+    expect(results.filter((r) => r.status === 200)).toHaveLength(9);
+  });
+
   it('retry only on the listed conditions', async () => {
     const up = await flaky(1, 500);
     const mesh = planeWith(retries(), [up.url]);

@@ -82,11 +82,19 @@ export class Cluster {
 
   /**
    * Endpoints a request may go to: those of its subset (by labels), without the ejected ones unless
-   * too few of them are healthy (panic mode: all of them).
+   * too few of them are healthy (panic mode: all of them). A retry also leaves out the endpoints its
+   * earlier tries went to, as long as another one remains.
    */
-  private candidates(subset: string | undefined): OutlierState[] {
+  private candidates(subset: string | undefined, tried?: readonly string[]): OutlierState[] {
     const labels = subset ? this.resource.subsets?.[subset] : undefined;
     const inSubset = labels ? this.states.filter((s) => Object.entries(labels).every(([k, v]) => s.endpoint.labels[k] === v)) : this.states;
+    const pool = this.withoutEjected(inSubset);
+    if (!tried?.length) return pool;
+    const untried = pool.filter((s) => !tried.includes(s.endpoint.instance));
+    return untried.length ? untried : pool;
+  }
+
+  private withoutEjected(inSubset: OutlierState[]): OutlierState[] {
     const od = this.resource.outlierDetection;
     // Nothing ejected (the usual case): no filtered copy of the list per request.
     if (!od || !inSubset.some((s) => s.ejectedUntil > 0)) return inSubset;
@@ -114,12 +122,13 @@ export class Cluster {
       }
       let state: OutlierState | undefined;
       try {
-        const picked = this.balancer.pick(this.candidates(req.ctx.subset), this.hashKey(req.headers));
+        const picked = this.balancer.pick(this.candidates(req.ctx.subset, req.ctx.triedEndpoints), this.hashKey(req.headers));
         if (!picked) {
           const which = req.ctx.subset ? ` subset ${req.ctx.subset}` : '';
           throw new NoEndpointsError(`no endpoints for ${this.resource.name}${which}`);
         }
         req.ctx.endpoint = picked.endpoint;
+        req.ctx.triedEndpoints?.push(picked.endpoint.instance);
         // The balancer picks among this.states (see candidates), so the pick is the endpoint's state.
         state = picked as OutlierState;
         state.inflight++;
