@@ -174,9 +174,13 @@ describe('the mesh in containers under failure', () => {
     } finally {
       await run('docker', ['network', 'connect', '--alias', 'control-plane', netName, controlPlane.getId()]);
     }
-    // Reconnected, every proxy takes the config changed in the meantime and ACKs it.
+    // Reconnected, every proxy takes the config changed in the meantime and ACKs it. (Asked from
+    // inside the container: a network reconnect does not bring back the published port.)
     const after = await eventually(
-      async () => (await call<Proxy[]>(`${cpUrl}/api/v1/proxies`)).body,
+      async () => {
+        const out = await controlPlane.exec(['node', '-e', "fetch('http://127.0.0.1:15010/api/v1/proxies').then((r) => r.text()).then((t) => process.stdout.write(t))"]);
+        return JSON.parse(out.stdout) as Proxy[];
+      },
       (list) =>
         list.length >= before.length &&
         before.every((b) => {
