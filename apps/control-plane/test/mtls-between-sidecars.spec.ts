@@ -75,6 +75,14 @@ describe('mTLS between sidecars (STRICT)', () => {
     expect(await metrics('payment-1')).toMatch(/mesh_requests_total\{direction="inbound",src_service="order-service",dst_service="payment-service",status_code="200"/);
   });
 
+  it('exports when its workload certificate expires, as a Unix timestamp', async () => {
+    const text = await metrics('order-1');
+    const expiry = Number(/^mesh_workload_certificate_expiry_timestamp_seconds\{[^}]*\} (\S+)$/m.exec(text)?.[1]);
+    const dump = (await (await request(`http://127.0.0.1:${sidecars['order-1']!.ports.admin}/config_dump`)).body.json()) as { identity: { notAfter: string } };
+    expect(expiry).toBe(new Date(dump.identity.notAfter).getTime() / 1000);
+    expect(expiry * 1000).toBeGreaterThan(Date.now());
+  });
+
   it('refuses plaintext with 403 MESH_ERR_MTLS_REQUIRED, whatever the caller claims', async () => {
     const res = await request(`http://127.0.0.1:${sidecars['payment-1']!.ports.inbound}/charges`, { headers: { 'x-meshcart-src': 'order-service' } });
     expect(res.statusCode).toBe(403);

@@ -111,14 +111,18 @@ describe('control plane push', () => {
         throw new Error('unsupported field');
       },
       onEndpoints: () => undefined,
+      onRejected: (kind, version) => rejected.push(`${kind} ${version}`),
       versions: () => ({}),
     });
+    const rejected: string[] = [];
     refusing.start();
     cleanups.push(() => refusing.stop());
     const list = await eventually(() => proxies(cp.url), (l) => l.find((p) => p.instance === 'payment-old')?.acks.resources !== undefined);
     const nacked = list.find((p) => p.instance === 'payment-old')!;
     expect(nacked.acks.resources).toMatchObject({ acked: false, error: 'unsupported field' });
     expect(nacked.acks.resources?.rejectedVersion).toMatch(/^[0-9a-f]{16}$/);
+    // The proxy's own side is told too (it counts mesh_config_rejected_total).
+    expect(rejected).toContain(`resources ${nacked.acks.resources?.rejectedVersion}`);
     expect(list.find((p) => p.instance === 'order-1')!.acks.resources?.acked).toBe(true);
   });
 

@@ -26,6 +26,8 @@ export interface ControlPlaneClientOptions {
   onResources: (snapshot: ResourcesSnapshot) => void;
   /** `complete`: false while a freshly started control plane may not know every instance yet. */
   onEndpoints: (snapshot: EndpointsSnapshot, complete: boolean) => void;
+  /** Told of each snapshot refused (after the NACK is decided, before it is sent). */
+  onRejected?: (kind: 'resources' | 'endpoints', version: string) => void;
   versions: () => { resources?: string; endpoints?: string; certNotAfter?: string };
   heartbeatIntervalMs?: number;
   log?: { info: (msg: string) => void; warn: (msg: string) => void };
@@ -156,6 +158,7 @@ export class ControlPlaneClient {
     } catch (err) {
       const error = (err as Error).message;
       this.opts.log?.warn(`refused ${kind} ${msg.version}: ${error}`);
+      this.opts.onRejected?.(kind, msg.version);
       ack = { kind, version: before ?? '', rejectedVersion: msg.version, error };
     }
     const instance = encodeURIComponent(this.opts.registration.instance);

@@ -14,6 +14,10 @@ export interface MeshEventMap {
   pending: [{ cluster: string; delta: 1 | -1 }];
   'authz-denied': [{ src: string; dst: string }];
   'tls-handshake-failed': [{ reason: string }];
+  /** A pushed snapshot this proxy refused (NACK); it keeps serving its last good one. */
+  'config-rejected': [{ kind: 'resources' | 'endpoints'; version: string }];
+  /** A new workload certificate is in use. */
+  certificate: [{ notAfter: Date }];
 }
 
 export class MeshEvents extends EventEmitter<MeshEventMap> {}

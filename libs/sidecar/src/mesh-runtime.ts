@@ -64,6 +64,7 @@ export class MeshRuntime {
       this.identity = new WorkloadIdentity({ service: opts.service, controlPlaneUrls: opts.controlPlaneUrls, bootstrapToken: opts.bootstrapToken });
       this.identity.on('change', (c) => {
         this.dataPlane.setCredentials(c);
+        this.dataPlane.events.emit('certificate', { notAfter: c.notAfter });
         for (const l of this.credentialListeners) l(c);
         // The control plane shows certificate expiry (meshctl status): tell it at once.
         this.cp?.heartbeatNow();
@@ -179,6 +180,7 @@ export class MeshRuntime {
         }
       },
       onEndpoints: (s, complete) => this.onEndpoints(s, complete),
+      onRejected: (kind, version) => this.dataPlane.events.emit('config-rejected', { kind, version }),
       versions: () => ({ ...this.dataPlane.versions(), certNotAfter: this.identity?.current()?.notAfter.toISOString() }),
       heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
       log: { info: (m) => this.log.info(m), warn: (m) => this.log.warn(m) },

@@ -89,6 +89,10 @@ export class MeshMetrics implements RequestObserver {
     events.on('authz-denied', (e) => denied.inc({ src_service: e.src, dst_service: e.dst }));
     const refused = new Counter({ name: 'mesh_tls_handshake_failures_total', help: 'Inbound mTLS handshakes refused (bad, expired or foreign certificates).', labelNames: ['reason'], registers });
     events.on('tls-handshake-failed', (e) => refused.inc({ reason: e.reason }));
+    const rejected = new Counter({ name: 'mesh_config_rejected_total', help: 'Pushed snapshots this proxy refused (NACK), by kind (resources or endpoints).', labelNames: ['kind'], registers });
+    events.on('config-rejected', (e) => rejected.inc({ kind: e.kind }));
+    const expiry = new Gauge({ name: 'mesh_workload_certificate_expiry_timestamp_seconds', help: "When this proxy's workload certificate expires (Unix time).", registers });
+    events.on('certificate', (e) => expiry.set(e.notAfter.getTime() / 1000));
   }
 
   metrics(): Promise<string> {
