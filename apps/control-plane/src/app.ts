@@ -5,6 +5,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { CertificateAuthority, CsrRejectedError, spiffeId } from './certificate-authority';
 import { createServiceApp, HttpError, notFound, unauthorized, type ServiceAppOptions } from '@meshcart/service-kit';
 import { ConfigStore, UnknownVersionError } from './config-store';
+import { startInjector, type InjectorOptions } from './injector-server';
 import { PushServer } from './push-server';
 import { Registry } from './registry';
 
@@ -20,6 +21,8 @@ export interface ControlPlaneOptions {
   stateDir?: string;
   leaseTtlMs?: number;
   logger?: ServiceAppOptions['logger'];
+  /** Also serve the sidecar injection webhook (Kubernetes), over HTTPS with a certificate from this CA. */
+  injector?: InjectorOptions;
 }
 
 const InstanceParams = Type.Object({ instance: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' }) });
@@ -60,8 +63,14 @@ export function buildApp(opts: ControlPlaneOptions) {
   registry.start();
   // The CA is ready before the server listens: a broken root stops the start, with its reason.
   let ca: CertificateAuthority | undefined;
+  let injector: Awaited<ReturnType<typeof startInjector>> | undefined;
+  app.decorate('injectorPort', 0);
   app.addHook('onReady', async () => {
     ca = await CertificateAuthority.loadOrCreate(opts.caDir, store.current().config.spec.trustDomain ?? 'meshcart.local');
+    if (opts.injector) {
+      injector = await startInjector(ca, opts.injector, opts.logger);
+      app.injectorPort = (injector.server.address() as { port: number }).port;
+    }
   });
   const token = Buffer.from(opts.bootstrapToken);
   const tokenOk = (header: string | undefined) => {
@@ -73,6 +82,7 @@ export function buildApp(opts: ControlPlaneOptions) {
   app.addHook('onClose', async () => {
     registry.stop();
     store.close();
+    await injector?.close();
   });
 
   app.put('/api/v1/proxies/:instance', { schema: { params: InstanceParams, body: RegistrationBody }, logLevel: 'warn' }, async (req) => {
@@ -216,4 +226,11 @@ export function buildApp(opts: ControlPlaneOptions) {
   );
 
   return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The injection webhook's HTTPS port, once listening (0 when it is not served). */
+    injectorPort: number;
+  }
 }

@@ -79,6 +79,33 @@ export class CertificateAuthority {
   }
 
   /**
+   * A serving certificate for DNS names, with a P-256 key made here: the injection webhook's, which
+   * the Kubernetes API server checks against this root (the webhook configuration's caBundle).
+   */
+  async issueServing(dnsNames: string[], ttlMs: number): Promise<{ keyPem: string; certificatePem: string }> {
+    const alg = { name: 'ECDSA', namedCurve: 'P-256' };
+    const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: randomBytes(16).toString('hex'),
+      subject: `CN=${dnsNames[0]}`,
+      issuer: this.root.subject,
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + ttlMs),
+      publicKey: keys.publicKey as never,
+      signingKey: this.key as never,
+      signingAlgorithm: ROOT_ALG,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+        new x509.SubjectAlternativeNameExtension(dnsNames.map((value) => ({ type: 'dns' as const, value }))),
+      ],
+    });
+    const keyPem = toPem((await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as never)) as ArrayBuffer, 'PRIVATE KEY');
+    return { keyPem, certificatePem: cert.toString('pem') + '\n' };
+  }
+
+  /**
    * Signs a workload certificate for `expectedId` from a PKCS#10 request. The request must be
    * self-signed by its key and may only ask for that one SPIFFE ID.
    */

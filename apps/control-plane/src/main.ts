@@ -1,9 +1,10 @@
 // Starts the control plane from environment settings.
-import { readNumber, readPort, runService } from '@meshcart/service-kit';
+import { EnvError, readNumber, readPort, runService } from '@meshcart/service-kit';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { buildApp } from './app';
+import type { InjectorOptions } from './injector-server';
 
 const env = process.env;
 
@@ -17,6 +18,33 @@ function bootstrapToken(e: NodeJS.ProcessEnv): string {
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return token;
 }
+/**
+ * INJECTOR_PORT turns on the sidecar injection webhook (Kubernetes): it needs the sidecar image to
+ * inject, and names the API server dials, from the pod's namespace unless INJECTOR_DNS_NAMES says.
+ */
+function injectorOptions(e: NodeJS.ProcessEnv): InjectorOptions | undefined {
+  if (!e['INJECTOR_PORT']) return undefined;
+  const image = e['INJECT_SIDECAR_IMAGE'];
+  if (!image) throw new EnvError('INJECT_SIDECAR_IMAGE', '', 'the image injected sidecars run, e.g. registry.example.com/meshcart:1.0 (required with INJECTOR_PORT)');
+  const ns = e['POD_NAMESPACE'] ?? 'meshcart';
+  const list = (v: string | undefined, fallback: string[]) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : fallback);
+  return {
+    host: e['HOST'] ?? '127.0.0.1',
+    port: readPort(e, 'INJECTOR_PORT', 15017),
+    dnsNames: list(e['INJECTOR_DNS_NAMES'], ['control-plane', `control-plane.${ns}.svc`, `control-plane.${ns}.svc.cluster.local`]),
+    settings: {
+      image,
+      controlPlaneUrls: e['INJECT_CONTROL_PLANE_URLS'] ?? `http://control-plane.${ns}.svc:15010`,
+      bootstrapSecret: { name: e['INJECT_BOOTSTRAP_SECRET'] ?? 'meshcart-bootstrap', key: 'token' },
+      // The sidecar's requests and limits unless a pod's annotations say otherwise.
+      resources: {
+        requests: { cpu: e['INJECT_PROXY_CPU'] ?? '100m', memory: e['INJECT_PROXY_MEMORY'] ?? '128Mi' },
+        limits: { cpu: e['INJECT_PROXY_CPU_LIMIT'] ?? '500m', memory: e['INJECT_PROXY_MEMORY_LIMIT'] ?? '512Mi' },
+      },
+    },
+  };
+}
+
 let app: ReturnType<typeof buildApp>;
 try {
   app = buildApp({
@@ -27,6 +55,7 @@ try {
     bootstrapToken: bootstrapToken(env),
     leaseTtlMs: readNumber(env, 'MESH_LEASE_TTL_MS', 10_000, 500, 600_000),
     logger: { level: env['LOG_LEVEL'] ?? 'info' },
+    injector: injectorOptions(env),
   });
 } catch (err) {
   // A bad config file or setting stops the start with the reason, not a stack trace.

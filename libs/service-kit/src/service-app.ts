@@ -2,6 +2,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { DEADLINE_HEADER, parseDeadlineMs, traceIdOf, TRACEPARENT_HEADER, withRequestContext } from './request-context';
 import { installErrorHandling } from './errors';
 import { trackConnections } from './graceful-close';
@@ -12,6 +14,8 @@ export interface ServiceAppOptions {
   name: string;
   /** pino options, or false for silence (tests). */
   logger?: FastifyServerOptions['logger'];
+  /** Serve HTTPS with this key and certificate (PEM): for callers that speak only TLS, such as the Kubernetes API server calling a webhook. */
+  tls?: { key: string; cert: string };
 }
 
 export function createServiceApp(options: ServiceAppOptions) {
@@ -24,6 +28,8 @@ export function createServiceApp(options: ServiceAppOptions) {
     // Idle keep-alive sockets close at shutdown; requests in flight finish first.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // An https.Server serves the same request/response API; Fastify's types only know it through its own https option.
+    ...(options.tls ? { serverFactory: (handler: Parameters<typeof createHttpsServer>[1]) => createHttpsServer(options.tls!, handler) as unknown as Server } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('serviceName', options.name);
   installErrorHandling(app);
