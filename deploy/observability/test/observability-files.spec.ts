@@ -1,6 +1,5 @@
 // Checks the Prometheus and Grafana files of deploy/observability against what they describe: the data
 // plane's metrics (libs/sidecar/src/metrics.ts) and the compose demo (docker-compose.yml).
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { exposedSeries, readMetricCatalogue } from './metric-catalogue.ts';
 import { promqlNames, withGrafanaVariablesFilledIn } from './promql-names.ts';
+import { promtool } from './promtool.ts';
 
 const here = resolve(import.meta.dirname, '..');
 const root = resolve(here, '../..');
@@ -122,18 +122,6 @@ function dashboardQueries(): Array<{ where: string; expr: string; legendFormat?:
         return { where: `${file} variable $${v.name}`, expr: withGrafanaVariablesFilledIn(expr) };
       }),
   ]);
-}
-
-function promtool(args: string[]) {
-  const run = spawnSync('promtool', args, { cwd: root, encoding: 'utf8' });
-  if (run.error && (run.error as NodeJS.ErrnoException).code === 'ENOENT') {
-    expect.fail(
-      'promtool is not installed: it comes with the Debian/Ubuntu package "prometheus" ' +
-        '(apt-get install prometheus; in a container, stop the package starting its service with a policy-rc.d that exits 101).',
-    );
-  }
-  if (run.error) throw run.error;
-  return run;
 }
 
 describe('MeshCart observability files', () => {
