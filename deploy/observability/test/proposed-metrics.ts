@@ -12,6 +12,8 @@ export interface ProposedMetric extends MetricDefinition {
   readBy: string[];
 }
 
+// mesh_workload_certificate_expiry_timestamp_seconds and mesh_config_rejected_total{kind}, which the rules also
+// read, are exported since 0776c5a.
 export const PROPOSED_METRICS: ProposedMetric[] = [
   {
     name: 'mesh_workload_certificate_issued_timestamp_seconds',
@@ -23,23 +25,5 @@ export const PROPOSED_METRICS: ProposedMetric[] = [
       '(libs/sidecar/src/mesh-runtime.ts), beside mesh_workload_certificate_expiry_timestamp_seconds; the event would carry ' +
       "the time the certificate was received (the start WorkloadIdentity.scheduleRenewal measures two thirds from), or the certificate's notBefore.",
     readBy: ['MeshCartWorkloadCertificateRenewalOverdue', 'MeshCartWorkloadCertificateExpiringSoon'],
-  },
-  {
-    name: 'mesh_workload_certificate_expiry_timestamp_seconds',
-    type: 'gauge',
-    labelNames: [],
-    help: "When this proxy's workload certificate expires (Unix time): its notAfter.",
-    setIn: "libs/sidecar/src/metrics.ts, on the 'certificate' event MeshRuntime emits when WorkloadIdentity changes credentials.",
-    readBy: ['MeshCartWorkloadCertificateRenewalOverdue', 'MeshCartWorkloadCertificateExpiringSoon'],
-  },
-  {
-    name: 'mesh_config_rejected_total',
-    type: 'counter',
-    labelNames: ['kind'],
-    help: 'Pushed snapshots this proxy refused (NACK), by kind (resources or endpoints).',
-    setIn:
-      "libs/sidecar/src/metrics.ts, on the 'config-rejected' event ControlPlaneClient's onRejected raises when a snapshot is NACKed; " +
-      "best created at 0 for both kinds at start (rejected.labels({ kind: 'resources' }), and 'endpoints'), so increase() sees a proxy's first refusal.",
-    readBy: ['MeshCartConfigRejected'],
   },
 ];
