@@ -40,8 +40,10 @@ beforeAll(async () => {
   const profile = parse(readFileSync(join(__dirname, '../../../deploy/mesh/optimized.yaml'), 'utf8'));
   profile.metadata.name = 'strict';
   profile.spec.defaults.accessLog = { mode: 'off' };
-  // Renewed at two thirds: every two seconds, so the test sees a rotation under traffic.
-  profile.spec.mtls = { mode: 'STRICT', keyType: 'ECDSA_P256', certTtl: '3s' };
+  // Renewed at two thirds: every four seconds, so the test sees a rotation under traffic, and a
+  // renewal has two seconds to land before the old certificate expires (one was too few for a
+  // loaded CI machine: a request failed on an expired certificate).
+  profile.spec.mtls = { mode: 'STRICT', keyType: 'ECDSA_P256', certTtl: '6s' };
   writeFileSync(join(dir.path, 'strict.yaml'), stringify(profile));
   // A one-second lease: endpoint removals take effect one lease after a control plane starts.
   cp = buildApp({ configDir: dir.path, profile: 'strict', logger: false, caDir: join(dir.path, 'ca'), bootstrapToken: token, leaseTtlMs: 1_000 });
@@ -75,12 +77,15 @@ describe('mTLS between sidecars (STRICT)', () => {
     expect(await metrics('payment-1')).toMatch(/mesh_requests_total\{direction="inbound",src_service="order-service",dst_service="payment-service",status_code="200"/);
   });
 
-  it('exports when its workload certificate expires, as a Unix timestamp', async () => {
+  it('exports when its workload certificate came into use and when it expires, as Unix timestamps', async () => {
     const text = await metrics('order-1');
     const expiry = Number(/^mesh_workload_certificate_expiry_timestamp_seconds\{[^}]*\} (\S+)$/m.exec(text)?.[1]);
     const dump = (await (await request(`http://127.0.0.1:${sidecars['order-1']!.ports.admin}/config_dump`)).body.json()) as { identity: { notAfter: string } };
     expect(expiry).toBe(new Date(dump.identity.notAfter).getTime() / 1000);
     expect(expiry * 1000).toBeGreaterThan(Date.now());
+    const issued = Number(/^mesh_workload_certificate_issued_timestamp_seconds\{[^}]*\} (\S+)$/m.exec(text)?.[1]);
+    expect(issued * 1000).toBeLessThanOrEqual(Date.now());
+    expect(issued).toBeLessThan(expiry);
   });
 
   it('refuses plaintext with 403 MESH_ERR_MTLS_REQUIRED, whatever the caller claims', async () => {
@@ -181,7 +186,7 @@ describe('mTLS between sidecars (STRICT)', () => {
       ((await (await request(`http://127.0.0.1:${sidecars['order-1']!.ports.admin}/config_dump`)).body.json()) as { identity: { notAfter: string } }).identity.notAfter;
     const first = await dump();
     const statuses = new Set<number>();
-    // Certificates live 3 s and renew at two thirds; traffic runs until the renewal has happened
+    // Certificates live 6 s and renew at two thirds; traffic runs until the renewal has happened
     // (on a busy machine it can take longer than one lifetime to be seen), then a moment more.
     let renewedAt = 0;
     const giveUp = Date.now() + 15_000;

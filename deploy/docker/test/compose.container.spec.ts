@@ -1,8 +1,10 @@
 // The compose demo, as a user runs it: up, a working shop through the published gateway, the mesh's
 // own metrics, a profile switch, down -v. Runs docker-compose.yml from the repository root.
+import { makeTempDir } from '@meshcart/testing';
 import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { call, eventually, metricsIn, placeOrder, run, sample, shopper, stockOf } from './shop-client';
 
@@ -15,6 +17,30 @@ function composeCommand(): string[] {
     return ['docker', 'compose'];
   } catch {
     return ['docker-compose'];
+  }
+}
+
+/**
+ * A Prometheus image from this machine's own binary (Debian's prometheus package) on the offline
+ * Node base, which already holds the C library it links: the observability profile's scrape config
+ * runs for real where Docker Hub is out of reach.
+ */
+async function prometheusImageFromHost(): Promise<string> {
+  const binary = '/usr/bin/prometheus';
+  if (!existsSync(binary)) throw new Error(`${binary} is missing: install Debian's "prometheus" package (apt-get install prometheus)`);
+  const base = (await run(join(root, 'deploy/docker/node-base-from-host.sh'), [])).stdout.trim();
+  const dir = makeTempDir('meshcart-prometheus-image-');
+  try {
+    copyFileSync(binary, join(dir.path, 'prometheus'));
+    mkdirSync(join(dir.path, 'data'));
+    writeFileSync(
+      join(dir.path, 'Dockerfile'),
+      `FROM ${base}\nCOPY prometheus /usr/bin/prometheus\nCOPY --chown=65534:65534 data /prometheus\nUSER 65534:65534\nWORKDIR /prometheus\nENTRYPOINT ["/usr/bin/prometheus"]\n`,
+    );
+    await run('docker', ['build', '-q', '-t', 'meshcart/prometheus:host', dir.path]);
+    return 'meshcart/prometheus:host';
+  } finally {
+    dir.remove();
   }
 }
 
@@ -91,6 +117,31 @@ describe('docker compose up: the shop and its mesh in containers', () => {
     expect(endpoints.body.clusters['payment-service']![0]!.url).toBe('http://payment-service:15006');
   });
 
+  it("scrapes every proxy's admin port with the observability profile's Prometheus, order→payment included", async () => {
+    env['PROMETHEUS_IMAGE'] = await prometheusImageFromHost();
+    env['PROMETHEUS_PORT'] = String(await freePort());
+    // Prometheus only: Grafana's image comes from Docker Hub.
+    await compose(['--profile', 'observability', 'up', '-d', '--no-build', '--no-deps', 'prometheus']);
+    const prometheus = `http://127.0.0.1:${env['PROMETHEUS_PORT']}`;
+    type Targets = { data: { activeTargets: { labels: { instance_name: string }; health: string; lastError: string }[] } };
+    const targets = await eventually(
+      async () => (await call<Targets>(`${prometheus}/api/v1/targets`)).body.data.activeTargets,
+      (list) => list.length === 6 && list.every((t) => t.health === 'up'),
+      60_000,
+      'all six proxies scraped and up',
+    );
+    expect(targets.map((t) => t.labels.instance_name).sort()).toEqual(['gateway', 'order-service', 'payment-service', 'product-service-1', 'product-service-2', 'user-service']);
+    type Vector = { data: { result: { value: [number, string] }[] } };
+    const query = encodeURIComponent('sum(mesh_requests_total{direction="outbound",src_service="order-service",dst_service="payment-service"})');
+    const charged = await eventually(
+      async () => Number((await call<Vector>(`${prometheus}/api/v1/query?query=${query}`)).body.data.result[0]?.value[1] ?? 0),
+      (n) => n >= 1,
+      30_000,
+      'order→payment requests in Prometheus',
+    );
+    expect(charged).toBeGreaterThanOrEqual(1);
+  });
+
   it('switches MESH_PROFILE to baseline live: the sidecars stay up, every proxy ACKs the new config, and orders still work', async () => {
     type Proxy = { instance: string; acks: { resources?: { acked: boolean } }; configVersion: string | null };
     const proxies = async () => (await call<Proxy[]>(`${controlPlane}/api/v1/proxies`)).body;
@@ -113,6 +164,20 @@ describe('docker compose up: the shop and its mesh in containers', () => {
     const { token } = await shopper(gateway, `compose-baseline-${process.pid}@example.com`);
     const order = await eventually(() => placeOrder(gateway, token, `compose-${process.pid}-2`), (r) => r.status === 201, 60_000, 'an order on the baseline profile');
     expect(order.body.status).toBe('confirmed');
+  });
+
+  it('stops a replica and its sidecar gracefully on SIGTERM: both exit 0 and the replica leaves the endpoint list', async () => {
+    const ids = [await containerOf('product-service-2-sidecar'), await containerOf('product-service-2')];
+    await compose(['stop', '-t', '15', 'product-service-2-sidecar', 'product-service-2']);
+    // 0, not 137: each process handled SIGTERM (drain, deregister) and exited before the grace period.
+    for (const id of ids) expect((await run('docker', ['inspect', '-f', '{{.State.ExitCode}}', id])).stdout.trim()).toBe('0');
+    const endpoints = await eventually(
+      async () => (await call<{ clusters: Record<string, { instance: string }[]> }>(`${controlPlane}/api/v1/endpoints`)).body.clusters['product-service']!.map((e) => e.instance),
+      (list) => list.length === 1,
+      30_000,
+      'product-service-2 deregistered',
+    );
+    expect(endpoints).toEqual(['product-service-1']);
   });
 
   it('down -v removes the containers and the data volumes', async () => {

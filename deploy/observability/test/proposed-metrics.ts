@@ -12,18 +12,5 @@ export interface ProposedMetric extends MetricDefinition {
   readBy: string[];
 }
 
-// mesh_workload_certificate_expiry_timestamp_seconds and mesh_config_rejected_total{kind}, which the rules also
-// read, are exported since 0776c5a.
-export const PROPOSED_METRICS: ProposedMetric[] = [
-  {
-    name: 'mesh_workload_certificate_issued_timestamp_seconds',
-    type: 'gauge',
-    labelNames: [],
-    help: "When this proxy's workload certificate came into use (Unix time): the start of the lifetime it renews at two thirds of.",
-    setIn:
-      "libs/sidecar/src/metrics.ts, on the 'certificate' event MeshRuntime emits from WorkloadIdentity's 'change' " +
-      '(libs/sidecar/src/mesh-runtime.ts), beside mesh_workload_certificate_expiry_timestamp_seconds; the event would carry ' +
-      "the time the certificate was received (the start WorkloadIdentity.scheduleRenewal measures two thirds from), or the certificate's notBefore.",
-    readBy: ['MeshCartWorkloadCertificateRenewalOverdue', 'MeshCartWorkloadCertificateExpiringSoon'],
-  },
-];
+// Every metric the rules read is exported now (the certificate timestamps and mesh_config_rejected_total{kind}).
+export const PROPOSED_METRICS: ProposedMetric[] = [];

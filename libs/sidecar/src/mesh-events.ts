@@ -17,7 +17,7 @@ export interface MeshEventMap {
   /** A pushed snapshot this proxy refused (NACK); it keeps serving its last good one. */
   'config-rejected': [{ kind: 'resources' | 'endpoints'; version: string }];
   /** A new workload certificate is in use. */
-  certificate: [{ notAfter: Date }];
+  certificate: [{ notAfter: Date; issuedAt: Date }];
 }
 
 export class MeshEvents extends EventEmitter<MeshEventMap> {}

@@ -64,7 +64,7 @@ export class MeshRuntime {
       this.identity = new WorkloadIdentity({ service: opts.service, controlPlaneUrls: opts.controlPlaneUrls, bootstrapToken: opts.bootstrapToken });
       this.identity.on('change', (c) => {
         this.dataPlane.setCredentials(c);
-        this.dataPlane.events.emit('certificate', { notAfter: c.notAfter });
+        this.dataPlane.events.emit('certificate', { notAfter: c.notAfter, issuedAt: c.issuedAt });
         for (const l of this.credentialListeners) l(c);
         // The control plane shows certificate expiry (meshctl status): tell it at once.
         this.cp?.heartbeatNow();

@@ -92,7 +92,13 @@ export class MeshMetrics implements RequestObserver {
     const rejected = new Counter({ name: 'mesh_config_rejected_total', help: 'Pushed snapshots this proxy refused (NACK), by kind (resources or endpoints).', labelNames: ['kind'], registers });
     events.on('config-rejected', (e) => rejected.inc({ kind: e.kind }));
     const expiry = new Gauge({ name: 'mesh_workload_certificate_expiry_timestamp_seconds', help: "When this proxy's workload certificate expires (Unix time).", registers });
-    events.on('certificate', (e) => expiry.set(e.notAfter.getTime() / 1000));
+    const issued = new Gauge({ name: 'mesh_workload_certificate_issued_timestamp_seconds', help: "When this proxy's workload certificate came into use (Unix time); renewal is due at two thirds of its life.", registers });
+    events.on('certificate', (e) => {
+      expiry.set(e.notAfter.getTime() / 1000);
+      issued.set(e.issuedAt.getTime() / 1000);
+    });
+    // Both kinds exist from the start at 0, so increase() sees even the first NACK after a restart.
+    for (const kind of ['resources', 'endpoints']) rejected.inc({ kind }, 0);
   }
 
   metrics(): Promise<string> {

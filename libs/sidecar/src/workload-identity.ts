@@ -19,6 +19,8 @@ export interface Credentials {
   spiffeId: string;
   keyType: KeyType;
   notAfter: Date;
+  /** When it arrived: its renewal falls due at two thirds of notAfter - issuedAt. */
+  issuedAt: Date;
   /** Changes with every renewal, so connection pools can tell credentials apart. */
   version: number;
 }
@@ -77,6 +79,7 @@ export class WorkloadIdentity extends EventEmitter<{ change: [Credentials]; erro
       spiffeId: issued.spiffeId,
       keyType,
       notAfter: new Date(issued.notAfter),
+      issuedAt: new Date(),
       version: ++this.version,
     };
     this.credentials = credentials;
