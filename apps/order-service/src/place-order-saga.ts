@@ -310,7 +310,12 @@ export class PlaceOrderSaga {
   }
 
   private async commit(orderId: string): Promise<void> {
-    const reply = await this.step(PRODUCT_SERVICE, { method: 'POST', path: `/reservations/${encodeURIComponent(orderId)}/commit` });
+    // Committing twice is a no-op at product-service: the key lets the mesh retry a call cut off mid-way.
+    const reply = await this.step(PRODUCT_SERVICE, {
+      method: 'POST',
+      path: `/reservations/${encodeURIComponent(orderId)}/commit`,
+      headers: { 'idempotency-key': `commit-${orderId}` },
+    });
     if (reply.statusCode >= 200 && reply.statusCode < 300) return;
     throw unexpected(PRODUCT_SERVICE, 'the reservation commit', reply);
   }
@@ -353,6 +358,8 @@ export class PlaceOrderSaga {
       const reply = await this.mesh.request(PRODUCT_SERVICE, {
         method: 'POST',
         path: `/reservations/${encodeURIComponent(orderId)}/release`,
+        // Releasing twice returns the stock once: safe for the mesh to retry.
+        headers: { 'idempotency-key': `release-${orderId}` },
         timeoutMs: this.stepTimeoutMs,
       });
       if (reply.statusCode === 409 && codeOf(reply.body) === RESERVATION_COMMITTED) return 'committed';
