@@ -35,7 +35,7 @@ function injectorOptions(e: NodeJS.ProcessEnv): InjectorOptions | undefined {
     settings: {
       image,
       controlPlaneUrls: e['INJECT_CONTROL_PLANE_URLS'] ?? `http://control-plane.${ns}.svc:15010`,
-      bootstrapSecret: { name: e['INJECT_BOOTSTRAP_SECRET'] ?? 'meshcart-bootstrap', key: 'token' },
+      bootstrapSecret: { name: e['INJECT_BOOTSTRAP_SECRET'] ?? 'meshcart-bootstrap-token', key: 'token' },
       // The sidecar's requests and limits unless a pod's annotations say otherwise.
       resources: {
         requests: { cpu: e['INJECT_PROXY_CPU'] ?? '100m', memory: e['INJECT_PROXY_MEMORY'] ?? '128Mi' },

@@ -4,7 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 
 export const INJECT_ANNOTATION = 'meshcart.io/inject';
 export const STATUS_ANNOTATION = 'meshcart.io/status';
-export const SIDECAR_NAME = 'meshcart-sidecar';
+export const SIDECAR_NAME = 'sidecar';
 
 /** What every injected sidecar shares, from the control plane's settings. */
 export interface InjectionSettings {
@@ -68,18 +68,23 @@ export class InjectionError extends Error {}
 /** RFC 6901: `/` and `~` in a key are escaped in a JSON Pointer. */
 const pointer = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
 
-/** The sidecar container for one pod: the same as the one the base manifests list by hand. */
+/**
+ * The sidecar container for one pod: the very container deploy/k8s/base lists by hand beside each
+ * service (a test applies this webhook's patch to those pods and compares).
+ */
 export function sidecarContainer(service: string, appPort: number, s: InjectionSettings, resources = s.resources) {
   return {
     name: SIDECAR_NAME,
     image: s.image,
-    args: ['sidecar'],
+    imagePullPolicy: 'IfNotPresent',
     // A native sidecar: started (and ready) before the app containers, stopped after them.
     restartPolicy: 'Always',
+    args: ['sidecar'],
     env: [
       { name: 'MESH_SERVICE', value: service },
       { name: 'MESH_INSTANCE', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'APP_PORT', value: String(appPort) },
+      // Outbound (15001) stays on loopback for the app; inbound and admin face the network.
       { name: 'HOST', value: '127.0.0.1' },
       { name: 'INBOUND_HOST', value: '0.0.0.0' },
       { name: 'ADMIN_HOST', value: '0.0.0.0' },
@@ -87,16 +92,17 @@ export function sidecarContainer(service: string, appPort: number, s: InjectionS
       { name: 'MESH_CONTROL_PLANE_URLS', value: s.controlPlaneUrls },
       { name: 'MESH_BOOTSTRAP_TOKEN', valueFrom: { secretKeyRef: { name: s.bootstrapSecret.name, key: s.bootstrapSecret.key } } },
       { name: 'MESH_BOOTSTRAP_FILE', value: '/data/bootstrap.json' },
+      { name: 'LOG_LEVEL', value: 'info' },
     ],
     ports: [
-      { name: 'mesh-inbound', containerPort: 15006 },
+      { name: 'mesh', containerPort: 15006 },
       { name: 'mesh-h2c', containerPort: 15008 },
-      { name: 'mesh-admin', containerPort: 15000 },
+      { name: 'admin', containerPort: 15000 },
     ],
     // Ready = config and mTLS certificate in hand; the app starts only then.
-    startupProbe: { httpGet: { path: '/ready', port: 'mesh-admin' }, periodSeconds: 1, failureThreshold: 120 },
-    readinessProbe: { httpGet: { path: '/ready', port: 'mesh-admin' }, periodSeconds: 5 },
-    livenessProbe: { httpGet: { path: '/healthz', port: 'mesh-admin' }, periodSeconds: 10, failureThreshold: 3 },
+    startupProbe: { httpGet: { path: '/ready', port: 'admin' }, periodSeconds: 2, failureThreshold: 60 },
+    readinessProbe: { httpGet: { path: '/ready', port: 'admin' }, periodSeconds: 5, failureThreshold: 2 },
+    livenessProbe: { httpGet: { path: '/healthz', port: 'admin' }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
     resources,
     securityContext: {
       runAsNonRoot: true,
@@ -108,11 +114,17 @@ export function sidecarContainer(service: string, appPort: number, s: InjectionS
       seccompProfile: { type: 'RuntimeDefault' },
     },
     volumeMounts: [
-      { name: `${SIDECAR_NAME}-data`, mountPath: '/data' },
-      { name: `${SIDECAR_NAME}-tmp`, mountPath: '/tmp' },
+      { name: 'sidecar-data', mountPath: '/data' },
+      { name: 'sidecar-tmp', mountPath: '/tmp' },
     ],
   };
 }
+
+/** The sidecar's own writable folders (the root filesystem is read-only). */
+export const SIDECAR_VOLUMES = [
+  { name: 'sidecar-data', emptyDir: { sizeLimit: '16Mi' } },
+  { name: 'sidecar-tmp', emptyDir: { sizeLimit: '64Mi' } },
+];
 
 /** The env an app needs to send its calls through the sidecar beside it. */
 export const APP_ENV = [
@@ -127,7 +139,8 @@ export function injectionPatch(object: unknown, s: InjectionSettings): PatchOp[]
   if (!Array.isArray(pod.spec?.containers) || pod.spec.containers.length === 0) throw new InjectionError('the pod has no containers');
   const annotations = pod.metadata?.annotations ?? {};
   if (annotations[INJECT_ANNOTATION] !== 'enabled') return [];
-  if ((pod.spec.initContainers ?? []).some((c) => c.name === SIDECAR_NAME) || pod.spec.containers.some((c) => c.name === SIDECAR_NAME)) return [];
+  // Injected already (a reinvocation), or listing its sidecar by hand as deploy/k8s/base does.
+  if (annotations[STATUS_ANNOTATION] === 'injected' || (pod.spec.initContainers ?? []).some((c) => c.name === SIDECAR_NAME)) return [];
 
   const labels = pod.metadata?.labels ?? {};
   const service = annotations[ANNOTATIONS.service] ?? labels['app.kubernetes.io/name'] ?? labels['app'];
@@ -147,10 +160,7 @@ export function injectionPatch(object: unknown, s: InjectionSettings): PatchOp[]
   };
 
   const sidecar = sidecarContainer(service, appPort, s, resources);
-  const volumes = [
-    { name: `${SIDECAR_NAME}-data`, emptyDir: {} },
-    { name: `${SIDECAR_NAME}-tmp`, emptyDir: {} },
-  ];
+  const volumes = SIDECAR_VOLUMES;
   const ops: PatchOp[] = [];
   // First among the init containers, so any later init container already has the mesh.
   ops.push(pod.spec.initContainers ? { op: 'add', path: '/spec/initContainers/0', value: sidecar } : { op: 'add', path: '/spec/initContainers', value: [sidecar] });

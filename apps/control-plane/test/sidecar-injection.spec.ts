@@ -1,25 +1,28 @@
 import { makeTempDir } from '@meshcart/testing';
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { buildApp } from '../src/app';
 import type { InjectionSettings } from '../src/sidecar-injector';
 
 const deployDir = join(__dirname, '../../../deploy/mesh');
+const k8sBase = join(__dirname, '../../../deploy/k8s/base');
 const caDir = makeTempDir('meshcart-injector-ca-');
 
 const SETTINGS: InjectionSettings = {
   image: 'meshcart:local',
-  controlPlaneUrls: 'http://control-plane.meshcart.svc:15010',
-  bootstrapSecret: { name: 'meshcart-bootstrap', key: 'token' },
+  controlPlaneUrls: 'http://control-plane:15010',
+  bootstrapSecret: { name: 'meshcart-bootstrap-token', key: 'token' },
   resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '512Mi' } },
 };
 
 type Pod = {
   metadata: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec: { containers: { name: string; env?: { name: string; value?: string }[]; ports?: { containerPort: number }[] }[]; initContainers?: Record<string, unknown>[]; volumes?: { name: string }[] };
+  spec: { containers: { name: string; env?: { name: string; value?: string }[]; ports?: { containerPort: number }[] }[]; initContainers?: ({ name: string } & Record<string, unknown>)[]; volumes?: { name: string }[] };
 };
 
 function pod(annotations: Record<string, string> = { 'meshcart.io/inject': 'enabled' }, port = 3004): Pod {
@@ -84,17 +87,17 @@ describe('sidecar injection webhook (served by the control plane over HTTPS)', (
     const result = patched(original, body.response.patch);
 
     const sidecar = result.spec.initContainers![0] as { name: string; restartPolicy: string; image: string; args: string[]; env: { name: string; value?: string; valueFrom?: unknown }[]; resources: unknown };
-    expect(sidecar).toMatchObject({ name: 'meshcart-sidecar', restartPolicy: 'Always', image: 'meshcart:local', args: ['sidecar'] });
+    expect(sidecar).toMatchObject({ name: 'sidecar', restartPolicy: 'Always', image: 'meshcart:local', args: ['sidecar'] });
     const env = Object.fromEntries(sidecar.env.map((e) => [e.name, e.value ?? e.valueFrom]));
     expect(env).toMatchObject({
       MESH_SERVICE: 'payment-service',
       APP_PORT: '3004',
       MESH_INSTANCE: { fieldRef: { fieldPath: 'metadata.name' } },
       ADVERTISE_HOST: { fieldRef: { fieldPath: 'status.podIP' } },
-      MESH_BOOTSTRAP_TOKEN: { secretKeyRef: { name: 'meshcart-bootstrap', key: 'token' } },
+      MESH_BOOTSTRAP_TOKEN: { secretKeyRef: { name: 'meshcart-bootstrap-token', key: 'token' } },
     });
     expect(sidecar.resources).toEqual(SETTINGS.resources);
-    expect(result.spec.volumes!.map((v) => v.name)).toEqual(['meshcart-sidecar-data', 'meshcart-sidecar-tmp']);
+    expect(result.spec.volumes!.map((v) => v.name)).toEqual(['sidecar-data', 'sidecar-tmp']);
     expect(result.spec.containers[0]!.env!.map((e) => e.name)).toEqual(['PORT', 'MESH_MODE', 'MESH_OUTBOUND_URL']);
     expect(result.metadata.annotations!['meshcart.io/status']).toBe('injected');
   });
@@ -102,7 +105,7 @@ describe('sidecar injection webhook (served by the control plane over HTTPS)', (
   it("takes a pod's own resource annotations for its sidecar", async () => {
     const original = pod({ 'meshcart.io/inject': 'enabled', 'meshcart.io/proxy-cpu': '250m', 'meshcart.io/proxy-memory-limit': '256Mi' });
     const result = patched(original, (await post(admissionReview(original))).body.response.patch);
-    expect((result.spec.initContainers![0] as { resources: unknown }).resources).toEqual({ requests: { cpu: '250m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } });
+    expect((result.spec.initContainers![0] as unknown as { resources: unknown }).resources).toEqual({ requests: { cpu: '250m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } });
   });
 
   it('leaves alone a pod without the annotation, and one that already has its sidecar (a reinvocation)', async () => {
@@ -127,6 +130,29 @@ describe('sidecar injection webhook (served by the control plane over HTTPS)', (
     expect(status).toBe(400);
     expect(JSON.stringify(body)).toContain('uid');
   });
+
+  it.each(['user-service', 'product-service', 'order-service', 'payment-service'])(
+    "gives %s's pod, stripped of its sidecar and annotated for injection, exactly the sidecar deploy/k8s/base lists by hand",
+    async (service) => {
+      const docs = parseAllDocuments(readFileSync(join(k8sBase, `${service}.yaml`), 'utf8')).map((d) => d.toJS() as { kind: string; spec: { template: Pod } });
+      const listed = docs.find((d) => d.kind === 'Deployment')!.spec.template;
+      const handWritten = listed.spec.initContainers!.find((c) => c.name === 'sidecar')!;
+      // The pod as a team would write it without a mesh: no sidecar, its volumes or its app env.
+      const bare: Pod = structuredClone(listed);
+      bare.spec.initContainers = bare.spec.initContainers!.filter((c) => c.name !== 'sidecar');
+      if (bare.spec.initContainers.length === 0) delete bare.spec.initContainers;
+      bare.spec.volumes = bare.spec.volumes!.filter((v) => !v.name.startsWith('sidecar-'));
+      for (const c of bare.spec.containers) c.env = c.env?.filter((e) => e.name !== 'MESH_MODE' && e.name !== 'MESH_OUTBOUND_URL');
+      bare.metadata = { ...bare.metadata, name: `${service}-abc12-xyz34`, annotations: { 'meshcart.io/inject': 'enabled' } };
+
+      // The webhook's default resources are the base's (the overlays then set both per profile).
+      const result = patched(bare, (await post(admissionReview(bare))).body.response.patch);
+      expect(result.spec.initContainers!.find((c) => c.name === 'sidecar')).toEqual(handWritten);
+      expect(result.spec.volumes).toEqual(expect.arrayContaining(listed.spec.volumes!.filter((v) => v.name.startsWith('sidecar-'))));
+      const appEnv = result.spec.containers[0]!.env!.map((e) => e.name);
+      expect(appEnv).toEqual(expect.arrayContaining(['MESH_MODE', 'MESH_OUTBOUND_URL']));
+    },
+  );
 
   it('serves a certificate the mesh root signed for the webhook Service name, which a client without that root refuses', async () => {
     const untrusting = new Agent();
