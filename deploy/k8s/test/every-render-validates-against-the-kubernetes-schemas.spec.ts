@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allRenders, byKind, render, validateObject } from './render';
+import { allRenders, byKind, CLUSTER_SCOPED, render, validateObject } from './render';
 
 describe('every overlay and component renders with kubectl kustomize', () => {
   for (const [name, objects] of allRenders()) {
@@ -17,7 +17,7 @@ describe('every overlay and component renders with kubectl kustomize', () => {
     });
 
     it(`${name}: every namespaced object is in the meshcart namespace`, () => {
-      const stray = objects.filter((o) => o.kind !== 'Namespace' && o.metadata.namespace !== 'meshcart').map((o) => `${o.kind}/${o.metadata.name}`);
+      const stray = objects.filter((o) => !CLUSTER_SCOPED.has(o.kind) && o.metadata.namespace !== 'meshcart').map((o) => `${o.kind}/${o.metadata.name}`);
       expect(stray).toEqual([]);
     });
   }

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Ingress, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
@@ -12,12 +13,14 @@ import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.co
 import { parseAllDocuments } from 'yaml';
 
 export const K8S_DIR = new URL('..', import.meta.url).pathname;
-export const COMPONENTS = ['network-policies', 'observability', 'proxyless'] as const;
+export const COMPONENTS = ['network-policies', 'observability', 'proxyless', 'injection'] as const;
+/** Kinds that belong to no namespace. */
+export const CLUSTER_SCOPED = new Set(['Namespace', 'MutatingWebhookConfiguration']);
 export const OVERLAYS = ['baseline', 'optimized'] as const;
 
 // Loose on purpose: tests read the fields they check and fail on anything missing.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: any; data?: Record<string, string> };
+export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: any; data?: Record<string, string>; webhooks?: any[] };
 
 /** The schema (model class) of every kind MeshCart renders; an unknown kind fails validation. */
 const MODELS: Record<string, { new (data: never): { validate(): void } }> = {
@@ -31,6 +34,7 @@ const MODELS: Record<string, { new (data: never): { validate(): void } }> = {
   'networking.k8s.io/v1/Ingress': Ingress,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
   'monitoring.coreos.com/v1/PodMonitor': PodMonitor,
+  'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': MutatingWebhookConfiguration,
 };
 
 /** Throws naming the object and every schema error. */
