@@ -18,6 +18,20 @@ async function flaky(n: number, status = 503): Promise<RecordingServer> {
   return s;
 }
 
+/**
+ * A plane whose requests hash on x-user over two replicas, the first refusing connections: every
+ * try of a request lands on the same replica unless a retry leaves out the one already tried.
+ */
+async function hashedOverDeadAndLive(live: RecordingServer, retryPolicy: string) {
+  const dead = await startRecordingServer();
+  await dead.close();
+  const mesh = planeWith(`      policy:
+        loadBalancer: { policy: CONSISTENT_HASH, hashOn: { header: x-user } }
+        retries: ${retryPolicy}`, [dead.url, live.url]);
+  closers.push(mesh.close);
+  return mesh;
+}
+
 const retries = (extra = '') => `      policy:
         retries: { attempts: 3, retryOn: [gateway-error], backoff: { baseMs: 1, maxMs: 5 } }
 ${extra}`;
@@ -70,15 +84,8 @@ describe('retries', () => {
   });
 
   it('send a retry to an endpoint the request has not tried yet', async () => {
-    // Hashing on a header sends every try of a request to the same replica, unless the retry
-    // leaves out the one that failed: here a replica that refuses connections.
-    const dead = await startRecordingServer();
-    await dead.close();
     const up = await flaky(0);
-    const mesh = planeWith(`      policy:
-        loadBalancer: { policy: CONSISTENT_HASH, hashOn: { header: x-user } }
-        retries: { attempts: 1, retryOn: [connect-failure], backoff: { baseMs: 1, maxMs: 1 } }`, [dead.url, up.url]);
-    closers.push(mesh.close);
+    const mesh = await hashedOverDeadAndLive(up, '{ attempts: 1, retryOn: [connect-failure], backoff: { baseMs: 1, maxMs: 1 } }');
     const statuses = [];
     for (let i = 0; i < 20; i++) statuses.push((await mesh.call('/charges/1', { headers: { 'x-user': `u${i}` } })).status);
     expect(statuses.every((s) => s === 200), statuses.join(',')).toBe(true);
@@ -86,14 +93,9 @@ describe('retries', () => {
   });
 
   it('repeat a POST without an Idempotency-Key only when its try never reached the upstream', async () => {
-    const dead = await startRecordingServer();
-    await dead.close();
     const up = await flaky(1);
-    const mesh = planeWith(`      policy:
-        loadBalancer: { policy: CONSISTENT_HASH, hashOn: { header: x-user } }
-        retries: { attempts: 2, retryOn: [connect-failure, gateway-error], backoff: { baseMs: 1, maxMs: 1 } }`, [dead.url, up.url]);
-    closers.push(mesh.close);
-    // Find a user whose requests hash to the dead replica first: its POST is repeated on the live one.
+    const mesh = await hashedOverDeadAndLive(up, '{ attempts: 2, retryOn: [connect-failure, gateway-error], backoff: { baseMs: 1, maxMs: 1 } }');
+    // Users whose requests hash to the dead replica first have their POST repeated on the live one.
     const results = [];
     for (let i = 0; i < 10; i++) results.push(await mesh.call('/charges', { method: 'POST', body: `pay-${i}`, headers: { 'x-user': `u${i}` } }));
     // The live replica saw each body once: a 503 it answered (something was sent) is not repeated.
