@@ -42,6 +42,8 @@ export class ControlPlaneClient {
   private current?: string;
   private connected = false;
   private heartbeat?: NodeJS.Timeout;
+  /** The heartbeat on its way, if any: a leave waits for it, or it could land after and register again. */
+  private beating?: Promise<void>;
   private loop?: Promise<void>;
 
   constructor(private readonly opts: ControlPlaneClientOptions) {
@@ -50,15 +52,13 @@ export class ControlPlaneClient {
 
   start(): void {
     this.loop = this.run();
-    this.heartbeat = setInterval(() => {
-      if (this.current) void this.register(this.current).catch(() => undefined);
-    }, this.opts.heartbeatIntervalMs ?? 3_000);
+    this.heartbeat = setInterval(() => this.heartbeatNow(), this.opts.heartbeatIntervalMs ?? 3_000);
     this.heartbeat.unref();
   }
 
   /** Sends the registration (with fresh versions and certificate expiry) now rather than at the next beat. */
   heartbeatNow(): void {
-    if (this.current) void this.register(this.current).catch(() => undefined);
+    if (this.current && !this.stopped) this.beating = this.register(this.current).catch(() => undefined);
   }
 
   status(): { controlPlane?: string; connected: boolean } {
@@ -69,6 +69,7 @@ export class ControlPlaneClient {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.heartbeat);
+    await this.beating;
     if (this.current) {
       await request(`${this.current}/api/v1/proxies/${encodeURIComponent(this.opts.registration.instance)}`, {
         method: 'DELETE',
