@@ -4,10 +4,11 @@ import { ConfigError, diffConfigs, durationMs, Fault, parseMeshConfig } from '@m
 import { timingSafeEqual } from 'node:crypto';
 import { CertificateAuthority, CsrRejectedError, spiffeId } from './certificate-authority';
 import { createServiceApp, HttpError, notFound, unauthorized, type ServiceAppOptions } from '@meshcart/service-kit';
-import { ConfigStore, UnknownVersionError } from './config-store';
+import { ConfigStore, UnknownVersionError, type HistoryEntry } from './config-store';
 import { startInjector, type InjectorOptions } from './injector-server';
 import { PushServer } from './push-server';
 import { Registry } from './registry';
+import { replicaId, Replicas, type PeerBatch, type ReplicasOptions } from './replicas';
 
 export interface ControlPlaneOptions {
   /** Folder holding <profile>.yaml files (deploy/mesh). */
@@ -23,6 +24,8 @@ export interface ControlPlaneOptions {
   logger?: ServiceAppOptions['logger'];
   /** Also serve the sidecar injection webhook (Kubernetes), over HTTPS with a certificate from this CA. */
   injector?: InjectorOptions;
+  /** Other replicas of this control plane, to share one registry and config with (see replicas.ts). */
+  peers?: Omit<ReplicasOptions, 'token' | 'log' | 'id'> & { id?: string };
 }
 
 const InstanceParams = Type.Object({ instance: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' }) });
@@ -44,9 +47,10 @@ const RegistrationBody = Type.Object(
   { additionalProperties: false },
 );
 
+const PushKind = Type.Union([Type.Literal('resources'), Type.Literal('endpoints')]);
 const AckBody = Type.Object(
   {
-    kind: Type.Union([Type.Literal('resources'), Type.Literal('endpoints')]),
+    kind: PushKind,
     version: Type.String(),
     error: Type.Optional(Type.String()),
     rejectedVersion: Type.Optional(Type.String()),
@@ -54,11 +58,49 @@ const AckBody = Type.Object(
   { additionalProperties: false },
 );
 
+// What replicas send each other (replicas.ts): the same facts proxies report, and config versions.
+const AckState = Type.Object(
+  { version: Type.String(), acked: Type.Boolean(), at: Type.String(), error: Type.Optional(Type.String()), rejectedVersion: Type.Optional(Type.String()) },
+  { additionalProperties: false },
+);
+const InstanceName = Type.String({ minLength: 1, maxLength: 128 });
+const PeerBatchBody = Type.Object(
+  {
+    from: Type.String({ minLength: 1, maxLength: 200 }),
+    snapshot: Type.Optional(Type.Object({ joining: Type.Boolean(), fileVersions: Type.Array(Type.String()), complete: Type.Boolean() }, { additionalProperties: false })),
+    events: Type.Array(
+      Type.Union([
+        Type.Object({ type: Type.Literal('register'), registration: RegistrationBody, ageMs: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false }),
+        Type.Object({ type: Type.Literal('leave'), instance: InstanceName }, { additionalProperties: false }),
+        Type.Object({ type: Type.Literal('ack'), instance: InstanceName, kind: PushKind, state: AckState }, { additionalProperties: false }),
+        Type.Object({ type: Type.Literal('stream'), instance: InstanceName, replica: Type.String(), open: Type.Boolean() }, { additionalProperties: false }),
+        Type.Object(
+          {
+            type: Type.Literal('config'),
+            // The config itself is validated whole when adopted, like any other change.
+            entry: Type.Object({ seq: Type.Integer(), version: Type.String(), profile: Type.String(), appliedAt: Type.String(), source: Type.String(), config: Type.Unknown() }),
+          },
+          { additionalProperties: false },
+        ),
+      ]),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export function buildApp(opts: ControlPlaneOptions) {
   const store = new ConfigStore(opts.configDir, opts.profile, opts.stateDir);
   const registry = new Registry(opts.leaseTtlMs ?? 10_000);
-  const push = new PushServer(registry, store);
   const app = createServiceApp({ name: 'control-plane', logger: opts.logger });
+  const id = opts.peers?.id ?? replicaId();
+  const push = new PushServer(registry, store, id, (instance, open) => replicas.publish({ type: 'stream', instance, replica: id, open }));
+  const replicas: Replicas = new Replicas(registry, store, push, {
+    discover: async () => [],
+    ...opts.peers,
+    id,
+    token: opts.bootstrapToken,
+    log: { info: (o, m) => app.log.info(o, m), warn: (o, m) => app.log.warn(o, m) },
+  });
 
   registry.start();
   // The CA is ready before the server listens: a broken root stops the start, with its reason.
@@ -71,6 +113,8 @@ export function buildApp(opts: ControlPlaneOptions) {
       injector = await startInjector(ca, opts.injector, opts.logger);
       app.injectorPort = (injector.server.address() as { port: number }).port;
     }
+    // Joins the other replicas before listening: no proxy is pushed a config about to be replaced.
+    await replicas.start();
   });
   const token = Buffer.from(opts.bootstrapToken);
   const tokenOk = (header: string | undefined) => {
@@ -80,6 +124,7 @@ export function buildApp(opts: ControlPlaneOptions) {
   // Streams never end on their own: close them first so the server can finish closing.
   app.addHook('preClose', async () => push.close());
   app.addHook('onClose', async () => {
+    await replicas.stop();
     registry.stop();
     store.close();
     await injector?.close();
@@ -87,11 +132,14 @@ export function buildApp(opts: ControlPlaneOptions) {
 
   app.put('/api/v1/proxies/:instance', { schema: { params: InstanceParams, body: RegistrationBody }, logLevel: 'warn' }, async (req) => {
     const rec = registry.upsert({ ...req.body, instance: req.params.instance });
+    const { registeredAt: _r, lastSeen: _l, streamAt: _s, acks: _a, ...registration } = rec;
+    replicas.publish({ type: 'register', registration });
     return { instance: rec.instance, leaseTtlMs: registry.leaseTtlMs };
   });
 
   app.delete('/api/v1/proxies/:instance', { schema: { params: InstanceParams } }, async (req, reply) => {
     registry.remove(req.params.instance);
+    replicas.publish({ type: 'leave', instance: req.params.instance });
     return reply.code(204).send();
   });
 
@@ -103,13 +151,11 @@ export function buildApp(opts: ControlPlaneOptions) {
   });
 
   app.post('/api/v1/proxies/:instance/acks', { schema: { params: InstanceParams, body: AckBody }, logLevel: 'warn' }, async (req, reply) => {
-    const rec = registry.get(req.params.instance);
-    if (!rec) throw notFound('PROXY_NOT_REGISTERED', `proxy "${req.params.instance}" is not registered`);
     const { kind, version, error, rejectedVersion } = req.body;
-    rec.acks[kind] = { version, acked: !error, at: new Date().toISOString(), ...(error ? { error, rejectedVersion } : {}) };
-    if (kind === 'resources') rec.configVersion = version;
-    else rec.endpointsVersion = version;
-    if (error) req.log.warn({ instance: rec.instance, kind, rejectedVersion, error }, 'proxy refused a push (NACK)');
+    const state = { version, acked: !error, at: new Date().toISOString(), ...(error ? { error, rejectedVersion } : {}) };
+    if (!registry.ack(req.params.instance, kind, state)) throw notFound('PROXY_NOT_REGISTERED', `proxy "${req.params.instance}" is not registered`);
+    replicas.publish({ type: 'ack', instance: req.params.instance, kind, state });
+    if (error) req.log.warn({ instance: req.params.instance, kind, rejectedVersion, error }, 'proxy refused a push (NACK)');
     return reply.code(204).send();
   });
 
@@ -123,7 +169,9 @@ export function buildApp(opts: ControlPlaneOptions) {
       configVersion: p.configVersion ?? null,
       endpointsVersion: p.endpointsVersion ?? null,
       certNotAfter: p.certNotAfter ?? null,
-      connected: p.connected,
+      connected: p.streamAt !== undefined,
+      /** The control-plane replica holding the proxy's push stream. */
+      controlPlane: p.streamAt ?? null,
       acks: p.acks,
       lastSeen: new Date(p.lastSeen).toISOString(),
     })),
@@ -166,8 +214,13 @@ export function buildApp(opts: ControlPlaneOptions) {
     const { profile, version, config } = store.current();
     return { profile, version, services: Object.keys(config.spec.services) };
   };
+  /** Every config change made here goes to the other replicas, which push it to their proxies. */
+  const shared = (entry: HistoryEntry) => {
+    replicas.publish({ type: 'config', entry });
+    return entry;
+  };
   const patch = (change: Parameters<ConfigStore['patch']>[0], source: string) => {
-    guarded(() => store.patch(change, source));
+    shared(guarded(() => store.patch(change, source)));
     return summary();
   };
 
@@ -178,7 +231,7 @@ export function buildApp(opts: ControlPlaneOptions) {
     const candidate = guarded(() => parseMeshConfig(req.body.yaml, req.body.source ?? 'meshctl apply'));
     const changes = diffConfigs(store.current().config, candidate);
     if (req.query.dryRun) return { dryRun: true, from: store.current().version, changes };
-    const entry = guarded(() => store.apply(candidate, req.body.source ?? 'meshctl apply'));
+    const entry = shared(guarded(() => store.apply(candidate, req.body.source ?? 'meshctl apply')));
     return { version: entry.version, seq: entry.seq, changes };
   });
   app.get('/api/v1/config/history', async () => store.versions());
@@ -186,12 +239,12 @@ export function buildApp(opts: ControlPlaneOptions) {
   app.get('/api/v1/config/versions/:version', { schema: { params: VersionParams } }, async (req) => guarded(() => store.get(req.params.version)));
   app.post('/api/v1/config/rollback', { schema: { body: Type.Object({ to: Type.String({ pattern: '^[0-9a-f]{4,16}$' }) }, { additionalProperties: false }) } }, async (req) => {
     const before = store.current().config;
-    const entry = guarded(() => store.rollback(req.body.to));
+    const entry = shared(guarded(() => store.rollback(req.body.to)));
     return { version: entry.version, seq: entry.seq, changes: diffConfigs(before, entry.config) };
   });
   app.post('/api/v1/config/profile', { schema: { body: Type.Object({ profile: Type.String({ minLength: 1, maxLength: 63 }) }, { additionalProperties: false }) } }, async (req) => {
     const before = store.current().config;
-    const entry = guarded(() => store.useProfile(req.body.profile));
+    const entry = shared(guarded(() => store.useProfile(req.body.profile)));
     return { version: entry.version, seq: entry.seq, changes: diffConfigs(before, entry.config) };
   });
   app.get('/api/v1/profiles/:profile', { schema: { params: Type.Object({ profile: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }) }) } }, async (req) =>
@@ -206,6 +259,13 @@ export function buildApp(opts: ControlPlaneOptions) {
     }
   };
   const ServiceParams = Type.Object({ service: Type.String({ pattern: '^[a-z][a-z0-9-]{0,62}$' }) });
+
+  // Replicas (replicas.ts): batches from peers, and this replica's view of them.
+  app.post('/api/v1/peers/events', { schema: { body: PeerBatchBody }, bodyLimit: 64 * 1024 * 1024, logLevel: 'warn' }, async (req) => {
+    if (!tokenOk(req.headers.authorization)) throw unauthorized('peer replicas present the bootstrap token (Authorization: Bearer <MESH_BOOTSTRAP_TOKEN>)');
+    return guarded(() => replicas.receive(req.body as PeerBatch));
+  });
+  app.get('/api/v1/peers', async () => replicas.status());
 
   // Drills (`meshctl fault`): a fault on every route of one service, pushed to every proxy at once.
   app.put('/api/v1/services/:service/fault', { schema: { params: ServiceParams, body: Fault } }, async (req) => {

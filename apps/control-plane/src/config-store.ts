@@ -110,6 +110,36 @@ export class ConfigStore extends EventEmitter<{ change: [] }> {
     return this.record(this.loadProfile(profile), `profile file ${profile}.yaml`);
   }
 
+  /** Versions this store has applied from profile files: how a new replica tells a changed file from a restart. */
+  fileVersions(): string[] {
+    return [...new Set(this.history.filter((e) => e.source.startsWith('profile file')).map((e) => e.version))];
+  }
+
+  /**
+   * Takes a version another control-plane replica applied. The later change wins (appliedAt, then
+   * version as a tie-break), so replicas that hear of two changes in either order settle on the same
+   * one; `force` takes it whatever its time (a replica joining adopts the running config). Validated
+   * whole like any other change. Returns whether the config in force changed.
+   */
+  adopt(entry: Pick<HistoryEntry, 'version' | 'appliedAt' | 'source' | 'config'>, force = false): boolean {
+    const config = validateMeshConfig(entry.config, `${entry.source} (from a peer replica)`);
+    if (contentVersion(config) !== entry.version) throw new Error(`peer config ${entry.version} does not match its content (${contentVersion(config)})`);
+    return this.locked(() => {
+      this.reload();
+      const last = this.last()!;
+      if (last.version === entry.version) return false;
+      const later = entry.appliedAt > last.appliedAt || (entry.appliedAt === last.appliedAt && entry.version > last.version);
+      if (!later && !force) return false;
+      this.append({ seq: last.seq + 1, version: entry.version, profile: config.metadata.name, appliedAt: entry.appliedAt, source: entry.source, config });
+      return true;
+    });
+  }
+
+  /** The whole entry in force, as replicas pass it to each other. */
+  currentEntry(): HistoryEntry {
+    return this.last()!;
+  }
+
   /** A profile from the config folder, validated (does not apply it). */
   loadProfile(profile: string): MeshConfig {
     if (!PROFILE.test(profile)) throw new Error(`profile "${profile}" is not a valid name (lower-case letters, digits, "-")`);
@@ -137,21 +167,24 @@ export class ConfigStore extends EventEmitter<{ change: [] }> {
       // The same content is the same version: nothing new to keep or push.
       const last = this.last();
       if (last && last.version === contentVersion(config)) return last;
-      const entry: HistoryEntry = {
+      return this.append({
         seq: (last?.seq ?? 0) + 1,
         version: contentVersion(config),
         profile: config.metadata.name,
         appliedAt: new Date().toISOString(),
         source,
         config,
-      };
-      this.history.push(entry);
-      if (this.history.length > HISTORY_LIMIT) this.history.splice(0, this.history.length - HISTORY_LIMIT);
-      this.save();
-      this.compiled.clear();
-      this.emit('change');
-      return entry;
+      });
     });
+  }
+
+  private append(entry: HistoryEntry): HistoryEntry {
+    this.history.push(entry);
+    if (this.history.length > HISTORY_LIMIT) this.history.splice(0, this.history.length - HISTORY_LIMIT);
+    this.save();
+    this.compiled.clear();
+    this.emit('change');
+    return entry;
   }
 
   /** One writer at a time across replicas: an exclusive lock file, taken over if a dead replica left it. */

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { buildApp } from './app';
 import type { InjectorOptions } from './injector-server';
+import { peerDiscovery } from './replicas';
 
 const env = process.env;
 
@@ -45,6 +46,23 @@ function injectorOptions(e: NodeJS.ProcessEnv): InjectorOptions | undefined {
   };
 }
 
+/**
+ * Other replicas: MESH_PEERS (base URLs, comma-separated) and/or MESH_PEERS_DNS (host:port of a
+ * name with every replica's address, e.g. a headless Service). Neither set: a single control plane.
+ */
+function peers(e: NodeJS.ProcessEnv) {
+  const urls = (e['MESH_PEERS'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const url of urls) if (!/^https?:\/\/[^/]+\/?$/.test(url)) throw new EnvError('MESH_PEERS', e['MESH_PEERS']!, 'base URLs separated by commas, e.g. http://cp-1:15010,http://cp-2:15010');
+  let dns: { host: string; port: number } | undefined;
+  if (e['MESH_PEERS_DNS']) {
+    const m = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(e['MESH_PEERS_DNS']);
+    if (!m || Number(m[2]) > 65535) throw new EnvError('MESH_PEERS_DNS', e['MESH_PEERS_DNS'], 'host:port, e.g. control-plane-peers.meshcart.svc.cluster.local:15010');
+    dns = { host: m[1]!, port: Number(m[2]) };
+  }
+  if (urls.length === 0 && !dns) return undefined;
+  return { discover: peerDiscovery({ urls, dns }), refreshMs: readNumber(e, 'MESH_PEERS_REFRESH_MS', 5_000, 100, 600_000) };
+}
+
 let app: ReturnType<typeof buildApp>;
 try {
   app = buildApp({
@@ -56,6 +74,7 @@ try {
     leaseTtlMs: readNumber(env, 'MESH_LEASE_TTL_MS', 10_000, 500, 600_000),
     logger: { level: env['LOG_LEVEL'] ?? 'info' },
     injector: injectorOptions(env),
+    peers: peers(env),
   });
 } catch (err) {
   // A bad config file or setting stops the start with the reason, not a stack trace.

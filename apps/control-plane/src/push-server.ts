@@ -22,9 +22,15 @@ export class PushServer {
   private endpoints = endpointsSnapshot({});
   private complete = false;
 
+  /**
+   * `replicaId` is recorded on each proxy whose stream this server holds; `onStream` hears of each
+   * stream opened and closed (the replicas pass it on).
+   */
   constructor(
     private readonly registry: Registry,
     private readonly store: ConfigStore,
+    private readonly replicaId: string,
+    private readonly onStream: (instance: string, open: boolean) => void = () => undefined,
   ) {
     this.endpoints = endpointsSnapshot(registry.endpoints());
     registry.on('change', () => this.onRegistryChange());
@@ -35,11 +41,21 @@ export class PushServer {
     this.pinger = setInterval(() => this.broadcast('{"type":"ping"}\n'), PING_INTERVAL_MS);
     this.pinger.unref();
     // After one lease every live proxy has re-registered: from then on, endpoint lists are complete.
-    this.settle = setTimeout(() => {
-      this.complete = true;
-      for (const sub of this.subscribers.values()) this.sendEndpoints(sub);
-    }, registry.leaseTtlMs);
+    this.settle = setTimeout(() => this.markComplete(), registry.leaseTtlMs);
     this.settle.unref();
+  }
+
+  /** Whether endpoint lists are known to hold every live instance. */
+  isComplete(): boolean {
+    return this.complete;
+  }
+
+  /** The registry holds every live instance (a lease has passed, or a complete replica passed on its registry). */
+  markComplete(): void {
+    clearTimeout(this.settle);
+    if (this.complete) return;
+    this.complete = true;
+    for (const sub of this.subscribers.values()) this.sendEndpoints(sub);
   }
 
   endpointsVersion(): string {
@@ -58,12 +74,12 @@ export class PushServer {
     out.on('close', () => {
       if (this.subscribers.get(instance) === sub) {
         this.subscribers.delete(instance);
-        const rec = this.registry.get(instance);
-        if (rec) rec.connected = false;
+        this.registry.setStream(instance, this.replicaId, false);
+        this.onStream(instance, false);
       }
     });
-    const rec = this.registry.get(instance);
-    if (rec) rec.connected = true;
+    this.registry.setStream(instance, this.replicaId, true);
+    this.onStream(instance, true);
     // One connection per stream: when the stream ends (shutdown), its socket closes with it.
     out.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', connection: 'close' });
     this.sendResources(sub);

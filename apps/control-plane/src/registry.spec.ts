@@ -48,6 +48,28 @@ describe('Registry', () => {
     expect(changes).toBe(2);
   });
 
+  it('never extends a lease past when the proxy was last heard from, whoever passes the registration on', () => {
+    let now = 100_000;
+    registry = new Registry(10_000, () => now);
+    registry.upsert(reg('p-1', 'http://127.0.0.1:1'));
+    // Another replica heard from p-1 six seconds ago: older news than this replica's own.
+    registry.upsert(reg('p-1', 'http://127.0.0.1:1'), now - 6_000);
+    expect(registry.get('p-1')!.lastSeen).toBe(100_000);
+    now += 5_000;
+    registry.upsert(reg('p-1', 'http://127.0.0.1:1'), now - 2_000);
+    expect(registry.get('p-1')!.lastSeen).toBe(103_000);
+  });
+
+  it('records which replica holds a stream; a close from another replica leaves it open', () => {
+    registry = new Registry(10_000);
+    registry.upsert(reg('p-1'));
+    registry.setStream('p-1', 'cp-a', true);
+    registry.setStream('p-1', 'cp-b', false);
+    expect(registry.get('p-1')!.streamAt).toBe('cp-a');
+    registry.dropStreamsAt('cp-a');
+    expect(registry.get('p-1')!.streamAt).toBeUndefined();
+  });
+
   it('lists only instances that take mesh traffic as endpoints, with their weight label', () => {
     registry = new Registry(10_000);
     registry.upsert({ ...reg('gw'), service: 'gateway', mode: 'edge' });

@@ -28,7 +28,8 @@ export interface AckState {
 export interface ProxyRecord extends Registration {
   registeredAt: string;
   lastSeen: number;
-  connected: boolean;
+  /** The control-plane replica holding this proxy's push stream, if any. */
+  streamAt?: string;
   acks: { resources?: AckState; endpoints?: AckState };
 }
 
@@ -53,8 +54,12 @@ export class Registry extends EventEmitter {
     clearInterval(this.sweeper);
   }
 
-  /** Register or renew (the same call is the heartbeat). */
-  upsert(reg: Registration): ProxyRecord {
+  /**
+   * Register or renew (the same call is the heartbeat). `seenAt` is when the proxy was last heard
+   * from, for a registration another replica passes on in a snapshot: a lease is never extended
+   * past what the replica that heard the proxy knows.
+   */
+  upsert(reg: Registration, seenAt = this.now()): ProxyRecord {
     const existing = this.proxies.get(reg.instance);
     const changed =
       !existing ||
@@ -68,8 +73,7 @@ export class Registry extends EventEmitter {
       ...existing,
       ...reg,
       registeredAt: existing?.registeredAt ?? new Date(this.now()).toISOString(),
-      lastSeen: this.now(),
-      connected: existing?.connected ?? false,
+      lastSeen: Math.max(existing?.lastSeen ?? 0, seenAt),
       acks: existing?.acks ?? {},
     };
     this.proxies.set(reg.instance, record);
@@ -79,6 +83,29 @@ export class Registry extends EventEmitter {
 
   get(instance: string): ProxyRecord | undefined {
     return this.proxies.get(instance);
+  }
+
+  /** Records a proxy's ACK or NACK of a pushed version; false when the proxy is not registered. */
+  ack(instance: string, kind: 'resources' | 'endpoints', state: AckState): boolean {
+    const rec = this.proxies.get(instance);
+    if (!rec) return false;
+    rec.acks[kind] = state;
+    if (kind === 'resources') rec.configVersion = state.version;
+    else rec.endpointsVersion = state.version;
+    return true;
+  }
+
+  /** Which replica holds a proxy's push stream; a close from one replica never clears another's open. */
+  setStream(instance: string, replica: string, open: boolean): void {
+    const rec = this.proxies.get(instance);
+    if (!rec) return;
+    if (open) rec.streamAt = replica;
+    else if (rec.streamAt === replica) delete rec.streamAt;
+  }
+
+  /** A replica that stopped answering: the streams it held are no longer known to be open. */
+  dropStreamsAt(replica: string): void {
+    for (const rec of this.proxies.values()) if (rec.streamAt === replica) delete rec.streamAt;
   }
 
   remove(instance: string): boolean {

@@ -1,0 +1,330 @@
+// Control-plane replicas keep one registry and one config between them. Each replica passes on
+// what its proxies tell it (registrations and heartbeats, leaves, ACKs, which replica holds a
+// proxy's stream) and every config change made through it, so a proxy connected to any replica is
+// pushed the whole mesh. There is no leader: registrations are facts about proxies (the last
+// heartbeat wins), and of two config changes the later one wins on every replica.
+import { randomBytes } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { hostname } from 'node:os';
+import { Agent, request } from 'undici';
+import type { ConfigStore, HistoryEntry } from './config-store';
+import type { PushServer } from './push-server';
+import type { AckState, Registration, Registry } from './registry';
+
+export type PeerEvent =
+  /** `ageMs`: how long ago the sending replica last heard from the proxy (snapshots). */
+  | { type: 'register'; registration: Registration; ageMs?: number }
+  | { type: 'leave'; instance: string }
+  | { type: 'ack'; instance: string; kind: 'resources' | 'endpoints'; state: AckState }
+  /** `replica` holds (open) or no longer holds (closed) the proxy's push stream. */
+  | { type: 'stream'; instance: string; replica: string; open: boolean }
+  | { type: 'config'; entry: HistoryEntry };
+
+export interface PeerBatch {
+  /** The sending replica's id (a new one on every start). */
+  from: string;
+  /**
+   * Present when `events` is everything the sender knows, not just what changed: the first batch to
+   * a peer, and the first after an error (events may have been lost). `joining`: the sender has not
+   * yet settled its config with a running replica; `fileVersions`: the profile-file versions it has
+   * applied, so a joining replica can tell a restart (its file is one of them) from a new file;
+   * `complete`: the sender's registry holds every live proxy (it is past its first lease).
+   */
+  snapshot?: { joining: boolean; fileVersions: string[]; complete: boolean };
+  events: PeerEvent[];
+}
+
+export interface PeerReply {
+  replica: string;
+  /** A joining sender gets the receiver's whole state back at once, so it can settle its config. */
+  snapshot?: PeerBatch;
+}
+
+export interface ReplicasOptions {
+  /** Peer base URLs, looked up again every `refreshMs` (a static list, or a headless Service's addresses). May include this replica. */
+  discover: () => Promise<string[]>;
+  /** Peers present the bootstrap token: only replicas of this mesh may feed its registry. */
+  token: string;
+  /** This replica's id, also recorded on the proxies whose streams it holds. */
+  id: string;
+  refreshMs?: number;
+  /** How often a link with nothing to send checks its peer is still the same process. */
+  keepaliveMs?: number;
+  log?: { info: (obj: object, msg: string) => void; warn: (obj: object, msg: string) => void };
+}
+
+/** A peer that falls this far behind gets a snapshot instead of an ever longer queue. */
+const MAX_QUEUE = 10_000;
+
+interface PeerLink {
+  url: string;
+  replica?: string;
+  /** The URL answered with this replica's own id (a static list or DNS names every replica). */
+  self: boolean;
+  up: boolean;
+  busy: boolean;
+  needsSnapshot: boolean;
+  queue: PeerEvent[];
+  lastSent: number;
+  lastError?: string;
+  batches: number;
+  failures: number;
+}
+
+export class Replicas {
+  readonly id: string;
+  /** False until this replica has compared its config with the running replicas' (or found none). */
+  private joined = false;
+  /** What peers answered while this replica was joining. */
+  private readonly offers: { entry: HistoryEntry; joining: boolean; fileVersions: string[]; complete: boolean }[] = [];
+  private readonly links = new Map<string, PeerLink>();
+  private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 1 });
+  private refresher?: NodeJS.Timeout;
+  private ticker?: NodeJS.Timeout;
+  private flushScheduled = false;
+  private stopped = false;
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly store: ConfigStore,
+    private readonly push: PushServer,
+    private readonly opts: ReplicasOptions,
+  ) {
+    this.id = opts.id;
+  }
+
+  /**
+   * Discovers peers, sends each this replica's state and takes theirs, then settles the config
+   * (see join). Run before the server listens, so no proxy is served a config about to be replaced.
+   */
+  async start(): Promise<void> {
+    await this.refresh().catch((err: Error) => this.opts.log?.warn({ err: err.message }, 'peer discovery failed; starting alone'));
+    await Promise.all([...this.links.values()].map((link) => this.flush(link)));
+    this.join();
+    this.refresher = setInterval(() => void this.refresh().catch((err: Error) => this.opts.log?.warn({ err: err.message }, 'peer discovery failed')), this.opts.refreshMs ?? 5_000);
+    this.ticker = setInterval(() => this.tick(), 500);
+    this.refresher.unref();
+    this.ticker.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.refresher);
+    clearInterval(this.ticker);
+    await this.agent.close();
+  }
+
+  get settled(): boolean {
+    return this.joined;
+  }
+
+  /** Passes a change this replica made or heard from a proxy to every peer. */
+  publish(event: PeerEvent): void {
+    for (const link of this.links.values()) {
+      // A link due a snapshot sends the state this event already changed.
+      if (link.self || link.needsSnapshot) continue;
+      link.queue.push(event);
+      if (link.queue.length > MAX_QUEUE) {
+        link.queue = [];
+        link.needsSnapshot = true;
+      }
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        for (const link of this.links.values()) void this.flush(link);
+      });
+    }
+  }
+
+  /** Applies a batch from a peer; answers a joining peer with this replica's whole state. */
+  receive(batch: PeerBatch): PeerReply {
+    if (batch.from !== this.id) this.apply(batch);
+    return batch.snapshot?.joining && batch.from !== this.id ? { replica: this.id, snapshot: this.snapshot() } : { replica: this.id };
+  }
+
+  private apply(batch: PeerBatch): void {
+    for (const event of batch.events) {
+      switch (event.type) {
+        case 'register':
+          this.registry.upsert(event.registration, Date.now() - (event.ageMs ?? 0));
+          break;
+        case 'leave':
+          this.registry.remove(event.instance);
+          break;
+        case 'ack':
+          this.registry.ack(event.instance, event.kind, event.state);
+          break;
+        case 'stream':
+          this.registry.setStream(event.instance, event.replica, event.open);
+          break;
+        case 'config':
+          if (batch.snapshot) this.snapshotConfig(event.entry, batch.snapshot);
+          else this.store.adopt(event.entry);
+          break;
+      }
+    }
+  }
+
+  status() {
+    return {
+      replica: this.id,
+      joined: this.joined,
+      peers: [...this.links.values()].map((l) => ({
+        url: l.url,
+        replica: l.replica ?? null,
+        state: l.self ? 'self' : l.up ? 'up' : 'down',
+        queued: l.queue.length,
+        batches: l.batches,
+        failures: l.failures,
+        lastError: l.lastError ?? null,
+      })),
+    };
+  }
+
+  /** A peer's config in a snapshot: an offer while joining, afterwards the later of the two wins. */
+  private snapshotConfig(entry: HistoryEntry, peer: NonNullable<PeerBatch['snapshot']>): void {
+    if (!this.joined) {
+      this.offers.push({ entry, ...peer });
+      return;
+    }
+    // A joining peer decides for itself, and announces its file if that is news.
+    if (peer.joining) return;
+    // Two replicas that drifted apart (a partition): the later change wins on both.
+    if (!this.store.adopt(entry) && entry.version !== this.store.currentEntry().version) this.publish({ type: 'config', entry: this.store.currentEntry() });
+  }
+
+  /**
+   * Settles this replica's config against the running replicas'. A restart or a new replica takes
+   * the running config, with any `meshctl` change made since; a profile file the running replicas
+   * never applied (a changed ConfigMap, a rollout) is news, and goes to them.
+   */
+  private join(): void {
+    if (this.joined) return;
+    this.joined = true;
+    const mine = this.store.currentEntry();
+    const offers = this.offers.splice(0);
+    const running = offers.filter((o) => !o.joining);
+    // A running replica past its first lease passed on every live proxy: no need to wait for one here.
+    if (running.some((o) => o.complete)) this.push.markComplete();
+    if (running.length === 0) {
+      // Replicas starting at once with different files: each announces its own, and the later wins on all.
+      if (offers.some((o) => o.entry.version !== mine.version)) this.publish({ type: 'config', entry: mine });
+      return;
+    }
+    const latest = running.map((o) => o.entry).reduce((a, b) => (b.appliedAt > a.appliedAt || (b.appliedAt === a.appliedAt && b.version > a.version) ? b : a));
+    if (running.some((o) => o.fileVersions.includes(mine.version))) {
+      this.store.adopt(latest, true);
+    } else if (latest.version !== mine.version) {
+      this.opts.log?.info({ version: mine.version, running: latest.version }, 'this replica brings a profile file the running replicas have not applied');
+      this.publish({ type: 'config', entry: mine });
+    }
+  }
+
+  private snapshot(): PeerBatch {
+    const now = Date.now();
+    const events: PeerEvent[] = [];
+    for (const p of this.registry.list()) {
+      const { registeredAt: _r, lastSeen, streamAt, acks, ...registration } = p;
+      events.push({ type: 'register', registration, ageMs: Math.max(0, now - lastSeen) });
+      if (streamAt) events.push({ type: 'stream', instance: p.instance, replica: streamAt, open: true });
+      for (const kind of ['resources', 'endpoints'] as const) {
+        const state = acks[kind];
+        if (state) events.push({ type: 'ack', instance: p.instance, kind, state });
+      }
+    }
+    events.push({ type: 'config', entry: this.store.currentEntry() });
+    return { from: this.id, snapshot: { joining: !this.joined, fileVersions: this.store.fileVersions(), complete: this.push.isComplete() }, events };
+  }
+
+  private async refresh(): Promise<void> {
+    const urls = new Set((await this.opts.discover()).map((u) => u.replace(/\/+$/, '')));
+    for (const url of urls) {
+      if (!this.links.has(url)) this.links.set(url, { url, self: false, up: false, busy: false, needsSnapshot: true, queue: [], lastSent: 0, batches: 0, failures: 0 });
+    }
+    for (const [url, link] of this.links) {
+      if (urls.has(url)) continue;
+      this.links.delete(url);
+      if (link.replica) this.registry.dropStreamsAt(link.replica);
+    }
+  }
+
+  private tick(): void {
+    const keepalive = this.opts.keepaliveMs ?? 5_000;
+    for (const link of this.links.values()) {
+      if (link.needsSnapshot || link.queue.length > 0 || Date.now() - link.lastSent > keepalive) void this.flush(link);
+    }
+  }
+
+  /** One batch in flight per peer, so a peer applies events in the order they happened here. */
+  private async flush(link: PeerLink): Promise<void> {
+    if (link.self || link.busy || this.stopped) return;
+    link.busy = true;
+    const batch: PeerBatch = link.needsSnapshot ? this.snapshot() : { from: this.id, events: link.queue.splice(0) };
+    link.queue = [];
+    link.lastSent = Date.now();
+    try {
+      const res = await request(`${link.url}/api/v1/peers/events`, {
+        method: 'POST',
+        dispatcher: this.agent,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.opts.token}` },
+        body: JSON.stringify(batch),
+        headersTimeout: 2_000,
+        bodyTimeout: 2_000,
+      });
+      const text = await res.body.text();
+      if (res.statusCode !== 200) throw new Error(`answered ${res.statusCode}: ${text.slice(0, 300)}`);
+      const reply = JSON.parse(text) as PeerReply;
+      link.batches++;
+      if (reply.replica === this.id) {
+        link.self = true;
+        return;
+      }
+      // Another process answers at this address (the peer restarted): it needs everything again.
+      const restarted = link.replica !== undefined && link.replica !== reply.replica;
+      if (!link.up || restarted) this.opts.log?.info({ peer: link.url, replica: reply.replica }, 'peer replica connected');
+      link.replica = reply.replica;
+      link.up = true;
+      link.needsSnapshot = restarted && !batch.snapshot;
+      link.lastError = undefined;
+      if (reply.snapshot) this.apply(reply.snapshot);
+    } catch (err) {
+      if (link.up) this.opts.log?.warn({ peer: link.url, err: (err as Error).message }, 'peer replica unreachable');
+      link.up = false;
+      link.needsSnapshot = true;
+      link.queue = [];
+      link.failures++;
+      link.lastError = (err as Error).message;
+      // Streams held by a replica we cannot reach are no longer known to be open.
+      if (link.replica) this.registry.dropStreamsAt(link.replica);
+    } finally {
+      link.busy = false;
+    }
+  }
+}
+
+/**
+ * Peer URLs from a static list and/or every address of a DNS name (on Kubernetes, a headless
+ * Service over the control plane's pods, so a new pod is found within one refresh). The list may
+ * include this replica: it recognises its own id in the answer and skips itself.
+ */
+/** A new id on every start: a peer that sees it change knows this replica lost its state. */
+export function replicaId(): string {
+  return `${hostname()}-${randomBytes(3).toString('hex')}`;
+}
+
+export function peerDiscovery(opts: { urls?: string[]; dns?: { host: string; port: number } }): () => Promise<string[]> {
+  return async () => {
+    const found = [...(opts.urls ?? [])];
+    if (opts.dns) {
+      const addresses = await lookup(opts.dns.host, { all: true }).catch((err: NodeJS.ErrnoException) => {
+        // No pod behind the name yet (the first replica starting) is an empty list, not an error.
+        if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return [];
+        throw err;
+      });
+      for (const a of addresses) found.push(`http://${a.family === 6 ? `[${a.address}]` : a.address}:${opts.dns.port}`);
+    }
+    return found;
+  };
+}

@@ -1,0 +1,269 @@
+// Two and three real control-plane replicas on loopback, with real proxies registered to each:
+// what one replica hears, every replica pushes.
+import { contentVersion, loadMeshConfigFile } from '@meshcart/mesh-config';
+import { MeshRuntime } from '@meshcart/sidecar';
+import { makeTempDir } from '@meshcart/testing';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { request } from 'undici';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app';
+import { peerDiscovery } from '../src/replicas';
+
+const deployDir = join(__dirname, '../../../deploy/mesh');
+const caDir = makeTempDir('meshcart-ca-');
+afterAll(() => caDir.remove());
+const token = 'replica-test-token';
+const silent = pino({ level: 'silent' });
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+interface Replica {
+  url: string;
+  close: () => Promise<void>;
+}
+
+/** Each replica discovers the others through `peers`, a list the test grows as replicas start (like a headless Service). */
+async function startReplica(peers: string[], opts: { configDir?: string; leaseTtlMs?: number; profile?: string } = {}): Promise<Replica> {
+  const app = buildApp({
+    configDir: opts.configDir ?? deployDir,
+    profile: opts.profile ?? 'optimized',
+    caDir: caDir.path,
+    bootstrapToken: token,
+    logger: false,
+    leaseTtlMs: opts.leaseTtlMs ?? 30_000,
+    peers: { discover: async () => [...peers], refreshMs: 100, keepaliveMs: 200 },
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  peers.push(url);
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    peers.splice(peers.indexOf(url), 1);
+    await app.close();
+  };
+  cleanups.push(close);
+  return { url, close };
+}
+
+async function startProxy(cpUrls: string[], service: string, instance: string, endpointUrl?: string, heartbeatIntervalMs = 100) {
+  const rt = new MeshRuntime({ service, instance, mode: 'sidecar', controlPlaneUrls: cpUrls, admin: { host: '127.0.0.1', port: 0 }, logger: silent, heartbeatIntervalMs });
+  const adminUrl = await rt.startAdmin();
+  rt.connect(adminUrl, endpointUrl);
+  cleanups.push(() => rt.close());
+  await rt.waitReady(5_000);
+  return rt;
+}
+
+const endpointsOf = (rt: MeshRuntime, cluster: string) =>
+  ((rt.dataPlane.dump() as { endpoints: { clusters: Record<string, { instance: string }[]> } | null }).endpoints?.clusters[cluster] ?? []).map((e) => e.instance).sort();
+
+async function get<T>(url: string): Promise<T> {
+  const res = await request(url);
+  expect(res.statusCode).toBe(200);
+  return (await res.body.json()) as T;
+}
+
+interface ProxyView {
+  instance: string;
+  connected: boolean;
+  controlPlane: string | null;
+  configVersion: string | null;
+  acks: { resources?: { version: string; acked: boolean } };
+}
+const proxiesAt = (cp: Replica) => get<ProxyView[]>(`${cp.url}/api/v1/proxies`);
+const configAt = (cp: Replica) => get<{ version: string }>(`${cp.url}/api/v1/config`).then((c) => c.version);
+const peersAt = (cp: Replica) => get<{ replica: string; joined: boolean; peers: { url: string; replica: string | null; state: string }[] }>(`${cp.url}/api/v1/peers`);
+
+async function eventually<T>(probe: () => Promise<T> | T, accept: (v: T) => boolean, timeoutMs = 5_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last = await probe();
+  while (!accept(last)) {
+    if (Date.now() > until) throw new Error(`condition not met; last value: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 50));
+    last = await probe();
+  }
+  return last;
+}
+
+async function putFault(cp: Replica, service: string) {
+  const res = await request(`${cp.url}/api/v1/services/${service}/fault`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ delay: { fixedDelayMs: 10, percent: 5 } }),
+  });
+  expect(res.statusCode).toBe(200);
+  await res.body.dump();
+}
+
+describe('control-plane replicas', () => {
+  it('push every proxy the endpoints registered with any replica', async () => {
+    const peers: string[] = [];
+    const a = await startReplica(peers);
+    const b = await startReplica(peers);
+    const order = await startProxy([a.url], 'order-service', 'order-1', 'http://127.0.0.1:1');
+    const payment = await startProxy([b.url], 'payment-service', 'payment-1', 'http://127.0.0.1:2');
+    await eventually(() => endpointsOf(order, 'payment-service'), (l) => l.join() === 'payment-1');
+    await eventually(() => endpointsOf(payment, 'order-service'), (l) => l.join() === 'order-1');
+    // Both replicas list both proxies, each with the replica that holds its stream.
+    const [idA, idB] = [(await peersAt(a)).replica, (await peersAt(b)).replica];
+    for (const cp of [a, b]) {
+      const list = await eventually(() => proxiesAt(cp), (l) => l.length === 2 && l.every((p) => p.connected));
+      expect(Object.fromEntries(list.map((p) => [p.instance, p.controlPlane]))).toEqual({ 'order-1': idA, 'payment-1': idB });
+    }
+    expect(await get(`${a.url}/api/v1/endpoints`)).toEqual(await get(`${b.url}/api/v1/endpoints`));
+  });
+
+  it('recognise themselves in the peer list and never send to themselves', async () => {
+    const peers: string[] = [];
+    const a = await startReplica(peers);
+    const b = await startReplica(peers);
+    const view = await eventually(() => peersAt(a), (v) => v.peers.length === 2 && v.peers.every((p) => p.state !== 'down'));
+    expect(view.joined).toBe(true);
+    expect(view.peers.find((p) => p.url === a.url)!.state).toBe('self');
+    expect(view.peers.find((p) => p.url === b.url)).toMatchObject({ state: 'up', replica: (await peersAt(b)).replica });
+  });
+
+  it('apply a config change made on one replica on every replica, and both list the proxies ACKing it', async () => {
+    const peers: string[] = [];
+    const a = await startReplica(peers);
+    const b = await startReplica(peers);
+    const onA = await startProxy([a.url], 'order-service', 'order-1');
+    const before = onA.dataPlane.versions().resources;
+    await putFault(b, 'payment-service');
+    const version = await configAt(b);
+    expect(await eventually(() => configAt(a), (v) => v === version)).toBe(version);
+    const pushed = await eventually(() => onA.dataPlane.versions().resources, (v) => v !== before);
+    for (const cp of [a, b]) {
+      const list = await eventually(() => proxiesAt(cp), (l) => l[0]?.acks.resources?.version === pushed);
+      expect(list[0]!.acks.resources?.acked).toBe(true);
+    }
+    const history = await get<{ source: string }[]>(`${a.url}/api/v1/config/history`);
+    expect(history.map((h) => h.source)).toEqual(['profile file optimized.yaml', 'fault on payment-service']);
+  });
+
+  it('drop a proxy that leaves through one replica from every replica at once, not after its lease', async () => {
+    const peers: string[] = [];
+    // A is past its first lease (its lists are complete); B joins it and takes that from it.
+    const a = await startReplica(peers, { leaseTtlMs: 1_000 });
+    await new Promise((r) => setTimeout(r, 1_100));
+    const b = await startReplica(peers, { leaseTtlMs: 60_000 });
+    const order = await startProxy([b.url], 'order-service', 'order-1');
+    const payment = await startProxy([a.url], 'payment-service', 'payment-1', 'http://127.0.0.1:2');
+    await eventually(() => endpointsOf(order, 'payment-service'), (l) => l.length === 1);
+    await payment.leave();
+    // B's lease is a minute: only A passing on the leave can drop the instance this soon.
+    await eventually(() => endpointsOf(order, 'payment-service'), (l) => l.length === 0, 2_000);
+    expect((await proxiesAt(b)).map((p) => p.instance)).toEqual(['order-1']);
+  });
+
+  it('keep every endpoint when one replica stops: its proxies move to the other', async () => {
+    const peers: string[] = [];
+    const a = await startReplica(peers);
+    const b = await startReplica(peers);
+    const order = await startProxy([a.url, b.url], 'order-service', 'order-1', 'http://127.0.0.1:1');
+    const payment = await startProxy([a.url, b.url], 'payment-service', 'payment-1', 'http://127.0.0.1:2');
+    await eventually(() => endpointsOf(order, 'payment-service'), (l) => l.length === 1);
+    const idB = (await peersAt(b)).replica;
+    await a.close();
+    // The survivor held both registrations all along: the proxies reconnect and lose no endpoint.
+    const list = await eventually(() => proxiesAt(b), (l) => l.length === 2 && l.every((p) => p.controlPlane === idB), 10_000);
+    expect(list.map((p) => p.instance)).toEqual(['order-1', 'payment-1']);
+    expect(endpointsOf(order, 'payment-service')).toEqual(['payment-1']);
+    expect(endpointsOf(payment, 'order-service')).toEqual(['order-1']);
+  });
+
+  it('give a restarted replica the whole registry at once, not after the proxies next heartbeat', async () => {
+    const peers: string[] = [];
+    const a = await startReplica(peers);
+    // A heartbeat a minute apart: whatever the new replica knows within seconds came from its peer.
+    await startProxy([a.url], 'payment-service', 'payment-1', 'http://127.0.0.1:2', 60_000);
+    const b = await startReplica(peers);
+    const list = await eventually(() => proxiesAt(b), (l) => l.length === 1, 2_000);
+    expect(list[0]).toMatchObject({ instance: 'payment-1', connected: true, controlPlane: (await peersAt(a)).replica });
+    const endpoints = await get<{ clusters: Record<string, unknown[]> }>(`${b.url}/api/v1/endpoints`);
+    expect(endpoints.clusters['payment-service']).toHaveLength(1);
+  });
+
+  it('start a new replica on the running config, with the changes made since its profile file', async () => {
+    const peers: string[] = [];
+    const a = await startReplica(peers);
+    await putFault(a, 'payment-service');
+    const running = await configAt(a);
+    const c = await startReplica(peers);
+    expect(await configAt(c)).toBe(running);
+    expect(await configAt(a)).toBe(running);
+  });
+
+  it('take a new profile file from a replica started with it (a rollout) onto the running replicas', async () => {
+    const peers: string[] = [];
+    const a = await startReplica(peers);
+    const b = await startReplica(peers);
+    const changedDir = makeTempDir('meshcart-mesh-');
+    cleanups.push(() => changedDir.remove());
+    for (const f of ['optimized.yaml', 'baseline.yaml']) copyFileSync(join(deployDir, f), join(changedDir.path, f));
+    const file = join(changedDir.path, 'optimized.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('timeoutMs: 5000', 'timeoutMs: 4000'));
+    const expected = contentVersion(loadMeshConfigFile(file));
+    expect(expected).not.toBe(await configAt(a));
+    const c = await startReplica(peers, { configDir: changedDir.path });
+    expect(await configAt(c)).toBe(expected);
+    for (const cp of [a, b]) expect(await eventually(() => configAt(cp), (v) => v === expected)).toBe(expected);
+  });
+
+  it('settle two changes made at once on different replicas on the same one everywhere', async () => {
+    const peers: string[] = [];
+    const a = await startReplica(peers);
+    const b = await startReplica(peers);
+    await Promise.all([putFault(a, 'payment-service'), putFault(b, 'user-service')]);
+    const [va, vb] = await eventually(
+      async () => [await configAt(a), await configAt(b)],
+      ([x, y]) => x === y,
+    );
+    expect(va).toBe(vb);
+  });
+
+  it('refuse peer batches without the bootstrap token, and malformed ones with the field at fault', async () => {
+    const a = await startReplica([]);
+    const noToken = await request(`${a.url}/api/v1/peers/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ from: 'intruder', events: [{ type: 'leave', instance: 'order-1' }] }),
+    });
+    expect(noToken.statusCode).toBe(401);
+    await noToken.body.dump();
+    const malformed = await request(`${a.url}/api/v1/peers/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ from: 'peer', events: [{ type: 'register', registration: { service: 'Not A Name' } }] }),
+    });
+    expect(malformed.statusCode).toBe(400);
+    expect(JSON.stringify(await malformed.body.json())).toMatch(/events/);
+    const badConfig = await request(`${a.url}/api/v1/peers/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({
+        from: 'peer',
+        events: [{ type: 'config', entry: { seq: 9, version: 'abc', profile: 'x', appliedAt: new Date().toISOString(), source: 'peer', config: { spec: {} } } }],
+      }),
+    });
+    expect(badConfig.statusCode).toBe(400);
+    expect(await badConfig.body.json()).toMatchObject({ error: { code: 'INVALID_CONFIG' } });
+    // The last good config stays in force.
+    expect(await configAt(a)).toBe(contentVersion(loadMeshConfigFile(join(deployDir, 'optimized.yaml'))));
+  });
+});
+
+describe('peerDiscovery', () => {
+  it('lists the static URLs and every address of a DNS name, and an unknown name as none', async () => {
+    const found = await peerDiscovery({ urls: ['http://cp-1:15010'], dns: { host: 'localhost', port: 15010 } })();
+    expect(found[0]).toBe('http://cp-1:15010');
+    expect(found.slice(1)).toContain('http://127.0.0.1:15010');
+    expect(await peerDiscovery({ dns: { host: 'no-such-replica.invalid', port: 15010 } })()).toEqual([]);
+  });
+});
