@@ -121,9 +121,25 @@ describe('every workload is probed, limited and hardened', () => {
     const objects = render('overlays/optimized');
     const scaled = byKind(objects, 'HorizontalPodAutoscaler').map((h) => h.spec.scaleTargetRef.name);
     expect(scaled).toEqual(['gateway']);
-    for (const name of ['user-service', 'product-service', 'order-service', 'payment-service', 'control-plane']) {
+    for (const name of ['user-service', 'product-service', 'order-service', 'payment-service']) {
       const d = byKind(objects, 'Deployment').find((x) => x.metadata.name === name)!;
       expect(d.spec.replicas, name).toBe(1);
     }
+  });
+
+  it('runs two control-plane replicas that find each other through a headless Service listing unready pods', () => {
+    const objects = render('overlays/optimized');
+    const d = byKind(objects, 'Deployment').find((x) => x.metadata.name === 'control-plane')!;
+    expect(d.spec.replicas).toBe(2);
+    const peers = byKind(objects, 'Service').find((s) => s.metadata.name === 'control-plane-peers')!;
+    expect(peers.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true, selector: d.spec.selector.matchLabels });
+    const env = Object.fromEntries(d.spec.template.spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
+    const [host, port] = (env['MESH_PEERS_DNS'] as string).split(':');
+    expect(host).toBe('control-plane-peers');
+    expect(peers.spec.ports.map((p: { port: number }) => p.port)).toContain(Number(port));
+    // The overlay's network policies let the replicas reach each other on that port.
+    const policy = byKind(objects, 'NetworkPolicy').find((p) => p.metadata.name === 'control-plane-peers')!;
+    expect(policy.spec.ingress[0].ports[0].port).toBe(Number(port));
+    expect(policy.spec.egress[0].to[0].podSelector.matchLabels).toEqual(d.spec.selector.matchLabels);
   });
 });
