@@ -46,9 +46,8 @@ export function outboundListener(service: string, dataPlane: DataPlane): Server 
 /** `peer`: the caller proven by its mTLS certificate; otherwise the caller's sidecar names itself in a header. */
 export function inboundHandler(service: string, inbound: Inbound) {
   return (req: AnyRequest, res: AnyResponse, peer: { service?: string } = {}) => {
-    const headers = forwardableHeaders(req.headers);
-    const claimed = headers[SOURCE_HEADER];
-    delete headers[SOURCE_HEADER];
+    const claimed = req.headers[SOURCE_HEADER];
+    const headers = forwardableHeaders(req.headers, SOURCE_HEADER);
     headers['host'] = req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? service;
     const src = peer.service ?? (typeof claimed === 'string' ? claimed : 'unknown');
     const ctx = { direction: 'inbound' as const, srcService: src, dstService: service };
