@@ -45,7 +45,27 @@ export class MeshMetrics implements RequestObserver {
     collectDefaultMetrics({ register: this.registry });
   }
 
+  /**
+   * The last request's label values and series: consecutive requests mostly share all five, and
+   * comparing them is cheaper than building and hashing the map key (which was, per request, the
+   * largest cost of ours in this module).
+   */
+  private last: { record: RequestRecord; series: { requests: Counter.Internal; duration: Histogram.Internal<(typeof LABELS)[number]> } } | undefined;
+
   onRequestEnd(r: RequestRecord): void {
+    const last = this.last;
+    if (
+      last &&
+      last.record.statusCode === r.statusCode &&
+      last.record.route === r.route &&
+      last.record.dstService === r.dstService &&
+      last.record.srcService === r.srcService &&
+      last.record.direction === r.direction
+    ) {
+      last.series.requests.inc();
+      last.series.duration.observe(r.durationSeconds);
+      return;
+    }
     const key = `${r.direction}\n${r.srcService}\n${r.dstService}\n${r.statusCode}\n${r.route}`;
     let series = this.series.get(key);
     if (!series) {
@@ -56,6 +76,7 @@ export class MeshMetrics implements RequestObserver {
       if (this.series.size >= SERIES_CACHE_LIMIT) this.series.clear();
       this.series.set(key, series);
     }
+    this.last = { record: r, series };
     series.requests.inc();
     series.duration.observe(r.durationSeconds);
   }
