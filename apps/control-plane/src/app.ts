@@ -8,7 +8,7 @@ import { ConfigStore, UnknownVersionError, type HistoryEntry } from './config-st
 import { startInjector, type InjectorOptions } from './injector-server';
 import { PushServer } from './push-server';
 import { Registry } from './registry';
-import { replicaId, Replicas, type PeerBatch, type ReplicasOptions } from './replicas';
+import { PeerCaMismatchError, replicaId, Replicas, type PeerBatch, type ReplicasOptions } from './replicas';
 
 export interface ControlPlaneOptions {
   /** Folder holding <profile>.yaml files (deploy/mesh). */
@@ -25,7 +25,7 @@ export interface ControlPlaneOptions {
   /** Also serve the sidecar injection webhook (Kubernetes), over HTTPS with a certificate from this CA. */
   injector?: InjectorOptions;
   /** Other replicas of this control plane, to share one registry and config with (see replicas.ts). */
-  peers?: Omit<ReplicasOptions, 'token' | 'log' | 'id'> & { id?: string };
+  peers?: Omit<ReplicasOptions, 'token' | 'log' | 'id' | 'caFingerprint'> & { id?: string };
 }
 
 const InstanceParams = Type.Object({ instance: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' }) });
@@ -67,6 +67,7 @@ const InstanceName = Type.String({ minLength: 1, maxLength: 128 });
 const PeerBatchBody = Type.Object(
   {
     from: Type.String({ minLength: 1, maxLength: 200 }),
+    ca: Type.String({ pattern: '^[0-9a-f]{64}$' }),
     snapshot: Type.Optional(Type.Object({ joining: Type.Boolean(), fileVersions: Type.Array(Type.String()), complete: Type.Boolean() }, { additionalProperties: false })),
     events: Type.Array(
       Type.Union([
@@ -99,6 +100,7 @@ export function buildApp(opts: ControlPlaneOptions) {
     ...opts.peers,
     id,
     token: opts.bootstrapToken,
+    caFingerprint: () => ca!.rootFingerprint,
     log: { info: (o, m) => app.log.info(o, m), warn: (o, m) => app.log.warn(o, m) },
   });
 
@@ -206,6 +208,7 @@ export function buildApp(opts: ControlPlaneOptions) {
     } catch (err) {
       if (err instanceof ConfigError) throw new HttpError(400, 'INVALID_CONFIG', err.message, err.issues.map((i) => ({ path: i.path, message: i.message })));
       if (err instanceof UnknownVersionError) throw new HttpError(404, err.code, err.message);
+      if (err instanceof PeerCaMismatchError) throw new HttpError(409, err.code, err.message);
       if (err instanceof Error && /profile "|ENOENT/.test(err.message)) throw new HttpError(404, 'UNKNOWN_PROFILE', err.message);
       throw err;
     }
@@ -261,10 +264,19 @@ export function buildApp(opts: ControlPlaneOptions) {
   const ServiceParams = Type.Object({ service: Type.String({ pattern: '^[a-z][a-z0-9-]{0,62}$' }) });
 
   // Replicas (replicas.ts): batches from peers, and this replica's view of them.
-  app.post('/api/v1/peers/events', { schema: { body: PeerBatchBody }, bodyLimit: 64 * 1024 * 1024, logLevel: 'warn' }, async (req) => {
-    if (!tokenOk(req.headers.authorization)) throw unauthorized('peer replicas present the bootstrap token (Authorization: Bearer <MESH_BOOTSTRAP_TOKEN>)');
-    return guarded(() => replicas.receive(req.body as PeerBatch));
-  });
+  app.post(
+    '/api/v1/peers/events',
+    {
+      schema: { body: PeerBatchBody },
+      bodyLimit: 64 * 1024 * 1024,
+      logLevel: 'warn',
+      // Before the body is even validated: a caller without the token learns nothing of the schema.
+      preValidation: async (req) => {
+        if (!tokenOk(req.headers.authorization)) throw unauthorized('peer replicas present the bootstrap token (Authorization: Bearer <MESH_BOOTSTRAP_TOKEN>)');
+      },
+    },
+    async (req) => guarded(() => replicas.receive(req.body as PeerBatch)),
+  );
   app.get('/api/v1/peers', async () => replicas.status());
 
   // Drills (`meshctl fault`): a fault on every route of one service, pushed to every proxy at once.

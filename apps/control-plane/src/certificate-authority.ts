@@ -1,6 +1,6 @@
 // The mesh's certificate authority: a root kept on disk, short-lived workload certificates with SPIFFE IDs.
 import * as x509 from '@peculiar/x509';
-import { randomBytes, webcrypto } from 'node:crypto';
+import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -46,6 +46,12 @@ export class CertificateAuthority {
   get rootPem(): string {
     return this.root.toString('pem') + '\n';
   }
+
+  /** SHA-256 of the root certificate (DER), hex: how replicas check they share one root. */
+  get rootFingerprint(): string {
+    return (this.fingerprint ??= createHash('sha256').update(Buffer.from(this.root.rawData)).digest('hex'));
+  }
+  private fingerprint?: string;
 
   /**
    * Loads the root from `dir` (ca-key.pem, ca-cert.pem, e.g. a mounted Kubernetes Secret), or

@@ -23,6 +23,8 @@ export type PeerEvent =
 export interface PeerBatch {
   /** The sending replica's id (a new one on every start). */
   from: string;
+  /** SHA-256 of the sender's CA root: replicas with different roots would issue certificates that do not trust each other. */
+  ca: string;
   /**
    * Present when `events` is everything the sender knows, not just what changed: the first batch to
    * a peer, and the first after an error (events may have been lost). `joining`: the sender has not
@@ -47,10 +49,22 @@ export interface ReplicasOptions {
   token: string;
   /** This replica's id, also recorded on the proxies whose streams it holds. */
   id: string;
+  /** SHA-256 of this replica's CA root (known once the CA is loaded, before start). */
+  caFingerprint: () => string;
   refreshMs?: number;
   /** How often a link with nothing to send checks its peer is still the same process. */
   keepaliveMs?: number;
   log?: { info: (obj: object, msg: string) => void; warn: (obj: object, msg: string) => void };
+}
+
+export class PeerCaMismatchError extends Error {
+  readonly code = 'PEER_CA_MISMATCH';
+  constructor(peer: string, theirs: string, ours: string) {
+    super(
+      `replica ${peer} has another CA root (sha256 ${theirs.slice(0, 16)}…, here ${ours.slice(0, 16)}…): ` +
+        'certificates from the two would not trust each other. Give every replica the same MESH_CA_DIR (on Kubernetes, the meshcart-ca Secret)',
+    );
+  }
 }
 
 /** A peer that falls this far behind gets a snapshot instead of an ever longer queue. */
@@ -67,6 +81,8 @@ interface PeerLink {
   queue: PeerEvent[];
   lastSent: number;
   lastError?: string;
+  /** The last error logged, so a peer that stays down is reported once. */
+  reported?: string;
   batches: number;
   failures: number;
 }
@@ -114,10 +130,6 @@ export class Replicas {
     await this.agent.close();
   }
 
-  get settled(): boolean {
-    return this.joined;
-  }
-
   /** Passes a change this replica made or heard from a proxy to every peer. */
   publish(event: PeerEvent): void {
     for (const link of this.links.values()) {
@@ -138,8 +150,12 @@ export class Replicas {
     }
   }
 
-  /** Applies a batch from a peer; answers a joining peer with this replica's whole state. */
+  /**
+   * Applies a batch from a peer; answers a joining peer with this replica's whole state. Throws
+   * PeerCaMismatchError, applying nothing, when the peer's CA root is not this replica's.
+   */
   receive(batch: PeerBatch): PeerReply {
+    if (batch.ca !== this.opts.caFingerprint()) throw new PeerCaMismatchError(batch.from, batch.ca, this.opts.caFingerprint());
     if (batch.from !== this.id) this.apply(batch);
     return batch.snapshot?.joining && batch.from !== this.id ? { replica: this.id, snapshot: this.snapshot() } : { replica: this.id };
   }
@@ -235,7 +251,7 @@ export class Replicas {
       }
     }
     events.push({ type: 'config', entry: this.store.currentEntry() });
-    return { from: this.id, snapshot: { joining: !this.joined, fileVersions: this.store.fileVersions(), complete: this.push.isComplete() }, events };
+    return { from: this.id, ca: this.opts.caFingerprint(), snapshot: { joining: !this.joined, fileVersions: this.store.fileVersions(), complete: this.push.isComplete() }, events };
   }
 
   private async refresh(): Promise<void> {
@@ -261,7 +277,7 @@ export class Replicas {
   private async flush(link: PeerLink): Promise<void> {
     if (link.self || link.busy || this.stopped) return;
     link.busy = true;
-    const batch: PeerBatch = link.needsSnapshot ? this.snapshot() : { from: this.id, events: link.queue.splice(0) };
+    const batch: PeerBatch = link.needsSnapshot ? this.snapshot() : { from: this.id, ca: this.opts.caFingerprint(), events: link.queue.splice(0) };
     link.queue = [];
     link.lastSent = Date.now();
     try {
@@ -279,6 +295,7 @@ export class Replicas {
       link.batches++;
       if (reply.replica === this.id) {
         link.self = true;
+        link.lastError = undefined;
         return;
       }
       // Another process answers at this address (the peer restarted): it needs everything again.
@@ -287,10 +304,15 @@ export class Replicas {
       link.replica = reply.replica;
       link.up = true;
       link.needsSnapshot = restarted && !batch.snapshot;
-      link.lastError = undefined;
+      link.lastError = link.reported = undefined;
       if (reply.snapshot) this.apply(reply.snapshot);
     } catch (err) {
-      if (link.up) this.opts.log?.warn({ peer: link.url, err: (err as Error).message }, 'peer replica unreachable');
+      // Said once per new reason, not on every retry, nor while joining (this replica's own address
+      // answers nothing until it listens).
+      if (this.joined && link.reported !== (err as Error).message) {
+        link.reported = (err as Error).message;
+        this.opts.log?.warn({ peer: link.url, err: link.reported }, 'peer replica unreachable or refusing');
+      }
       link.up = false;
       link.needsSnapshot = true;
       link.queue = [];

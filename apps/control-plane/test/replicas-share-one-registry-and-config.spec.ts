@@ -3,6 +3,7 @@
 import { contentVersion, loadMeshConfigFile } from '@meshcart/mesh-config';
 import { MeshRuntime } from '@meshcart/sidecar';
 import { makeTempDir } from '@meshcart/testing';
+import { createHash, X509Certificate } from 'node:crypto';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -27,11 +28,11 @@ interface Replica {
 }
 
 /** Each replica discovers the others through `peers`, a list the test grows as replicas start (like a headless Service). */
-async function startReplica(peers: string[], opts: { configDir?: string; leaseTtlMs?: number; profile?: string } = {}): Promise<Replica> {
+async function startReplica(peers: string[], opts: { configDir?: string; leaseTtlMs?: number; caDir?: string } = {}): Promise<Replica> {
   const app = buildApp({
     configDir: opts.configDir ?? deployDir,
-    profile: opts.profile ?? 'optimized',
-    caDir: caDir.path,
+    profile: 'optimized',
+    caDir: opts.caDir ?? caDir.path,
     bootstrapToken: token,
     logger: false,
     leaseTtlMs: opts.leaseTtlMs ?? 30_000,
@@ -78,7 +79,13 @@ interface ProxyView {
 }
 const proxiesAt = (cp: Replica) => get<ProxyView[]>(`${cp.url}/api/v1/proxies`);
 const configAt = (cp: Replica) => get<{ version: string }>(`${cp.url}/api/v1/config`).then((c) => c.version);
-const peersAt = (cp: Replica) => get<{ replica: string; joined: boolean; peers: { url: string; replica: string | null; state: string }[] }>(`${cp.url}/api/v1/peers`);
+const peersAt = (cp: Replica) =>
+  get<{ replica: string; joined: boolean; peers: { url: string; replica: string | null; state: string; lastError: string | null }[] }>(`${cp.url}/api/v1/peers`);
+/** What a peer replica sends as `ca`: the SHA-256 of the root certificate's DER. */
+async function fingerprintOf(cp: Replica): Promise<string> {
+  const pem = await (await request(`${cp.url}/api/v1/ca`)).body.text();
+  return createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
+}
 
 async function eventually<T>(probe: () => Promise<T> | T, accept: (v: T) => boolean, timeoutMs = 5_000): Promise<T> {
   const until = Date.now() + timeoutMs;
@@ -228,8 +235,21 @@ describe('control-plane replicas', () => {
     expect(va).toBe(vb);
   });
 
+  it('refuse to share anything with a replica of another CA root, and say how to fix it', async () => {
+    const otherCa = makeTempDir('meshcart-other-ca-');
+    cleanups.push(() => otherCa.remove());
+    const peers: string[] = [];
+    const a = await startReplica(peers);
+    const b = await startReplica(peers, { caDir: otherCa.path });
+    await startProxy([a.url], 'payment-service', 'payment-1', 'http://127.0.0.1:2');
+    const view = await eventually(() => peersAt(a), (v) => v.peers.some((p) => p.url === b.url && p.state === 'down' && p.lastError !== null));
+    expect(view.peers.find((p) => p.url === b.url)!.lastError).toMatch(/409.*PEER_CA_MISMATCH.*another CA root.*same MESH_CA_DIR/);
+    expect(await proxiesAt(b)).toEqual([]);
+  });
+
   it('refuse peer batches without the bootstrap token, and malformed ones with the field at fault', async () => {
     const a = await startReplica([]);
+    const ca = await fingerprintOf(a);
     const noToken = await request(`${a.url}/api/v1/peers/events`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -240,7 +260,7 @@ describe('control-plane replicas', () => {
     const malformed = await request(`${a.url}/api/v1/peers/events`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ from: 'peer', events: [{ type: 'register', registration: { service: 'Not A Name' } }] }),
+      body: JSON.stringify({ from: 'peer', ca, events: [{ type: 'register', registration: { service: 'Not A Name' } }] }),
     });
     expect(malformed.statusCode).toBe(400);
     expect(JSON.stringify(await malformed.body.json())).toMatch(/events/);
@@ -249,6 +269,7 @@ describe('control-plane replicas', () => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({
         from: 'peer',
+        ca,
         events: [{ type: 'config', entry: { seq: 9, version: 'abc', profile: 'x', appliedAt: new Date().toISOString(), source: 'peer', config: { spec: {} } } }],
       }),
     });
