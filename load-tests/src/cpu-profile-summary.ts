@@ -17,6 +17,8 @@ interface Profile {
 /** Who a frame's code belongs to: MeshCart's own, an npm package, or Node/V8 (the floor under everything). */
 export function ownerOf(url: string, functionName: string): string {
   if (!url) return functionName.startsWith('(') ? functionName : 'native (V8, C++ bindings)';
+  // The only WebAssembly in these proxies is undici's HTTP parser (llhttp); it is not MeshCart's.
+  if (url.startsWith('wasm://')) return 'undici (llhttp wasm)';
   // node:internal/modules/… is start-up (module loading); node:internal/streams/… the request path.
   if (url.startsWith('node:')) return url.split('/').slice(0, url.startsWith('node:internal/') ? 2 : 1).join('/');
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);

@@ -10,6 +10,7 @@ describe('cpu profile summary', () => {
     expect(ownerOf('node:events', 'emit')).toBe('node:events');
     expect(ownerOf('', '(garbage collector)')).toBe('(garbage collector)');
     expect(ownerOf('', 'writev')).toBe('native (V8, C++ bindings)');
+    expect(ownerOf('wasm://wasm/00034eea', 'wasm-function[20]')).toBe('undici (llhttp wasm)');
   });
 
   it('adds each sample\'s time delta to the sampled function', () => {
