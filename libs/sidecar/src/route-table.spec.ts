@@ -24,6 +24,8 @@ const cases: [string, string, string, string | undefined][] = [
   ['product-service', 'GET', '/api/products/7', 'api'],
   ['product-service', 'GET', '/api/products', undefined],
   ['product-service', 'GET', '/api/productsx/1', undefined],
+  // Only the host differs from the case before: a lookup must not reuse the last one's answer.
+  ['order-service', 'GET', '/charges', 'default'],
   ['payment-service', 'GET', '/charges', undefined],
 ];
 
