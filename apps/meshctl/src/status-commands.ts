@@ -14,6 +14,8 @@ interface Proxy {
   configVersion: string | null;
   certNotAfter: string | null;
   connected: boolean;
+  /** The control-plane replica holding the proxy's stream (several replicas share one mesh). */
+  controlPlane: string | null;
   acks: { resources?: { acked: boolean; error?: string } };
 }
 
@@ -23,8 +25,8 @@ export async function statusCommand(api: ControlPlaneApi, out: Output): Promise<
   const expiry = (p: Proxy) => (p.certNotAfter ? `${Math.round((new Date(p.certNotAfter).getTime() - Date.now()) / 60_000)} min` : '—');
   table(
     out,
-    ['service', 'instance', 'mode', 'config', 'state', 'stream', 'cert expires in'],
-    proxies.map((p) => [p.service, p.instance, p.mode, p.configVersion ?? '—', ack(p), p.connected ? 'connected' : 'disconnected', expiry(p)]),
+    ['service', 'instance', 'mode', 'config', 'state', 'control plane', 'cert expires in'],
+    proxies.map((p) => [p.service, p.instance, p.mode, p.configVersion ?? '—', ack(p), p.controlPlane ?? 'disconnected', expiry(p)]),
     proxies,
   );
 }

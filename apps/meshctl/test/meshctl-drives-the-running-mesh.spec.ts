@@ -55,12 +55,13 @@ interface Proxy {
   mode: string;
   configVersion: string;
   certNotAfter: string | null;
+  controlPlane: string | null;
   acks: { resources?: { acked: boolean } };
 }
 type History = { seq: number; version: string; profile: string }[];
 
 describe('meshctl against npm start', () => {
-  it('status lists every proxy with its mode, config version, ACK and certificate expiry', async () => {
+  it('status lists every proxy with its mode, config version, ACK, control plane and certificate expiry', async () => {
     // Certificate expiry arrives with each proxy's next registration; give it a moment.
     let json: Proxy[] | undefined;
     for (let i = 0; i < 20; i++) {
@@ -74,7 +75,13 @@ describe('meshctl against npm start', () => {
       expect(p.configVersion).toMatch(/^[0-9a-f]{16}$/);
       expect(new Date(p.certNotAfter!).getTime()).toBeGreaterThan(Date.now());
     }
-    expect((await meshctl('status')).stdout).toContain('order-service-1');
+    // npm start runs one control plane: every proxy streams from that replica.
+    const replica = json![0]!.controlPlane;
+    expect(replica).toMatch(/-[0-9a-f]{6}$/);
+    expect(json!.every((p) => p.controlPlane === replica)).toBe(true);
+    const table = (await meshctl('status')).stdout;
+    expect(table).toContain('order-service-1');
+    expect(table).toContain(replica);
   });
 
   it('stat reports success rate, rate and latency per service from the proxies', async () => {
