@@ -38,6 +38,12 @@ export interface PeerBatch {
 
 export interface PeerReply {
   replica: string;
+  /**
+   * Config versions this replica refused (invalid here, e.g. a newer replica's schema during an
+   * upgrade), with the reason. The rest of the batch is applied: one config this replica cannot
+   * read must not stop the registry being shared.
+   */
+  refused?: { version: string; error: string }[];
   /** A joining sender gets the receiver's whole state back at once, so it can settle its config. */
   snapshot?: PeerBatch;
 }
@@ -156,11 +162,14 @@ export class Replicas {
    */
   receive(batch: PeerBatch): PeerReply {
     if (batch.ca !== this.opts.caFingerprint()) throw new PeerCaMismatchError(batch.from, batch.ca, this.opts.caFingerprint());
-    if (batch.from !== this.id) this.apply(batch);
-    return batch.snapshot?.joining && batch.from !== this.id ? { replica: this.id, snapshot: this.snapshot() } : { replica: this.id };
+    if (batch.from === this.id) return { replica: this.id };
+    const refused = this.apply(batch);
+    return { replica: this.id, ...(refused.length ? { refused } : {}), ...(batch.snapshot?.joining ? { snapshot: this.snapshot() } : {}) };
   }
 
-  private apply(batch: PeerBatch): void {
+  /** Applies every event; returns the config versions refused, with why. */
+  private apply(batch: PeerBatch): { version: string; error: string }[] {
+    const refused: { version: string; error: string }[] = [];
     for (const event of batch.events) {
       switch (event.type) {
         case 'register':
@@ -176,11 +185,17 @@ export class Replicas {
           this.registry.setStream(event.instance, event.replica, event.open);
           break;
         case 'config':
-          if (batch.snapshot) this.snapshotConfig(event.entry, batch.snapshot);
-          else this.store.adopt(event.entry);
+          try {
+            if (batch.snapshot) this.snapshotConfig(event.entry, batch.snapshot);
+            else this.store.adopt(event.entry);
+          } catch (err) {
+            refused.push({ version: event.entry.version, error: (err as Error).message });
+            this.opts.log?.warn({ peer: batch.from, version: event.entry.version, err: (err as Error).message }, 'refused a config from a peer replica; the last good one stays');
+          }
           break;
       }
     }
+    return refused;
   }
 
   status() {
@@ -305,6 +320,7 @@ export class Replicas {
       link.up = true;
       link.needsSnapshot = restarted && !batch.snapshot;
       link.lastError = link.reported = undefined;
+      for (const r of reply.refused ?? []) this.opts.log?.warn({ peer: link.url, version: r.version, err: r.error }, 'a peer replica refused a config version');
       if (reply.snapshot) this.apply(reply.snapshot);
     } catch (err) {
       // Said once per new reason, not on every retry, nor while joining (this replica's own address

@@ -247,7 +247,7 @@ describe('control-plane replicas', () => {
     expect(await proxiesAt(b)).toEqual([]);
   });
 
-  it('refuse peer batches without the bootstrap token, and malformed ones with the field at fault', async () => {
+  it('refuse peer batches without the bootstrap token or malformed, and a peer config invalid here without losing the rest of the batch', async () => {
     const a = await startReplica([]);
     const ca = await fingerprintOf(a);
     const noToken = await request(`${a.url}/api/v1/peers/events`, {
@@ -270,11 +270,17 @@ describe('control-plane replicas', () => {
       body: JSON.stringify({
         from: 'peer',
         ca,
-        events: [{ type: 'config', entry: { seq: 9, version: 'abc', profile: 'x', appliedAt: new Date().toISOString(), source: 'peer', config: { spec: {} } } }],
+        events: [
+          { type: 'config', entry: { seq: 9, version: 'abc', profile: 'x', appliedAt: new Date().toISOString(), source: 'peer', config: { spec: {} } } },
+          { type: 'register', registration: { service: 'payment-service', instance: 'payment-9', mode: 'sidecar', labels: {}, endpointUrl: 'http://127.0.0.1:9' } },
+        ],
       }),
     });
-    expect(badConfig.statusCode).toBe(400);
-    expect(await badConfig.body.json()).toMatchObject({ error: { code: 'INVALID_CONFIG' } });
+    // The config is refused with its reason; the rest of a batch still applies (registrations are shared regardless).
+    expect(badConfig.statusCode).toBe(200);
+    const reply = (await badConfig.body.json()) as { refused: { version: string; error: string }[] };
+    expect(reply.refused).toEqual([{ version: 'abc', error: expect.stringMatching(/metadata|apiVersion|kind/) }]);
+    expect((await proxiesAt(a)).map((p) => p.instance)).toEqual(['payment-9']);
     // The last good config stays in force.
     expect(await configAt(a)).toBe(contentVersion(loadMeshConfigFile(join(deployDir, 'optimized.yaml'))));
   });
