@@ -1,6 +1,6 @@
 import { ConfigError, compileProxyResources, loadMeshConfigFile } from '@meshcart/mesh-config';
 import { ControlPlaneClient, MeshRuntime } from '@meshcart/sidecar';
-import { makeTempDir } from '@meshcart/testing';
+import { eventually, makeTempDir } from '@meshcart/testing';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -44,17 +44,6 @@ async function proxies(cpUrl: string) {
     configVersion: string | null;
     acks: { resources?: { acked: boolean; error?: string; rejectedVersion?: string } };
   }[];
-}
-
-async function eventually<T>(probe: () => Promise<T> | T, accept: (v: T) => boolean, timeoutMs = 5_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last = await probe();
-  while (!accept(last)) {
-    if (Date.now() > until) throw new Error(`condition not met; last value: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 50));
-    last = await probe();
-  }
-  return last;
 }
 
 describe('control plane push', () => {

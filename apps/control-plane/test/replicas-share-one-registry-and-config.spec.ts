@@ -2,7 +2,7 @@
 // what one replica hears, every replica pushes.
 import { contentVersion, loadMeshConfigFile } from '@meshcart/mesh-config';
 import { MeshRuntime } from '@meshcart/sidecar';
-import { makeTempDir } from '@meshcart/testing';
+import { eventually, makeTempDir } from '@meshcart/testing';
 import { createHash, X509Certificate } from 'node:crypto';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -85,17 +85,6 @@ const peersAt = (cp: Replica) =>
 async function fingerprintOf(cp: Replica): Promise<string> {
   const pem = await (await request(`${cp.url}/api/v1/ca`)).body.text();
   return createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
-}
-
-async function eventually<T>(probe: () => Promise<T> | T, accept: (v: T) => boolean, timeoutMs = 5_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last = await probe();
-  while (!accept(last)) {
-    if (Date.now() > until) throw new Error(`condition not met; last value: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 50));
-    last = await probe();
-  }
-  return last;
 }
 
 async function putFault(cp: Replica, service: string) {

@@ -4,8 +4,9 @@
 import { makeTempDir } from '@meshcart/testing';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import { Network, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { meshContainer as base, startPod as start } from './mesh-containers';
 import { call, eventually, placeOrder, run, shopper } from './shop-client';
 
 const TOKEN = 'replicas-test-bootstrap-token';
@@ -41,13 +42,7 @@ describe('control-plane replicas in containers', () => {
   const peersAt = async (name: string) => (await call<PeersView>(`${api(name)}/peers`)).body;
   const configAt = async (name: string) => (await call<{ version: string }>(`${api(name)}/config`)).body.version;
 
-  function meshContainer(role: string, env: Record<string, string>): GenericContainer {
-    return new GenericContainer(image)
-      .withCommand([role])
-      .withEnvironment({ MESH_BOOTSTRAP_TOKEN: TOKEN, LOG_LEVEL: 'warn', ...env })
-      .withWaitStrategy(Wait.forHealthCheck())
-      .withStartupTimeout(90_000);
-  }
+  const meshContainer = (role: string, env: Record<string, string>) => base(image, role, { MESH_BOOTSTRAP_TOKEN: TOKEN, LOG_LEVEL: 'warn', ...env });
 
   async function startReplica(name: string): Promise<void> {
     replicas[name] = await meshContainer('control-plane', {
@@ -65,29 +60,9 @@ describe('control-plane replicas in containers', () => {
       .start();
   }
 
-  /** An app on loopback and its sidecar in its network namespace, given the replicas in `cpUrls` order. */
-  async function startPod(service: string, port: number, cpUrls: string): Promise<void> {
-    const instance = `${service}-1`;
-    const env = { MESH_CONTROL_PLANE_URLS: cpUrls, PAYMENT_LATENCY_MS: '0' };
-    const app = await meshContainer(service, { ...env, HOST: '127.0.0.1', PORT: String(port), MESH_MODE: 'sidecar', MESH_OUTBOUND_URL: 'http://127.0.0.1:15001', MESH_INSTANCE: instance })
-      .withNetwork(network)
-      .withNetworkAliases(instance)
-      .start();
-    others.push(app);
-    const sidecar = await meshContainer('sidecar', {
-      ...env,
-      HOST: '127.0.0.1',
-      INBOUND_HOST: '0.0.0.0',
-      ADMIN_HOST: '0.0.0.0',
-      MESH_SERVICE: service,
-      MESH_INSTANCE: instance,
-      APP_PORT: String(port),
-      ADVERTISE_HOST: instance,
-    })
-      .withNetworkMode(`container:${app.getId()}`)
-      .start();
-    others.unshift(sidecar);
-  }
+  /** A service's pod, given the replicas in `cpUrls` order (the first one it streams from). */
+  const startPod = (service: string, port: number, cpUrls: string) =>
+    start({ image, network, service, instance: `${service}-1`, port, env: { MESH_BOOTSTRAP_TOKEN: TOKEN, LOG_LEVEL: 'warn', MESH_CONTROL_PLANE_URLS: cpUrls }, track: (c) => others.unshift(c) });
 
   beforeAll(async () => {
     await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',

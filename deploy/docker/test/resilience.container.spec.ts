@@ -3,17 +3,13 @@
 // under load; the payment pod freezes; the control plane drops off the network.
 import { makeTempDir } from '@meshcart/testing';
 import { chmodSync } from 'node:fs';
-import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import { Network, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { meshContainer as base, startPod as start, type Pod } from './mesh-containers';
 import { call, eventually, metricsIn, placeOrder, run, sample, shopper, stockOf } from './shop-client';
 
 const TOKEN = 'resilience-test-bootstrap-token';
 const MESH_ENV = { MESH_CONTROL_PLANE_URLS: 'http://control-plane:15010', MESH_BOOTSTRAP_TOKEN: TOKEN, LOG_LEVEL: 'warn' };
-
-interface Pod {
-  app: StartedTestContainer;
-  sidecar: StartedTestContainer;
-}
 
 describe('the mesh in containers under failure', () => {
   const image = inject('image');
@@ -27,33 +23,10 @@ describe('the mesh in containers under failure', () => {
   let orders = 0;
   const nextKey = () => `resilience-${process.pid}-${++orders}`;
 
-  function meshContainer(role: string, env: Record<string, string>): GenericContainer {
-    return new GenericContainer(image)
-      .withCommand([role])
-      .withEnvironment({ ...MESH_ENV, ...env })
-      .withWaitStrategy(Wait.forHealthCheck())
-      .withStartupTimeout(90_000);
-  }
-
-  /** An app listening on loopback, and its sidecar in the app's network namespace. */
+  const meshContainer = (role: string, env: Record<string, string>) => base(image, role, { ...MESH_ENV, ...env });
+  const started: StartedTestContainer[] = [];
   async function startPod(service: string, instance: string, port: number, data?: string): Promise<Pod> {
-    let app = meshContainer(service, { HOST: '127.0.0.1', PORT: String(port), MESH_MODE: 'sidecar', MESH_OUTBOUND_URL: 'http://127.0.0.1:15001', MESH_INSTANCE: instance, PAYMENT_LATENCY_MS: '0' })
-      .withNetwork(network)
-      .withNetworkAliases(instance);
-    if (data) app = app.withBindMounts([{ source: data, target: '/data' }]);
-    const started = await app.start();
-    const sidecar = await meshContainer('sidecar', {
-      HOST: '127.0.0.1',
-      INBOUND_HOST: '0.0.0.0',
-      ADMIN_HOST: '0.0.0.0',
-      MESH_SERVICE: service,
-      MESH_INSTANCE: instance,
-      APP_PORT: String(port),
-      ADVERTISE_HOST: instance,
-    })
-      .withNetworkMode(`container:${started.getId()}`)
-      .start();
-    pods[instance] = { app: started, sidecar };
+    pods[instance] = await start({ image, network, service, instance, port, env: MESH_ENV, data, track: (c) => started.push(c) });
     return pods[instance]!;
   }
 
@@ -83,7 +56,7 @@ describe('the mesh in containers under failure', () => {
   });
 
   afterAll(async () => {
-    const all = [gatewayContainer, ...Object.values(pods).flatMap((p) => [p.sidecar, p.app]), controlPlane].filter(Boolean);
+    const all = [gatewayContainer, ...started.reverse(), controlPlane].filter(Boolean);
     for (const c of all) await c.stop({ timeout: 5_000 }).catch(() => undefined);
     await network?.stop().catch(() => undefined);
     productData.remove();

@@ -2,6 +2,7 @@
 // published gateway, metrics read inside a container, and waiting for a condition.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { eventually as waitFor } from '@meshcart/testing';
 import { request } from 'undici';
 
 export const run = promisify(execFile);
@@ -25,22 +26,8 @@ export async function call<T = unknown>(url: string, init: { method?: string; bo
   return { status: res.statusCode, body, ms: performance.now() - started };
 }
 
-/** Polls `probe` until `accept` holds; the error names the last value seen. */
-export async function eventually<T>(probe: () => Promise<T>, accept: (v: T) => boolean, timeoutMs: number, what: string): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastError: unknown;
-  while (Date.now() < until) {
-    try {
-      last = await probe();
-      if (accept(last)) return last;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms; last value ${JSON.stringify(last)}${lastError ? `, last error ${(lastError as Error).message}` : ''}`);
-}
+/** Polls every half second: each probe here is an HTTP call or a `docker exec`. */
+export const eventually = <T>(probe: () => Promise<T>, accept: (v: T) => boolean, timeoutMs: number, what: string) => waitFor(probe, accept, timeoutMs, what, 500);
 
 /** A registered, logged-in shopper. */
 export async function shopper(gateway: string, email: string): Promise<{ token: string }> {

@@ -1,0 +1,52 @@
+// Containers of our own image as the container tests start them (testcontainers): a role, its
+// environment, healthy before the test goes on; a service beside its sidecar in one network
+// namespace, as compose and Kubernetes run them.
+import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+
+export interface Pod {
+  app: StartedTestContainer;
+  sidecar: StartedTestContainer;
+}
+
+/** A container of `image` running `role`, started once its HEALTHCHECK passes. */
+export function meshContainer(image: string, role: string, env: Record<string, string>): GenericContainer {
+  return new GenericContainer(image).withCommand([role]).withEnvironment(env).withWaitStrategy(Wait.forHealthCheck()).withStartupTimeout(90_000);
+}
+
+/**
+ * An app listening on loopback, reachable as `instance` on `network`, and its sidecar in the app's
+ * network namespace. `env` (the control-plane URLs, the token) goes to both; `track` hears of each
+ * container as soon as it runs, so a test stops it even when the other one fails to start.
+ */
+export async function startPod(opts: {
+  image: string;
+  network: StartedNetwork;
+  service: string;
+  instance: string;
+  port: number;
+  env: Record<string, string>;
+  data?: string;
+  track: (c: StartedTestContainer) => void;
+}): Promise<Pod> {
+  const { image, service, instance, port, env } = opts;
+  let app = meshContainer(image, service, { ...env, HOST: '127.0.0.1', PORT: String(port), MESH_MODE: 'sidecar', MESH_OUTBOUND_URL: 'http://127.0.0.1:15001', MESH_INSTANCE: instance, PAYMENT_LATENCY_MS: '0' })
+    .withNetwork(opts.network)
+    .withNetworkAliases(instance);
+  if (opts.data) app = app.withBindMounts([{ source: opts.data, target: '/data' }]);
+  const started = await app.start();
+  opts.track(started);
+  const sidecar = await meshContainer(image, 'sidecar', {
+    ...env,
+    HOST: '127.0.0.1',
+    INBOUND_HOST: '0.0.0.0',
+    ADMIN_HOST: '0.0.0.0',
+    MESH_SERVICE: service,
+    MESH_INSTANCE: instance,
+    APP_PORT: String(port),
+    ADVERTISE_HOST: instance,
+  })
+    .withNetworkMode(`container:${started.getId()}`)
+    .start();
+  opts.track(sidecar);
+  return { app: started, sidecar };
+}
