@@ -21,13 +21,16 @@ const HOP_BY_HOP = new Set([
 ]);
 
 const NONE: readonly string[] = [];
+const CLOSE: readonly string[] = ['close'];
 
-/** The header names a Connection header lists, to be dropped with it. */
-function namedBy(connection: string | string[] | undefined): readonly string[] {
+/** The header names the request's Connection header lists, to be dropped with it. */
+export function connectionOptions(raw: IncomingHttpHeaders | Headers): readonly string[] {
+  const connection = raw['connection'];
   if (typeof connection !== 'string') return NONE;
-  // What nearly every client sends: it names no header beyond the hop-by-hop ones, so nothing is
-  // split and lower-cased per request (that was most of this function's time in bench:peers).
-  if (connection === 'keep-alive' || connection === 'close') return NONE;
+  // What nearly every client sends, answered without splitting and lower-casing it per request
+  // (that was most of forwardableHeaders' time in bench:peers); keep-alive is hop-by-hop anyway.
+  if (connection === 'keep-alive') return NONE;
+  if (connection === 'close') return CLOSE;
   return connection.toLowerCase().split(',').map((s) => s.trim());
 }
 
@@ -37,7 +40,7 @@ function namedBy(connection: string | string[] | undefined): readonly string[] {
  * slow dictionary for every later reader, which was the inbound handler's largest cost).
  */
 export function forwardableHeaders(raw: IncomingHttpHeaders | Headers, drop?: string): Headers {
-  const named = namedBy(raw['connection']);
+  const named = connectionOptions(raw);
   const out: Headers = {};
   for (const name in raw) {
     // HTTP/2 pseudo-headers (:method, :path, ...) describe this hop only.

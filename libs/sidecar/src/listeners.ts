@@ -6,7 +6,7 @@ import { trackConnections, type ConnectionTracker } from '@meshcart/service-kit'
 import type { DataPlane } from './data-plane';
 import { BadRequestError } from './errors';
 import { MtlsRequiredError } from './inbound-server';
-import { forwardableHeaders, meshRequest, respond, sendError, type AnyRequest, type AnyResponse } from './http-bridge';
+import { connectionOptions, forwardableHeaders, meshRequest, respond, sendError, type AnyRequest, type AnyResponse } from './http-bridge';
 import type { MeshMetrics } from './metrics';
 import type { Inbound } from './tiers/inbound';
 
@@ -46,8 +46,9 @@ export function outboundListener(service: string, dataPlane: DataPlane): Server 
 /** `peer`: the caller proven by its mTLS certificate; otherwise the caller's sidecar names itself in a header. */
 export function inboundHandler(service: string, inbound: Inbound) {
   return (req: AnyRequest, res: AnyResponse, peer: { service?: string } = {}) => {
-    const claimed = req.headers[SOURCE_HEADER];
     const headers = forwardableHeaders(req.headers, SOURCE_HEADER);
+    // Like any header the Connection header names, a claim so named is not taken.
+    const claimed = connectionOptions(req.headers).includes(SOURCE_HEADER) ? undefined : req.headers[SOURCE_HEADER];
     headers['host'] = req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? service;
     const src = peer.service ?? (typeof claimed === 'string' ? claimed : 'unknown');
     const ctx = { direction: 'inbound' as const, srcService: src, dstService: service };

@@ -227,10 +227,12 @@ class UpstreamCall implements Dispatcher.DispatchHandler, BodySource {
 
 /**
  * The TLS server name undici gives a request with this Host header: the host without its port, and
- * none for an IP address (undici then leaves it unset too).
+ * none for an IP address. Undefined leaves it to undici: for an IP address (it sets none either) and
+ * for a bracketed IPv6 host (which it checks itself, refusing one without its closing bracket).
  */
 export function serverNameOf(host: string): string | undefined {
-  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.split(':', 1)[0]!;
+  if (host.startsWith('[')) return undefined;
+  const name = host.split(':', 1)[0]!;
   return name && isIP(name) === 0 ? name : undefined;
 }
 

@@ -10,4 +10,9 @@ describe('the TLS server name passed to undici', () => {
     const hosts = ['payment-service', 'payment-service:8443', 'bench-upstream', '127.0.0.1', '127.0.0.1:80', '[::1]', '[::1]:443', 'example.com:', ':80'];
     for (const host of hosts) expect(serverNameOf(host) ?? null, host).toBe(getServerName(host) || null);
   });
+
+  it('is left to undici for a bracketed host, which undici refuses when the bracket is not closed', () => {
+    expect(serverNameOf('[::1')).toBeUndefined();
+    expect(() => getServerName('[::1')).toThrow();
+  });
 });
