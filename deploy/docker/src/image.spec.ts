@@ -52,8 +52,12 @@ describe('the image tree', () => {
 describe('the entrypoint', () => {
   const servers: Server[] = [];
   afterAll(() => servers.forEach((s) => s.close()));
+  const seen: string[] = [];
   async function answering(status: number): Promise<string> {
-    const server = createServer((_req, res) => res.writeHead(status).end('state'));
+    const server = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      res.writeHead(status).end('state');
+    });
     servers.push(server);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     return `http://127.0.0.1:${(server.address() as { port: number }).port}/readyz`;
@@ -74,5 +78,21 @@ describe('the entrypoint', () => {
     expect(unready.code).toBe(1);
     expect(unready.stderr).toContain('answered 503');
     expect((await meshcart(['healthcheck'], { HEALTHCHECK_URL: 'http://127.0.0.1:9/readyz' })).code).toBe(1);
+  });
+
+  it('drain: POSTs /drain to the sidecar admin, waits MESH_DRAIN_SECONDS, and says why when it cannot', async () => {
+    const admin = (await answering(200)).replace('/readyz', '');
+    seen.length = 0;
+    const started = Date.now();
+    const ok = await meshcart(['drain'], { SIDECAR_ADMIN_URL: admin, MESH_DRAIN_SECONDS: '1' });
+    expect(ok.code).toBe(0);
+    expect(seen).toEqual(['POST /drain']);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    expect(ok.stdout).toContain('waiting 1 s');
+    const refused = await meshcart(['drain'], { SIDECAR_ADMIN_URL: (await answering(403)).replace('/readyz', ''), MESH_DRAIN_SECONDS: '0' });
+    expect(refused).toMatchObject({ code: 1, stderr: expect.stringContaining('answered 403') });
+    expect((await meshcart(['drain'], { SIDECAR_ADMIN_URL: 'http://127.0.0.1:9', MESH_DRAIN_SECONDS: '0' })).code).toBe(1);
+    const bad = await meshcart(['drain'], { MESH_DRAIN_SECONDS: 'soon' });
+    expect(bad).toMatchObject({ code: 2, stderr: expect.stringContaining('MESH_DRAIN_SECONDS="soon" is invalid') });
   });
 });

@@ -45,6 +45,7 @@ export class ControlPlaneClient {
   /** The heartbeat on its way, if any: a leave waits for it, or it could land after and register again. */
   private beating?: Promise<void>;
   private loop?: Promise<void>;
+  private stopping?: Promise<void>;
 
   constructor(private readonly opts: ControlPlaneClientOptions) {
     if (opts.urls.length === 0) throw new Error('ControlPlaneClient needs at least one control-plane URL');
@@ -65,8 +66,12 @@ export class ControlPlaneClient {
     return { controlPlane: this.current, connected: this.connected };
   }
 
-  /** Deregisters so peers stop routing here, then closes the stream. */
-  async stop(): Promise<void> {
+  /** Deregisters so peers stop routing here, then closes the stream. Once: later calls wait for the first. */
+  stop(): Promise<void> {
+    return (this.stopping ??= this.deregister());
+  }
+
+  private async deregister(): Promise<void> {
     this.stopped = true;
     clearInterval(this.heartbeat);
     await this.beating;

@@ -88,8 +88,19 @@ export function closeH2cServer(server: Http2Server): Promise<void> {
   });
 }
 
-/** Loopback-only operations port: metrics, readiness and the config in force. */
-export function adminListener(dataPlane: DataPlane, metrics: MeshMetrics, status: () => unknown, ready: () => boolean = () => dataPlane.ready()): Server {
+export interface AdminHooks {
+  /** Who this proxy is, for /config_dump. */
+  status: () => unknown;
+  ready: () => boolean;
+  /** Leaves the mesh ahead of shutdown (POST /drain); `draining` is true from then on. */
+  drain: () => Promise<void>;
+  draining: () => boolean;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/** Operations port: metrics, readiness, the config in force, and draining (from inside the pod only). */
+export function adminListener(dataPlane: DataPlane, metrics: MeshMetrics, hooks: AdminHooks): Server {
   return createServer((req, res) => {
     const json = (code: number, body: unknown) => {
       res.writeHead(code, { 'content-type': 'application/json' });
@@ -106,15 +117,25 @@ export function adminListener(dataPlane: DataPlane, metrics: MeshMetrics, status
         );
         return;
       case '/ready':
-        return ready()
+        if (hooks.draining()) return json(503, { status: 'draining' });
+        return hooks.ready()
           ? json(200, { status: 'ready', ...dataPlane.versions() })
           : json(503, { status: dataPlane.ready() ? 'waiting for a workload certificate' : 'waiting for config' });
       case '/healthz':
         return json(200, { status: 'ok' });
       case '/config_dump':
-        return json(200, { ...(status() as object), ...(dataPlane.dump() as object) });
+        return json(200, { ...(hooks.status() as object), ...(dataPlane.dump() as object) });
+      case '/drain':
+        if (req.method !== 'POST') return json(405, { error: 'drain with POST /drain' });
+        // The admin port faces the network in containers (for Prometheus): only the pod itself may take it out of the mesh.
+        if (!LOOPBACK.has(req.socket.remoteAddress ?? '')) return json(403, { error: 'POST /drain is taken only from the pod itself (loopback)' });
+        hooks.drain().then(
+          () => json(200, { status: 'draining' }),
+          (err: Error) => json(500, { error: err.message }),
+        );
+        return;
       default:
-        return json(404, { error: 'not found', paths: ['/metrics', '/ready', '/healthz', '/config_dump'] });
+        return json(404, { error: 'not found', paths: ['/metrics', '/ready', '/healthz', '/config_dump', 'POST /drain'] });
     }
   });
 }

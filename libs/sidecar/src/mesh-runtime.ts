@@ -39,6 +39,7 @@ export class MeshRuntime {
   readonly metrics: MeshMetrics;
   readonly accessLog: AccessLog;
   readonly log: Logger;
+  private leaving = false;
   private cp?: ControlPlaneClient;
   private admin?: Server;
   private readonly identity?: WorkloadIdentity;
@@ -138,18 +139,18 @@ export class MeshRuntime {
   }
 
   async startAdmin(): Promise<string> {
-    this.admin = adminListener(
-      this.dataPlane,
-      this.metrics,
-      () => ({
+    this.admin = adminListener(this.dataPlane, this.metrics, {
+      status: () => ({
         service: this.opts.service,
         instance: this.opts.instance,
         mode: this.opts.mode,
         controlPlane: this.cp?.status() ?? null,
         identity: this.identity?.current() ? { spiffeId: this.identity.current()!.spiffeId, keyType: this.identity.current()!.keyType, notAfter: this.identity.current()!.notAfter } : null,
       }),
-      () => this.ready(),
-    );
+      ready: () => this.ready(),
+      drain: () => this.leave(),
+      draining: () => this.leaving,
+    });
     const { host, port, advertiseHost } = this.opts.admin;
     this.adminPort = await listen(this.admin, host, port);
     const wildcard = host === '0.0.0.0' || host === '::';
@@ -197,8 +198,13 @@ export class MeshRuntime {
     }
   }
 
-  /** Leaves the mesh first (peers stop sending), then closes. */
+  /**
+   * Leaves the mesh: deregisters (peers stop sending) and stops taking config, while the listeners
+   * keep serving what is in flight or already on its way. One-way: a pod's preStop (POST /drain)
+   * or the start of a shutdown.
+   */
   async leave(): Promise<void> {
+    this.leaving = true;
     await this.cp?.stop();
   }
 

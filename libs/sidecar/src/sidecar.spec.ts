@@ -1,6 +1,7 @@
 import { compileProxyResources, endpointsSnapshot, parseMeshConfig } from '@meshcart/mesh-config';
 import { startRecordingServer, type RecordingServer } from '@meshcart/testing';
 import { request as httpRequest } from 'node:http';
+import { networkInterfaces } from 'node:os';
 import type { Http2Server } from 'node:http2';
 import pino from 'pino';
 import { request } from 'undici';
@@ -275,6 +276,42 @@ describe('sidecar data path', () => {
     expect(dump.service).toBe('order-service');
     expect(dump.resources.version).toBe(order.sidecar.runtime.dataPlane.versions().resources);
     expect(dump.clusters.find((c) => c.name === 'payment-service')?.endpoints).toHaveLength(1);
+  });
+});
+
+describe('drain (a pod\'s preStop)', () => {
+  it('takes a sidecar out of the mesh on POST /drain from the pod itself, and keeps serving calls on their way', async () => {
+    const app = await upstream();
+    const { outbound, payments } = await meshOf([app]);
+    const admin = `http://127.0.0.1:${payments[0]!.ports.admin}`;
+    const get = await request(`${admin}/drain`);
+    expect(get.statusCode).toBe(405);
+    await get.body.dump();
+    const drained = await request(`${admin}/drain`, { method: 'POST' });
+    expect(drained.statusCode).toBe(200);
+    expect(await drained.body.json()).toEqual({ status: 'draining' });
+    const ready = await request(`${admin}/ready`);
+    expect(ready.statusCode).toBe(503);
+    expect(await ready.body.json()).toEqual({ status: 'draining' });
+    // A caller whose endpoint list still names it is served.
+    const res = await request(`${outbound}/charges`, { method: 'POST', headers: { host: 'payment-service', 'content-type': 'application/json' }, body: '{}' });
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
+  });
+
+  it('refuses a drain from outside the pod: the admin port faces the network for Prometheus', async () => {
+    const address = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    expect(address, 'a non-loopback IPv4 address on this machine').toBeDefined();
+    const sidecar = new Sidecar({ service: 'payment-service', instance: 'payment-x', appUrl: 'http://127.0.0.1:9', controlPlaneUrls: ['http://127.0.0.1:9'], adminHost: '0.0.0.0', logger: silent });
+    const ports = await sidecar.start();
+    cleanups.push(() => sidecar.stop());
+    const res = await request(`http://${address}:${ports.admin}/drain`, { method: 'POST' });
+    expect(res.statusCode).toBe(403);
+    expect(await res.body.json()).toEqual({ error: 'POST /drain is taken only from the pod itself (loopback)' });
+    const ready = await request(`http://127.0.0.1:${ports.admin}/ready`);
+    expect(await ready.body.json()).toEqual({ status: 'waiting for config' });
   });
 });
 
