@@ -48,6 +48,18 @@ describe('every workload is probed, limited and hardened', () => {
           }
         });
 
+        if (d.metadata.labels?.['app.kubernetes.io/component'] === 'service') {
+          it('leaves the mesh before the app stops: a preStop drain of its proxy, within the grace period', () => {
+            const app = pod.containers.find((c: Container) => c.name === d.metadata.name);
+            expect(app.lifecycle?.preStop?.exec?.command).toEqual(['node', '/app/dist/meshcart.js', 'drain']);
+            // The drain reaches the proxy on loopback port 15000: the sidecar's admin port, or the in-process mesh's (proxyless).
+            const admin = containersOf(d).find((c: Container) => (c.ports ?? []).some((p: { name: string; containerPort: number }) => p.name === 'admin' && p.containerPort === 15000));
+            expect(admin, 'a container of the pod declares admin port 15000').toBeDefined();
+            // MESH_DRAIN_SECONDS (5 by default) and the app's own shutdown fit in the grace period.
+            expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(15);
+          });
+        }
+
         it('every container runs as uid 1000, non-root, read-only, no capabilities, no escalation, RuntimeDefault seccomp', () => {
           expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } });
           expect(pod.automountServiceAccountToken).toBe(false);
