@@ -7,7 +7,7 @@ import { createServiceApp, HttpError, notFound, unauthorized, type ServiceAppOpt
 import { ConfigStore, UnknownVersionError, type HistoryEntry } from './config-store';
 import { startInjector, type InjectorOptions } from './injector-server';
 import { PushServer } from './push-server';
-import { Registry } from './registry';
+import { Registry, registrationOf } from './registry';
 import { PeerCaMismatchError, replicaId, Replicas, type PeerBatch, type ReplicasOptions } from './replicas';
 
 export interface ControlPlaneOptions {
@@ -134,8 +134,7 @@ export function buildApp(opts: ControlPlaneOptions) {
 
   app.put('/api/v1/proxies/:instance', { schema: { params: InstanceParams, body: RegistrationBody }, logLevel: 'warn' }, async (req) => {
     const rec = registry.upsert({ ...req.body, instance: req.params.instance });
-    const { registeredAt: _r, lastSeen: _l, streamAt: _s, acks: _a, ...registration } = rec;
-    replicas.publish({ type: 'register', registration });
+    replicas.publish({ type: 'register', registration: registrationOf(rec) });
     return { instance: rec.instance, leaseTtlMs: registry.leaseTtlMs };
   });
 

@@ -33,6 +33,12 @@ export interface ProxyRecord extends Registration {
   acks: { resources?: AckState; endpoints?: AckState };
 }
 
+/** What the proxy itself reported, without what the registry keeps about it. */
+export function registrationOf(rec: ProxyRecord): Registration {
+  const { registeredAt: _r, lastSeen: _l, streamAt: _s, acks: _a, ...registration } = rec;
+  return registration;
+}
+
 /** Emits 'change' whenever the set of endpoints may have changed. */
 export class Registry extends EventEmitter {
   private readonly proxies = new Map<string, ProxyRecord>();

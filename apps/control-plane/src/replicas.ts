@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { Agent, request } from 'undici';
 import type { ConfigStore, HistoryEntry } from './config-store';
 import type { PushServer } from './push-server';
-import type { AckState, Registration, Registry } from './registry';
+import { registrationOf, type AckState, type Registration, type Registry } from './registry';
 
 export type PeerEvent =
   /** `ageMs`: how long ago the sending replica last heard from the proxy (snapshots). */
@@ -257,11 +257,10 @@ export class Replicas {
     const now = Date.now();
     const events: PeerEvent[] = [];
     for (const p of this.registry.list()) {
-      const { registeredAt: _r, lastSeen, streamAt, acks, ...registration } = p;
-      events.push({ type: 'register', registration, ageMs: Math.max(0, now - lastSeen) });
-      if (streamAt) events.push({ type: 'stream', instance: p.instance, replica: streamAt, open: true });
+      events.push({ type: 'register', registration: registrationOf(p), ageMs: Math.max(0, now - p.lastSeen) });
+      if (p.streamAt) events.push({ type: 'stream', instance: p.instance, replica: p.streamAt, open: true });
       for (const kind of ['resources', 'endpoints'] as const) {
-        const state = acks[kind];
+        const state = p.acks[kind];
         if (state) events.push({ type: 'ack', instance: p.instance, kind, state });
       }
     }
