@@ -23,6 +23,13 @@ describe('port plan', () => {
     expect(new Set(ports).size).toBe(ports.length);
   });
 
+  it('never hands out a port again while the process it was planned for may not have bound it yet', async () => {
+    // The first plan's ports are released at once, as they are between a plan and its processes starting.
+    const first = Object.values((await ephemeralPlan('127.0.0.1')).instances).flatMap((p) => Object.values(p));
+    const second = Object.values((await ephemeralPlan('127.0.0.1')).instances).flatMap((p) => Object.values(p));
+    expect(second.filter((p) => first.includes(p))).toEqual([]);
+  });
+
   it('names the busy port, its owner in the plan and the flag that moves it', async () => {
     held = createServer();
     const port = await new Promise<number>((r) => held!.listen(0, '127.0.0.1', () => r((held!.address() as { port: number }).port)));

@@ -1,5 +1,8 @@
 // Which port each process of the local mesh gets: a fixed, documented plan, or free ports for tests.
+import { closeSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface InstanceSpec {
   service: string;
@@ -58,10 +61,39 @@ export function fixedPlan(s: PortSettings): PortPlan {
  */
 const TEST_PORTS = { from: 30_000, to: 32_767 };
 
-/** Binds a random free port of the test range; the server stays open (holding it) until the caller closes it. */
+/**
+ * A port handed out stays reserved, across processes, for this long: between a plan and the moment
+ * its process binds the port, the port is free, and another test process planning at the same time
+ * (nx runs projects in parallel) would otherwise be given it too.
+ */
+const RESERVATION_MS = 120_000;
+const RESERVATIONS = join(tmpdir(), 'meshcart-test-ports');
+
+/** Takes the port's reservation file unless a fresh one exists; a stale one (older than RESERVATION_MS) is taken over. */
+function reserve(port: number): boolean {
+  mkdirSync(RESERVATIONS, { recursive: true });
+  const file = join(RESERVATIONS, String(port));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      closeSync(openSync(file, 'wx'));
+      return true;
+    } catch {
+      try {
+        if (Date.now() - statSync(file).mtimeMs < RESERVATION_MS) return false;
+        unlinkSync(file);
+      } catch {
+        // Another process took it over or removed it meanwhile: try once more.
+      }
+    }
+  }
+  return false;
+}
+
+/** Binds a random free, unreserved port of the test range; the server stays open (holding it) until the caller closes it. */
 async function holdFreePort(host: string): Promise<Server> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = TEST_PORTS.from + Math.floor(Math.random() * (TEST_PORTS.to - TEST_PORTS.from + 1));
+    if (!reserve(port)) continue;
     const srv = createServer();
     const bound = await new Promise<boolean>((resolve) => {
       srv.once('error', () => resolve(false));
@@ -75,7 +107,8 @@ async function holdFreePort(host: string): Promise<Server> {
 /**
  * Tests: free ports of the test range. An app and its sidecar must know each other's ports before
  * either starts, so these are picked up front (port 0 with a report would need one to wait on the
- * other). Every port is held until all are chosen, so no port is handed out twice.
+ * other). Every port is held until all are chosen, and reserved for two minutes in a folder every
+ * test process shares, so no port is handed out twice, in this process or another.
  */
 export async function ephemeralPlan(host: string): Promise<PortPlan> {
   const held: Server[] = [];
