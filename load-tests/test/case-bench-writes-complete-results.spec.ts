@@ -40,12 +40,20 @@ describe('npm run bench:case --quick', () => {
         expect(Object.keys(r.edges), r.name).toEqual(expect.arrayContaining(['gateway→product-service', 'gateway→order-service']));
       }
     }
+    for (const r of result.runs) {
+      // --quick is one round: the round alone is the run.
+      expect(r.perRound, r.name).toHaveLength(1);
+      expect(r.perRound[0].maxThroughputRps, r.name).toBeGreaterThan(0);
+      expect(r.perRound[0].interServiceMeanMs, r.name).toBe(r.name === 'off' ? null : r.interService.meanMs);
+    }
+    expect(result.targets.latencyRatioByRound).toEqual([result.targets.latencyRatio]);
     expect(result.targets).toMatchObject({ latencyTarget: 0.4, throughputTarget: 1.3, latencyMet: expect.any(Boolean), throughputMet: expect.any(Boolean) });
     expect(stdout).toContain('optimized vs baseline: inter-service mean');
     expect(stdout).toContain('optimized-proxyless');
 
     const md = readFileSync(join(out, 'case.md'), 'utf8');
     expect(md).toContain('| optimized-proxyless |');
+    expect(md).toMatch(/\| 1 \| [\d.]+ \| [\d.]+ \| ×[\d.]+ \|/);
     for (const svg of ['case-latency.svg', 'case-throughput.svg']) {
       expect(existsSync(join(out, svg)), svg).toBe(true);
       expect(readFileSync(join(out, svg), 'utf8')).toMatch(/^<svg[\s\S]*baseline[\s\S]*<\/svg>$/);

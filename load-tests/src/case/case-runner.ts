@@ -131,6 +131,15 @@ export interface CaseRun {
   proxyCpuCoresPer1kRps: number | null;
   /** Peak RSS of the largest single proxy. */
   proxyMaxRssMb: number | null;
+  /** Each round on its own, in the order run: how far one round's figures are from another's. */
+  perRound: RoundFigures[];
+}
+
+export interface RoundFigures {
+  /** Null with the mesh off (no proxy between services). */
+  interServiceMeanMs: number | null;
+  endToEndMeanMs: number;
+  maxThroughputRps: number;
 }
 
 /**
@@ -160,5 +169,10 @@ export function summarizeRuns(name: string, load: LoadSettings, samples: Sample[
     errorSamples,
     proxyCpuCoresPer1kRps: meshed ? round(median(samples.map((s) => s.proxyCpuCores / (load.rateRps / 1000)))) : null,
     proxyMaxRssMb: meshed ? round(Math.max(...samples.map((s) => s.proxyMaxRssMb)), 1) : null,
+    perRound: samples.map((s) => ({
+      interServiceMeanMs: s.interService && s.interService.count > 0 ? round((s.interService.sum / s.interService.count) * 1000) : null,
+      endToEndMeanMs: round(s.endToEnd.meanUs / 1000),
+      maxThroughputRps: Math.round(s.saturation.achievedRps),
+    })),
   };
 }
