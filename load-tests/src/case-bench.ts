@@ -119,7 +119,7 @@ async function report(runs: CaseRun[], seconds: number): Promise<void> {
     latencyRatioByRound: roundRatios,
     latencyTarget: 0.4,
     latencyMet: latencyRatio <= 0.4,
-    throughputRatio: Math.round(throughputRatio * 1000) / 1000,
+    throughputRatio: r3(throughputRatio),
     throughputTarget: 1.3,
     throughputMet: throughputRatio >= 1.3,
   };
