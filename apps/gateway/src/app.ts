@@ -1,6 +1,6 @@
 // The gateway: the public HTTP API, routed by path to services through the mesh (the data plane in edge mode).
 import { createServiceApp, type ServiceAppOptions } from '@meshcart/service-kit';
-import { forwardableHeaders, meshRequest, respond, SOURCE_HEADER, type MeshRuntime } from '@meshcart/sidecar';
+import { serveEdge, type MeshRuntime } from '@meshcart/sidecar';
 import type { FastifyInstance } from 'fastify';
 
 export interface GatewayOptions {
@@ -15,11 +15,7 @@ async function edgeRoutes(app: FastifyInstance, opts: { mesh: MeshRuntime }) {
   app.addContentTypeParser('*', (_req, _payload, done) => done(null));
   app.all('/api/*', (request, reply) => {
     reply.hijack();
-    const headers = forwardableHeaders(request.raw.headers);
-    headers[SOURCE_HEADER] = 'gateway';
-    headers['x-request-id'] = request.id;
-    const ctx = { direction: 'edge' as const, srcService: 'gateway', dstService: '' };
-    respond(opts.mesh.dataPlane.edge, meshRequest(request.raw, reply.raw, request.raw.url ?? '/', ctx, headers), reply.raw);
+    serveEdge(opts.mesh.dataPlane.edge, request.raw, reply.raw, { 'x-request-id': request.id });
   });
 }
 

@@ -1,6 +1,6 @@
 // Starts payment-service from the environment (PORT, HOST, DATA_DIR, LOG_LEVEL, PAYMENT_LATENCY_MS, PAYMENT_DECLINE_RATE).
 import { readServiceEnv } from '@meshcart/service-kit';
-import { ServiceMesh } from '@meshcart/sidecar';
+import { ServiceMesh } from '@meshcart/service-mesh';
 import { buildApp } from './app';
 import { readPaymentConfig } from './config';
 

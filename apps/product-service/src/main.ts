@@ -1,6 +1,6 @@
 // Starts product-service from the environment (PORT, HOST, DATA_DIR, LOG_LEVEL, MESH_*).
 import { readServiceEnv } from '@meshcart/service-kit';
-import { ServiceMesh } from '@meshcart/sidecar';
+import { ServiceMesh } from '@meshcart/service-mesh';
 import { buildApp } from './app';
 
 const DEFAULT_PORT = 3002;

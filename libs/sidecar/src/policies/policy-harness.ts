@@ -1,23 +1,24 @@
 // Test support: a data plane for order-service with given payment-service policies, called through MeshDispatcher.
 import { compileProxyResources, endpointsSnapshot, parseMeshConfig } from '@meshcart/mesh-config';
 import { request } from 'undici';
-import { DataPlane } from '../data-plane';
-import { MeshDispatcher } from '../mesh-dispatcher';
-import { MeshMetrics } from '../metrics';
+import { MeshDispatcher } from '../fronts/mesh-dispatcher';
+import { DataPlane } from '../runtime/data-plane';
+import { MeshMetrics } from './telemetry/metrics';
 
 /** `paymentSpec` is the YAML of spec.services.payment-service, indented by six spaces. */
 export function planeWith(paymentSpec: string, upstreams: (string | { url: string; labels: Record<string, string> })[]) {
-  const config = parseMeshConfig(`
+  const configWith = (orderSpec = ' {}') => parseMeshConfig(`
 apiVersion: meshcart.io/v1alpha1
 kind: MeshConfig
 metadata: { name: policy-test }
 spec:
   defaults: { accessLog: { mode: 'off' } }
   services:
-    order-service: {}
+    order-service:${orderSpec}
     payment-service:
 ${paymentSpec}
 `);
+  const config = configWith();
   const metrics = new MeshMetrics({ service: 'order-service', instance: 'order-test' });
   const dataPlane = new DataPlane({ observers: () => [metrics] });
   metrics.observe(dataPlane.events);
@@ -38,7 +39,9 @@ ${paymentSpec}
     const text = await res.body.text();
     return { status: res.statusCode, headers: res.headers, text };
   };
-  return { dataPlane, metrics, call, close: () => dataPlane.close() };
+  /** Pushes the same payment-service policies with order-service's own settings changed (` { rateLimit: ... }`). */
+  const pushOrderSpec = (orderSpec: string) => dataPlane.applyResources(compileProxyResources(configWith(orderSpec), 'order-service'));
+  return { dataPlane, metrics, call, pushOrderSpec, close: () => dataPlane.close() };
 }
 
 /** The value of one sample of a metric, matched by all the given labels. */

@@ -1,118 +1,16 @@
-// Endpoint tier: one undici Pool per upstream address, shaped by the cluster's connection-pool knobs.
-import type { ConnectionPoolSettings } from '@meshcart/mesh-config';
-import { createSecureContext } from 'node:tls';
+// Endpoint tier: the request sent to the chosen address on a pooled connection, and its answer streamed back.
+import type { ClusterResource } from '@meshcart/mesh-config';
 import { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
-import { buildConnector, errors, Pool, type Dispatcher } from 'undici';
-import { fromUpstreamError, UpstreamTimeoutError, type MeshError } from '../errors';
-import type { MeshEvents } from '../mesh-events';
-import type { Cancellation } from '../cancellation';
-import { UpstreamBody, type BodySource } from '../upstream-body';
-import type { Handler, Headers, MeshResponse } from '../types';
-
-/** Client-side mTLS: our certificate, the mesh root, and the SPIFFE ID the server must prove. */
-export interface ClientTls {
-  cert: string;
-  key: string;
-  ca: string;
-  /** Changes with every renewal: a new version gets new connections, old ones finish their work. */
-  version: number;
-  expectedId: string;
-}
-
-function tlsConnect(s: ConnectionPoolSettings, tls: ClientTls) {
-  return {
-    timeout: s.connectTimeoutMs,
-    // One TLS context per pool, built here once. Given cert/key/ca instead, Node parses the PEMs and
-    // builds a fresh context (and CA store) for every connection: ~2 ms of CPU per new connection,
-    // which a profile that opens one per request (maxRequestsPerConnection: 1) paid on every call.
-    secureContext: createSecureContext({ cert: tls.cert, key: tls.key, ca: tls.ca }),
-    rejectUnauthorized: true,
-    // Peers are named by SPIFFE ID, not host name: the certificate must carry the destination's ID.
-    checkServerIdentity: (_host: string, cert: { subjectaltname?: string }) => {
-      const ids = (cert.subjectaltname ?? '').split(', ').filter((n) => n.startsWith('URI:')).map((n) => n.slice(4));
-      return ids.includes(tls.expectedId) ? undefined : new Error(`peer is ${ids.join(', ') || 'anonymous'}, expected ${tls.expectedId}`);
-    },
-  };
-}
-
-function poolOptions(s: ConnectionPoolSettings, h2c: boolean, tls?: ClientTls): Pool.Options {
-  if (h2c) {
-    // HTTP/2 multiplexes: a few connections carry maxConcurrentStreams requests each.
-    return {
-      connections: Math.max(1, Math.ceil(s.maxConnections / s.maxConcurrentStreams)),
-      pipelining: s.maxConcurrentStreams,
-      maxConcurrentStreams: s.maxConcurrentStreams,
-      allowH2: true,
-      keepAliveTimeout: s.idleTimeoutMs,
-      keepAliveMaxTimeout: s.idleTimeoutMs,
-      // Pool does not pass useH2c on to its connector, so the prior-knowledge connector is built here.
-      connect: buildConnector({ useH2c: true, allowH2: true, timeout: s.connectTimeoutMs } as buildConnector.BuildOptions),
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    } as Pool.Options;
-  }
-  return {
-    connections: s.maxConnections,
-    pipelining: s.pipelining,
-    keepAliveTimeout: s.idleTimeoutMs,
-    keepAliveMaxTimeout: s.idleTimeoutMs,
-    connect: { timeout: s.connectTimeoutMs },
-    // undici closes a socket once it has carried maxRequestsPerClient + 1 requests, hence the - 1.
-    // 0 means unlimited; 1 is handled per request (see forward), since undici reads 0 as "off".
-    ...(s.maxRequestsPerConnection > 1 ? { maxRequestsPerClient: s.maxRequestsPerConnection - 1 } : {}),
-    ...(tls ? { connect: tlsConnect(s, tls) } : {}),
-    // Deadlines are the route timeout's job; undici's own 300 s defaults would only mask them.
-    headersTimeout: 0,
-    bodyTimeout: 0,
-  };
-}
-
-/** Pools are kept across config pushes while the address and settings stay the same. */
-export class EndpointPools {
-  private readonly pools = new Map<string, { pool: Pool; key: string; settings: ConnectionPoolSettings; h2c: boolean; tls?: ClientTls }>();
-
-  constructor(private readonly events?: MeshEvents) {}
-
-  /** `h2c`: the URL is a peer sidecar's HTTP/2 listener; `tls`: speak mTLS to it. */
-  get(url: string, settings: ConnectionPoolSettings, cluster = '', h2c = false, tls?: ClientTls): Pool {
-    const current = this.pools.get(url);
-    // Called per request: the same settings and TLS objects as last time mean the same pool, without
-    // building the key (a JSON.stringify of the settings) again.
-    if (current && current.settings === settings && current.h2c === h2c && current.tls === tls) return current.pool;
-    const key = `${h2c} ${tls ? `tls ${tls.version} ${tls.expectedId}` : 'plain'} ${JSON.stringify(settings)}`;
-    if (current && current.key === key) {
-      Object.assign(current, { settings, h2c, tls });
-      return current.pool;
-    }
-    if (current) void current.pool.close().catch(() => undefined);
-    const origin = tls ? url.replace(/^http:/, 'https:') : url;
-    const pool = new Pool(origin, poolOptions(settings, h2c, tls));
-    // Every new TCP connection (and TLS handshake) is a cost the pooling knobs exist to avoid: count them.
-    pool.on('connect', () => {
-      this.events?.emit('connection-opened', { cluster, endpoint: url });
-      if (tls) this.events?.emit('tls-handshake', { cluster, endpoint: url });
-    });
-    this.pools.set(url, { pool, key, settings, h2c, tls });
-    return pool;
-  }
-
-  /** Closes pools of addresses no longer in use, letting their requests in flight finish. */
-  retain(urls: ReadonlySet<string>): void {
-    for (const [url, { pool }] of this.pools) {
-      if (!urls.has(url)) {
-        this.pools.delete(url);
-        void pool.close().catch(() => undefined);
-      }
-    }
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([...this.pools.values()].map(({ pool }) => pool.close().catch(() => undefined)));
-    this.pools.clear();
-  }
-}
+import { errors, type Dispatcher, type Pool } from 'undici';
+import type { Cancellation } from '../core/cancellation';
+import { fromUpstreamError, UpstreamTimeoutError, type MeshError } from '../core/errors';
+import type { Handler, Headers, MeshResponse } from '../core/types';
+import { UpstreamBody, type BodySource } from '../core/upstream-body';
+import type { EndpointPools } from '../policies/connection-pool/endpoint-pools';
+import type { ClientTls } from '../policies/mtls/client-tls';
+import type { MtlsState } from '../policies/mtls/mtls-state';
 
 /** undici's response headers arrive as [name, value, ...] buffers; names are made lower-case, repeated ones an array. */
 function headersOf(raw: Buffer[]): Headers {
@@ -281,4 +179,24 @@ export function forward(
       }
     });
   };
+}
+
+/**
+ * A cluster's endpoint tier: the address the concrete tier picked, reached over its pool, with mTLS
+ * where the mesh and the endpoint have it, else HTTP/2 cleartext where asked for and offered.
+ */
+export function buildEndpoint(resource: ClusterResource, pools: EndpointPools, mtls: MtlsState): Handler {
+  // HTTP/2 only where it was asked for and the endpoint offers it (a peer sidecar); apps speak HTTP/1.1.
+  const upgrade = resource.connectionPool.h2UpgradePolicy === 'UPGRADE';
+  return forward(
+    (url, useH2c, tls) => pools.get(url, resource.connectionPool, resource.name, useH2c, tls),
+    (ctx) => {
+      const e = ctx.endpoint!;
+      // mTLS goes over HTTP/1.1 to the sidecar's inbound listener; h2c is cleartext only.
+      const tls = mtls.clientTls(resource.name, e);
+      if (tls) return { url: e.url, h2c: false, tls };
+      return upgrade && e.h2cUrl !== undefined ? { url: e.h2cUrl, h2c: true } : { url: e.url, h2c: false };
+    },
+    resource.connectionPool.maxRequestsPerConnection === 1,
+  );
 }

@@ -1,20 +1,33 @@
-// Inbound tier: traffic arriving for the local app, forwarded over a pooled keep-alive connection.
+// Inbound tier: traffic arriving for the local app, admitted (authorization, rate limit) and forwarded over a pooled keep-alive connection.
+import type { AuthorizationSettings } from '@meshcart/mesh-config';
 import { Pool } from 'undici';
-import { telemetryLayer, type RequestObserver } from '../layers/telemetry-layer';
-import { authzLayer } from '../layers/authz-layer';
-import { rateLimitLayer } from '../layers/rate-limit-layer';
-import type { DataPlane } from '../data-plane';
-import { timeoutLayer } from '../layers/timeout-layer';
-import { traceLayer } from '../layers/trace-layer';
-import type { RouteTable } from '../route-table';
-import { Stack, type Handler } from '../types';
+import type { MeshEvents } from '../core/mesh-events';
+import { Stack, type Handler } from '../core/types';
+import { authorizationLayer } from '../policies/authorization/authorization-layer';
+import { deadlineLayer } from '../policies/deadline/deadline-layer';
+import { rateLimitLayer } from '../policies/rate-limit/rate-limit-layer';
+import { RateLimits } from '../policies/rate-limit/token-bucket';
+import type { RouteTable } from '../policies/routing/route-table';
+import { telemetryLayer, type RequestObserver } from '../policies/telemetry/telemetry-layer';
+import { traceLayer } from '../policies/tracing/trace-layer';
 import { forward } from './endpoint';
+
+/** What the inbound side needs of the proxy it runs in. */
+export interface LocalService {
+  service: string;
+  /** The config in force: the local service's routes (for rate limits) and who may call it. */
+  routes: () => RouteTable;
+  authorization: () => AuthorizationSettings;
+  events: MeshEvents;
+}
 
 export class Inbound {
   private readonly app: Pool;
+  /** Per-route state: the routes' token buckets, kept across config pushes (see policy-state.ts). */
+  private readonly rateLimits = new RateLimits();
   readonly handler: Handler;
 
-  constructor(appUrl: string, observers: () => readonly RequestObserver[], local: { service: string; routes: () => RouteTable; dataPlane: DataPlane }) {
+  constructor(appUrl: string, observers: () => readonly RequestObserver[], local: LocalService) {
     // The app is on loopback: many keep-alive connections, no connect-time budget to speak of.
     this.app = new Pool(appUrl, { connections: 128, keepAliveTimeout: 60_000, headersTimeout: 0, bodyTimeout: 0 });
     this.handler = new Stack()
@@ -23,15 +36,34 @@ export class Inbound {
       // Measures what the app costs, as seen at the sidecar (the inbound side of every edge).
       .push(telemetryLayer(observers))
       // Who may call: decided by the destination, on the caller's proven identity, before any other work.
-      .push(authzLayer(() => local.dataPlane.authorization(), local.dataPlane.events))
+      .push(authorizationLayer(local.authorization, local.events))
       // Rate limits protect the app, so they are enforced here, by the destination, for all callers together.
-      .push(rateLimitLayer(local.service, local.routes))
+      .push(rateLimitLayer(local.service, local.routes, this.rateLimits))
       // The caller's remaining deadline bounds the app's work too, and the app learns it (header).
-      .push(timeoutLayer())
+      .push(deadlineLayer())
       .build(forward(() => this.app, () => ({ url: appUrl, h2c: false })));
   }
 
   close(): Promise<void> {
     return this.app.close();
   }
+}
+
+const ADMITTED: Handler = () => Promise.resolve(undefined as never);
+
+/**
+ * A proxyless app's inbound admission: the same checks as a sidecar's inbound tier, in the same
+ * order, run by the app's own server before its handler. It resolves when the request may go on and
+ * rejects with the mesh error that refuses it. (Deadlines are honoured by the service kit's request
+ * context; telemetry is recorded when the app has answered.)
+ */
+export function buildProxylessAdmission(local: LocalService): Handler {
+  return (
+    new Stack()
+      // Who may call, before any other work: the sidecar's inbound order.
+      .push(authorizationLayer(local.authorization, local.events))
+      // Then the app's protection from overload, for all callers together.
+      .push(rateLimitLayer(local.service, local.routes, new RateLimits()))
+      .build(ADMITTED)
+  );
 }

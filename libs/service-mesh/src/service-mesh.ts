@@ -1,0 +1,85 @@
+// How a service joins the mesh in its mode: the client it calls others with, and, proxyless, the mesh in-process.
+import { MeshClient, runService, type ServiceEnv, type ServiceMeshEnv } from '@meshcart/service-kit';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { MeshDispatcher, MeshRuntime } from '@meshcart/sidecar';
+import { installProxylessInbound } from './proxyless-inbound';
+
+export class ServiceMesh {
+  readonly client: MeshClient;
+  readonly runtime?: MeshRuntime;
+
+  constructor(
+    private readonly env: ServiceMeshEnv,
+    logger?: Logger,
+  ) {
+    // Off, the service still registers so the gateway can find it (discovery, as a Kubernetes
+    // Service gives); its own calls go straight to MESH_UPSTREAMS with no mesh in between.
+    if (env.mode === 'proxyless' || env.mode === 'off') {
+      this.runtime = new MeshRuntime({
+        service: env.service,
+        instance: env.instance,
+        mode: env.mode,
+        controlPlaneUrls: env.controlPlaneUrls,
+        admin: { host: env.adminHost, port: env.adminPort, advertiseHost: env.advertiseHost },
+        labels: env.labels,
+        ...(logger ? { logger } : {}),
+        // Proxyless callers present a certificate to sidecars that require mTLS.
+        ...(env.mode === 'proxyless' && env.bootstrapToken ? { bootstrapToken: env.bootstrapToken } : {}),
+      });
+      this.client =
+        env.mode === 'proxyless' ? new MeshClient({ ...env, dispatcher: new MeshDispatcher(this.runtime.dataPlane, env.service) }) : new MeshClient(env);
+    } else {
+      this.client = new MeshClient(env);
+    }
+  }
+
+  /**
+   * Wires the mesh into the app before it listens: readiness follows the mesh config, the
+   * instance leaves the mesh before it stops serving, and, proxyless, the inbound policies run in
+   * the app itself.
+   */
+  attach(app: FastifyInstance): void {
+    app.addReadinessCheck('mesh', () => this.ready());
+    app.addHook('preClose', () => this.leave());
+    if (this.env.mode === 'proxyless') installProxylessInbound(app, this.runtime!, this.env.service);
+  }
+
+  /** Attaches the mesh, listens, and on shutdown leaves the mesh and closes it: a service's whole main. */
+  async run(app: FastifyInstance, env: Pick<ServiceEnv, 'host' | 'port'>): Promise<number> {
+    this.attach(app);
+    return runService(app, {
+      name: this.env.service,
+      host: env.host,
+      port: env.port,
+      onListening: (port) => this.joined(port),
+      afterClose: () => this.close(),
+    });
+  }
+
+  /**
+   * Called once the app listens. Proxyless and off, the app itself is the endpoint peers call, so
+   * it registers its own address; in sidecar mode the sidecar registers its inbound listener.
+   */
+  async joined(appPort: number): Promise<Record<string, number>> {
+    if (!this.runtime) return {};
+    const adminUrl = await this.runtime.startAdmin();
+    this.runtime.connect(adminUrl, `http://${this.env.advertiseHost}:${appPort}`);
+    return { admin: this.runtime.adminPort };
+  }
+
+  /** For /readyz: proxyless, ready once the mesh config has arrived; otherwise always. */
+  ready(): boolean {
+    return this.env.mode === 'proxyless' ? this.runtime!.ready() : true;
+  }
+
+  /** Leaves the mesh before the app stops serving, so peers stop picking this instance first. */
+  async leave(): Promise<void> {
+    await this.runtime?.leave();
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+    await this.runtime?.close();
+  }
+}
