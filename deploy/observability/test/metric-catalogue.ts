@@ -1,4 +1,4 @@
-// The data plane's metric catalogue, read from the source of libs/sidecar/src/metrics.ts: each metric's
+// The data plane's metric catalogue, read from the source of libs/sidecar/src/policies/telemetry/metrics.ts: each metric's
 // name, type and label names, and the default labels every series carries.
 import ts from 'typescript';
 

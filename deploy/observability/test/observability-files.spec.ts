@@ -1,5 +1,5 @@
 // Checks the Prometheus and Grafana files of deploy/observability against what they describe: the data
-// plane's metrics (libs/sidecar/src/metrics.ts) and the compose demo (docker-compose.yml).
+// plane's metrics (libs/sidecar/src/policies/telemetry/metrics.ts) and the compose demo (docker-compose.yml).
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -95,7 +95,7 @@ const scrapeTargets = prometheus.scrape_configs.flatMap((job) =>
 
 /** Every label a scraped series of each exposed name can carry: its own, the proxy's defaults, Prometheus's target labels. */
 function seriesLabels(): Map<string, Set<string>> {
-  const catalogue = readMetricCatalogue(read('libs/sidecar/src/metrics.ts'));
+  const catalogue = readMetricCatalogue(read('libs/sidecar/src/policies/telemetry/metrics.ts'));
   const targetLabels = ['job', 'instance', ...scrapeTargets.flatMap((t) => Object.keys(t.labels))];
   const labels = new Map<string, Set<string>>();
   for (const metric of catalogue.metrics) {
@@ -133,7 +133,7 @@ describe('MeshCart observability files', () => {
     );
   });
 
-  it('dashboard queries name only metrics that libs/sidecar/src/metrics.ts defines', () => {
+  it('dashboard queries name only metrics that libs/sidecar/src/policies/telemetry/metrics.ts defines', () => {
     const known = seriesLabels();
     const unknown = dashboardQueries().flatMap(({ where, expr }) =>
       promqlNames(expr).selectors.filter((s) => !known.has(s.metric)).map((s) => `${where}: ${s.metric || '(a selector without a metric name)'}`),

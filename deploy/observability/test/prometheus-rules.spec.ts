@@ -1,6 +1,6 @@
 // Checks MeshCart's Prometheus rules: promtool accepts them and their unit tests pass, every alert and
 // recording rule is tested (or, for a recording rule, drawn on a dashboard), and they read only metrics the
-// data plane exports (libs/sidecar/src/metrics.ts) or the proposals of proposed-metrics.ts.
+// data plane exports (libs/sidecar/src/policies/telemetry/metrics.ts) or the proposals of proposed-metrics.ts.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -63,7 +63,7 @@ function scrapeLabels(): string[] {
 
 /** Series name → the labels it can carry: the catalogue's, then the proposals the catalogue lacks, then the recorded series. */
 function knownSeries(): { labels: Map<string, Set<string>>; proposedInUse: Set<string> } {
-  const catalogue = readMetricCatalogue(read('libs/sidecar/src/metrics.ts'));
+  const catalogue = readMetricCatalogue(read('libs/sidecar/src/policies/telemetry/metrics.ts'));
   const shared = [...catalogue.defaultLabels, ...scrapeLabels()];
   const labels = new Map<string, Set<string>>();
   const add = (metric: MetricDefinition) => {
@@ -169,7 +169,7 @@ describe('MeshCart Prometheus rules', () => {
     expect(names.filter((n, i) => names.indexOf(n) !== i)).toEqual([]);
   });
 
-  it('rules name only metrics libs/sidecar/src/metrics.ts defines, the proposals of proposed-metrics.ts, or recorded series', () => {
+  it('rules name only metrics libs/sidecar/src/policies/telemetry/metrics.ts defines, the proposals of proposed-metrics.ts, or recorded series', () => {
     const { labels } = knownSeries();
     const unknown = rules.flatMap(({ file, rule }) =>
       promqlNames(rule.expr)
@@ -193,7 +193,7 @@ describe('MeshCart Prometheus rules', () => {
   });
 
   it('a proposed metric the data plane now exports has the proposed type and labels (and the proposal can go)', () => {
-    const catalogue = readMetricCatalogue(read('libs/sidecar/src/metrics.ts'));
+    const catalogue = readMetricCatalogue(read('libs/sidecar/src/policies/telemetry/metrics.ts'));
     for (const p of PROPOSED_METRICS) {
       const defined = catalogue.metrics.find((m) => m.name === p.name);
       if (defined) expect({ type: defined.type, labelNames: [...defined.labelNames].sort() }, p.name).toEqual({ type: p.type, labelNames: [...p.labelNames].sort() });

@@ -1,4 +1,4 @@
-// Metrics MeshCart's alert rules read that libs/sidecar/src/metrics.ts may not export yet: the one place the
+// Metrics MeshCart's alert rules read that libs/sidecar/src/policies/telemetry/metrics.ts may not export yet: the one place the
 // rule checks accept a name outside the metric catalogue. Each entry is the spec for whoever adds it to the
 // data plane; once the catalogue defines a name, its type and labels must match the entry (the tests check),
 // and the entry can go.
