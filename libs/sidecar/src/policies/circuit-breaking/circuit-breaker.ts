@@ -1,22 +1,26 @@
 // The error-rate breaker: closed → open (fail fast) → half-open (a few probes) → closed, per destination.
 import type { CircuitBreakerSettings } from '@meshcart/mesh-config';
 import type { BreakerState } from '../../core/mesh-events';
+import { RollingCounts } from '../../core/rolling-counts';
 
 const BUCKETS = 10;
+const REQUESTS = 0;
+const FAILURES = 1;
 
 export class CircuitBreaker {
   state: BreakerState = 'closed';
   private openedAt = 0;
   private probes = 0;
-  private readonly requests = new Array<number>(BUCKETS).fill(0);
-  private readonly failures = new Array<number>(BUCKETS).fill(0);
-  private bucket = -1;
+  /** Requests and failures over the rolling window, in ten slots. */
+  private readonly window: RollingCounts;
 
   constructor(
     private readonly settings: CircuitBreakerSettings,
     private readonly onState: (state: BreakerState) => void,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.window = new RollingCounts(BUCKETS, settings.rollingWindowMs / BUCKETS, now);
+  }
 
   /** Whether a request may go out now; a half-open breaker lets `halfOpenRequests` probes through at a time. */
   admit(): boolean {
@@ -43,12 +47,11 @@ export class CircuitBreaker {
       return;
     }
     if (this.state === 'open') return;
-    const slot = this.rotate();
-    this.requests[slot]! += 1;
-    if (failed) this.failures[slot]! += 1;
-    const total = this.requests.reduce((a, b) => a + b, 0);
+    this.window.add(REQUESTS);
+    if (failed) this.window.add(FAILURES);
+    const total = this.window.total(REQUESTS);
     if (total < this.settings.requestVolumeThreshold) return;
-    const failures = this.failures.reduce((a, b) => a + b, 0);
+    const failures = this.window.total(FAILURES);
     if ((failures / total) * 100 >= this.settings.errorThresholdPercentage!) this.open();
   }
 
@@ -59,25 +62,12 @@ export class CircuitBreaker {
   }
 
   private reset(): void {
-    this.requests.fill(0);
-    this.failures.fill(0);
+    this.window.clear();
   }
 
   private transition(state: BreakerState): void {
     if (this.state === state) return;
     this.state = state;
     this.onState(state);
-  }
-
-  private rotate(): number {
-    const width = this.settings.rollingWindowMs / BUCKETS;
-    const bucket = Math.floor(this.now() / width);
-    if (this.bucket === -1) this.bucket = bucket;
-    for (let b = this.bucket + 1; b <= bucket && b <= this.bucket + BUCKETS; b++) {
-      this.requests[b % BUCKETS] = 0;
-      this.failures[b % BUCKETS] = 0;
-    }
-    this.bucket = Math.max(this.bucket, bucket);
-    return bucket % BUCKETS;
   }
 }
