@@ -2,6 +2,7 @@
 // published gateway, metrics read inside a container, and waiting for a condition.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { parsePrometheusText, samplesOf } from '@meshcart/prometheus-text';
 import { eventually as waitFor } from '@meshcart/testing';
 import { request } from 'undici';
 
@@ -61,8 +62,5 @@ export async function metricsIn(container: string, port = 15000): Promise<string
 
 /** Sum of a metric's samples whose labels include all of `labels`. */
 export function sample(metrics: string, name: string, labels: Record<string, string>): number {
-  return metrics
-    .split('\n')
-    .filter((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)))
-    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+  return samplesOf(parsePrometheusText(metrics), name, labels).reduce((sum, s) => sum + s.value, 0);
 }
