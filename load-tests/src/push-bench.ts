@@ -84,7 +84,9 @@ for (let round = 1; round <= rounds; round++) {
 const table = new Table({ head: ['round', 'p50 arrival ms', 'last arrival ms', 'all ACKed ms'], style: { head: [], border: [] } });
 for (const r of results) table.push([r.round, r.p50Ms.toFixed(1), r.allReceivedMs.toFixed(1), r.allAckedMs.toFixed(1)]);
 console.log(table.toString());
-console.log(`control plane RSS: ${rssBefore.toFixed(1)} MB idle, ${rssSubscribed.toFixed(1)} MB with ${proxies} proxies, ${(await rssMb()).toFixed(1)} MB after ${rounds} pushes`);
+const rssAfter = await rssMb();
+const mb = (v: number) => `${v.toFixed(1)} MB`;
+console.log(`control plane RSS: ${mb(rssBefore)} idle, ${mb(rssSubscribed)} with ${proxies} proxies, ${mb(rssAfter)} after ${rounds} pushes`);
 await Promise.all(clients.map((c) => c.stop()));
 await cp.stop();
 rmSync(dir, { recursive: true, force: true });

@@ -143,7 +143,8 @@ describe('control plane push', () => {
     const list = await vi.waitFor(
       async () => {
         const l = await proxies(second.url);
-        expect(l).toSatisfy((v: typeof l) => v.some((p) => p.instance === 'order-1' && p.configVersion === version), `order-1 listed on version ${version}`);
+        const listed = (v: typeof l) => v.some((p) => p.instance === 'order-1' && p.configVersion === version);
+        expect(l).toSatisfy(listed, `order-1 listed on version ${version}`);
         return l;
       },
       { ...WAIT, timeout: 10_000 },
@@ -229,7 +230,8 @@ describe('live changes', () => {
     const clear = await request(`${cp.url}/api/v1/faults`, { method: 'DELETE' });
     expect(clear.statusCode).toBe(200);
     await clear.body.dump();
-    await expect.poll(() => rt.dataPlane.versions().resources, { ...WAIT, message: "gw-1's resources version once the fault is cleared" }).toBe(before);
+    const cleared = { ...WAIT, message: "gw-1's resources version once the fault is cleared" };
+    await expect.poll(() => rt.dataPlane.versions().resources, cleared).toBe(before);
   });
 });
 
@@ -250,7 +252,8 @@ describe('several control-plane replicas', () => {
     cleanups.push(() => rt.close());
     await rt.waitReady(5_000);
     const version = rt.dataPlane.versions().resources;
-    await expect.poll(() => proxies(a.url), WAIT).toSatisfy((l: Awaited<ReturnType<typeof proxies>>) => l.some((p) => p.instance === 'order-ha'), 'order-ha listed on A');
+    const listedOnA = (l: Awaited<ReturnType<typeof proxies>>) => l.some((p) => p.instance === 'order-ha');
+    await expect.poll(() => proxies(a.url), WAIT).toSatisfy(listedOnA, 'order-ha listed on A');
     const rootOfA = await (await request(`${a.url}/api/v1/ca`)).body.text();
     await a.app.close();
     // The heartbeat reports the version in use; the ACK of B's own push follows it on a separate call.
@@ -289,7 +292,8 @@ describe('replicas sharing a config store', () => {
     });
     expect(put.statusCode).toBe(200);
     await put.body.dump();
-    await expect.poll(() => onB.dataPlane.versions().resources, { ...WAIT, message: "order-b's resources version after the fault applied on A" }).not.toBe(before);
+    const pushed = { ...WAIT, message: "order-b's resources version after the fault applied on A" };
+    await expect.poll(() => onB.dataPlane.versions().resources, pushed).not.toBe(before);
     const history = (await (await request(`${b}/api/v1/config/history`)).body.json()) as { source: string }[];
     expect(history.map((h) => h.source)).toEqual(['profile file optimized.yaml', 'fault on payment-service']);
   });

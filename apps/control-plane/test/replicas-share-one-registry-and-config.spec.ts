@@ -106,8 +106,8 @@ describe('control-plane replicas', () => {
     const b = await startReplica(peers);
     const order = await startProxy([a.url], 'order-service', 'order-1', 'http://127.0.0.1:1');
     const payment = await startProxy([b.url], 'payment-service', 'payment-1', 'http://127.0.0.1:2');
-    await expect.poll(() => endpointsOf(order, 'payment-service').join(), { ...WAIT, message: "order-1's endpoints of payment-service" }).toBe('payment-1');
-    await expect.poll(() => endpointsOf(payment, 'order-service').join(), { ...WAIT, message: "payment-1's endpoints of order-service" }).toBe('order-1');
+    await expect.poll(() => endpointsOf(order, 'payment-service').join(), { ...WAIT, message: "order-1's payment endpoints" }).toBe('payment-1');
+    await expect.poll(() => endpointsOf(payment, 'order-service').join(), { ...WAIT, message: "payment-1's order endpoints" }).toBe('order-1');
     // Both replicas list both proxies, each with the replica that holds its stream.
     const [idA, idB] = [(await peersAt(a)).replica, (await peersAt(b)).replica];
     for (const cp of [a, b]) {
@@ -127,7 +127,8 @@ describe('control-plane replicas', () => {
     const b = await startReplica(peers);
     const view = await vi.waitFor(async () => {
       const v = await peersAt(a);
-      expect(v.peers).toSatisfy((peers: typeof v.peers) => peers.length === 2 && peers.every((p) => p.state !== 'down'), "two peers in A's view, none down");
+      const bothUp = (peers: typeof v.peers) => peers.length === 2 && peers.every((p) => p.state !== 'down');
+      expect(v.peers).toSatisfy(bothUp, "two peers in A's view, none down");
       return v;
     }, WAIT);
     expect(view.joined).toBe(true);
@@ -172,7 +173,8 @@ describe('control-plane replicas', () => {
     await expect.poll(() => endpointsOf(order, 'payment-service'), { ...WAIT, message: "order-1's endpoints of payment-service" }).toHaveLength(1);
     await payment.leave();
     // B's lease is a minute: only A passing on the leave can drop the instance this soon.
-    await expect.poll(() => endpointsOf(order, 'payment-service'), { ...WAIT, timeout: 2_000, message: "order-1's endpoints of payment-service after it left" }).toHaveLength(0);
+    const afterLeave = { ...WAIT, timeout: 2_000, message: "order-1's endpoints of payment-service after it left" };
+    await expect.poll(() => endpointsOf(order, 'payment-service'), afterLeave).toHaveLength(0);
     expect((await proxiesAt(b)).map((p) => p.instance)).toEqual(['order-1']);
   });
 
@@ -266,7 +268,8 @@ describe('control-plane replicas', () => {
     await startProxy([a.url], 'payment-service', 'payment-1', 'http://127.0.0.1:2');
     const view = await vi.waitFor(async () => {
       const v = await peersAt(a);
-      expect(v.peers).toSatisfy((peers: typeof v.peers) => peers.some((p) => p.url === b.url && p.state === 'down' && p.lastError !== null), "B down with an error in A's view");
+      const bDown = (peers: typeof v.peers) => peers.some((p) => p.url === b.url && p.state === 'down' && p.lastError !== null);
+      expect(v.peers).toSatisfy(bDown, "B down with an error in A's view");
       return v;
     }, WAIT);
     expect(view.peers.find((p) => p.url === b.url)!.lastError).toMatch(/409.*PEER_CA_MISMATCH.*another CA root.*same MESH_CA_DIR/);

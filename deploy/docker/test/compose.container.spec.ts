@@ -153,12 +153,9 @@ describe('docker compose up: the shop and its mesh in containers', () => {
     }, polling(60_000));
     expect(config.body.profile).toBe('baseline');
     // The same proxies, reconnected to the new control plane, each on a new config version it ACKed.
-    await expect
-      .poll(proxies, polling(90_000))
-      .toSatisfy(
-        (list: Proxy[]) => list.length === 6 && list.every((p) => p.acks.resources?.acked && p.configVersion !== null && p.configVersion !== versionsBefore[p.instance]),
-        'every proxy ACKed the baseline config',
-      );
+    const ackedAnew = (list: Proxy[]) =>
+      list.length === 6 && list.every((p) => p.acks.resources?.acked && p.configVersion !== null && p.configVersion !== versionsBefore[p.instance]);
+    await expect.poll(proxies, polling(90_000)).toSatisfy(ackedAnew, 'every proxy ACKed the baseline config');
 
     const { token } = await shopper(gateway, `compose-baseline-${process.pid}@example.com`);
     const order = await vi.waitFor(async () => {
@@ -175,7 +172,8 @@ describe('docker compose up: the shop and its mesh in containers', () => {
     // 0, not 137: each process handled SIGTERM (drain, deregister) and exited before the grace period.
     for (const id of ids) expect((await run('docker', ['inspect', '-f', '{{.State.ExitCode}}', id])).stdout.trim()).toBe('0');
     const endpoints = await vi.waitFor(async () => {
-      const list = (await call<{ clusters: Record<string, { instance: string }[]> }>(`${controlPlane}/api/v1/endpoints`)).body.clusters['product-service']!.map((e) => e.instance);
+      const { body } = await call<{ clusters: Record<string, { instance: string }[]> }>(`${controlPlane}/api/v1/endpoints`);
+      const list = body.clusters['product-service']!.map((e) => e.instance);
       expect(list, 'product-service-2 deregistered').toHaveLength(1);
       return list;
     }, polling(30_000));

@@ -108,7 +108,8 @@ describe('control-plane replicas in containers', () => {
     for (const name of ['cp-1', 'cp-2']) {
       const view = await vi.waitFor(async () => {
         const v = await peersAt(name);
-        expect(v.peers).toSatisfy((peers: PeersView['peers']) => peers.some((p) => p.state === 'up') && peers.some((p) => p.state === 'self'), `${name} sees its peer`);
+        const seesPeer = (peers: PeersView['peers']) => peers.some((p) => p.state === 'up') && peers.some((p) => p.state === 'self');
+        expect(v.peers).toSatisfy(seesPeer, `${name} sees its peer`);
         return v;
       }, polling(20_000));
       expect(view.joined).toBe(true);

@@ -153,7 +153,8 @@ describe('the mesh in containers under failure', () => {
     // Reconnected, every proxy takes the config changed in the meantime and ACKs it. (Asked from
     // inside the container: a network reconnect does not bring back the published port.)
     const after = await vi.waitFor(async () => {
-      const out = await controlPlane.exec(['node', '-e', "fetch('http://127.0.0.1:15010/api/v1/proxies').then((r) => r.text()).then((t) => process.stdout.write(t))"]);
+      const script = "fetch('http://127.0.0.1:15010/api/v1/proxies').then((r) => r.text()).then((t) => process.stdout.write(t))";
+      const out = await controlPlane.exec(['node', '-e', script]);
       const list = JSON.parse(out.stdout) as Proxy[];
       const onNewConfig = (l: Proxy[]) =>
         l.length >= before.length &&

@@ -56,7 +56,8 @@ describe('histogramQuantile', () => {
 
   it("keeps quantiles of prom-client's histogram of an even spread within a few percent", async () => {
     const registry = new Registry();
-    const h = new PromHistogram({ name: 'hop_seconds', help: 'h', labelNames: ['edge'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01], registers: [registry] });
+    const buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01];
+    const h = new PromHistogram({ name: 'hop_seconds', help: 'h', labelNames: ['edge'], buckets, registers: [registry] });
     for (let i = 0; i < 1000; i++) h.observe({ edge: 'a→b' }, 0.0001 + (0.0049 * i) / 999);
     const hist = sumHistograms(parsePrometheusText(await registry.metrics()), 'hop_seconds', (l) => l['edge']).get('a→b')!;
     expect(hist.count).toBe(1000);

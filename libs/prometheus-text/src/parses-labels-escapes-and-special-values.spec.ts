@@ -4,7 +4,8 @@ import { parsePrometheusFloat, parsePrometheusText, samplesOf } from './parse-pr
 
 describe('parsePrometheusText', () => {
   it('unescapes quotes, backslashes and newlines in label values, and keeps commas and braces inside them', () => {
-    const [s] = parsePrometheusText('msdos_file_access_time_seconds{path="C:\\\\DIR\\\\FILE.TXT",error="Cannot find file:\\n\\"FILE.TXT\\"",odd="a,b}c=d"} 1.458255915e9\n');
+    const line = 'msdos_file_access_time_seconds{path="C:\\\\DIR\\\\FILE.TXT",error="Cannot find file:\\n\\"FILE.TXT\\"",odd="a,b}c=d"}';
+    const [s] = parsePrometheusText(`${line} 1.458255915e9\n`);
     expect(s).toEqual({
       name: 'msdos_file_access_time_seconds',
       labels: { path: 'C:\\DIR\\FILE.TXT', error: 'Cannot find file:\n"FILE.TXT"', odd: 'a,b}c=d' },
@@ -67,14 +68,18 @@ describe('parsePrometheusText', () => {
 
   it("reads prom-client's own output back, label escaping included", async () => {
     const registry = new Registry();
-    const counter = new Counter({ name: 'mesh_requests_total', help: 'Requests "served"\nby \\ the mesh', labelNames: ['route', 'status_code'], registers: [registry] });
-    const gauge = new Gauge({ name: 'mesh_circuit_breaker_state', help: 'h', labelNames: ['dst_service'], registers: [registry] });
-    const histogram = new Histogram({ name: 'mesh_request_duration_seconds', help: 'h', labelNames: ['route'], buckets: [0.001, 0.01], registers: [registry] });
+    const registers = [registry];
+    const help = 'Requests "served"\nby \\ the mesh';
+    const counter = new Counter({ name: 'mesh_requests_total', help, labelNames: ['route', 'status_code'], registers });
+    const gauge = new Gauge({ name: 'mesh_circuit_breaker_state', help: 'h', labelNames: ['dst_service'], registers });
+    const histogram = new Histogram({ name: 'mesh_request_duration_seconds', help: 'h', labelNames: ['route'], buckets: [0.001, 0.01], registers });
     counter.inc({ route: 'say "hi"\\there\nnow', status_code: '200' }, 3);
     gauge.set({ dst_service: 'payment-service' }, NaN);
     histogram.observe({ route: 'x' }, 0.005);
     const samples = parsePrometheusText(await registry.metrics());
-    expect(samplesOf(samples, 'mesh_requests_total')).toEqual([{ name: 'mesh_requests_total', labels: { route: 'say "hi"\\there\nnow', status_code: '200' }, value: 3 }]);
+    expect(samplesOf(samples, 'mesh_requests_total')).toEqual([
+      { name: 'mesh_requests_total', labels: { route: 'say "hi"\\there\nnow', status_code: '200' }, value: 3 },
+    ]);
     expect(samplesOf(samples, 'mesh_circuit_breaker_state', { dst_service: 'payment-service' })[0]!.value).toBeNaN();
     expect(samplesOf(samples, 'mesh_request_duration_seconds_bucket').map((s) => [s.labels['le'], s.value])).toEqual([
       ['0.001', 0],
@@ -86,7 +91,8 @@ describe('parsePrometheusText', () => {
 
 describe('samplesOf', () => {
   it('matches the exact name and every given label, whatever the other labels are', () => {
-    const samples = parsePrometheusText(['m_total{a="1",b="x"} 1', 'm_total{a="1",b="y"} 2', 'm_total{a="2"} 4', 'm_total_other{a="1"} 8', 'm_total 16'].join('\n'));
+    const lines = ['m_total{a="1",b="x"} 1', 'm_total{a="1",b="y"} 2', 'm_total{a="2"} 4', 'm_total_other{a="1"} 8', 'm_total 16'];
+    const samples = parsePrometheusText(lines.join('\n'));
     expect(samplesOf(samples, 'm_total', { a: '1' }).map((s) => s.value)).toEqual([1, 2]);
     expect(samplesOf(samples, 'm_total').map((s) => s.value)).toEqual([1, 2, 4, 16]);
     expect(samplesOf(samples, 'm_total', { a: '1', b: 'y' }).map((s) => s.value)).toEqual([2]);
