@@ -109,12 +109,12 @@ async function measureRound(round: number, peer: Peer, target: RunningPeer): Pro
   const label = `round ${round}/${rounds} ${peer.name}`;
   const samplers = target.proxyPids.map((pids) => new ProcessSampler(pids, 100));
   const t0 = performance.now();
-  for (const s of samplers) s.start();
+  await Promise.all(samplers.map((s) => s.start()));
   // Timer-paced sends: a generator spinning for send precision would hold one of this machine's two
   // cores and starve the proxies under test. Its send lag (~0.5 ms) is in every peer's figures alike,
   // and cancels out of the added latency (peer minus direct, same round).
   const open = await runOpenLoop({ rateRps, durationMs: durationS * 1000, warmupMs: warmupS * 1000, send: target.send, label: `${label} @${rateRps}/s`, spin: false });
-  const usage = samplers.map((s) => s.stop());
+  const usage = await Promise.all(samplers.map((s) => s.stop()));
   const windowS = (performance.now() - t0) / 1000;
   const closed = await runClosedLoop({
     concurrency,

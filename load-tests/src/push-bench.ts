@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { parse, stringify } from 'yaml';
+import { readProcessStats } from './lib';
 
 const { values } = parseArgs({ options: { proxies: { type: 'string' }, rounds: { type: 'string' }, quick: { type: 'boolean' } } });
 const proxies = Number(values.proxies ?? 200);
@@ -22,8 +23,8 @@ const cp = await ManagedProcess.start({
   env: { PORT: '0', LOG_LEVEL: 'warn', MESH_CONFIG_DIR: dir, MESH_PROFILE: 'optimized', MESH_CA_DIR: join(dir, 'ca'), MESH_CONFIG_STATE_DIR: join(dir, 'state'), MESH_LEASE_TTL_MS: '60000' },
 });
 const url = `http://127.0.0.1:${cp.ports['http']}`;
-const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${cp.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-const rssBefore = rssMb();
+const rssMb = async () => (await readProcessStats(cp.pid!)).rssMb;
+const rssBefore = await rssMb();
 
 // Simulated proxies: the real client of the push protocol, without a data plane behind it.
 const arrivals = new Map<string, number>();
@@ -55,7 +56,7 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 100));
 }
 console.log('all connected and ACKed');
-const rssSubscribed = rssMb();
+const rssSubscribed = await rssMb();
 
 const base = parse(readFileSync('deploy/mesh/optimized.yaml', 'utf8'));
 const results: { round: number; allReceivedMs: number; p50Ms: number; allAckedMs: number }[] = [];
@@ -83,7 +84,9 @@ for (let round = 1; round <= rounds; round++) {
 const table = new Table({ head: ['round', 'p50 arrival ms', 'last arrival ms', 'all ACKed ms'], style: { head: [], border: [] } });
 for (const r of results) table.push([r.round, r.p50Ms.toFixed(1), r.allReceivedMs.toFixed(1), r.allAckedMs.toFixed(1)]);
 console.log(table.toString());
-console.log(`control plane RSS: ${rssBefore.toFixed(1)} MB idle, ${rssSubscribed.toFixed(1)} MB with ${proxies} proxies, ${rssMb().toFixed(1)} MB after ${rounds} pushes`);
+const rssAfter = await rssMb();
+const mb = (v: number) => `${v.toFixed(1)} MB`;
+console.log(`control plane RSS: ${mb(rssBefore)} idle, ${mb(rssSubscribed)} with ${proxies} proxies, ${mb(rssAfter)} after ${rounds} pushes`);
 await Promise.all(clients.map((c) => c.stop()));
 await cp.stop();
 rmSync(dir, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-// readProcessStats and ProcessSampler read memory and CPU time of a process from /proc.
+// readProcessStats and ProcessSampler read memory and CPU time of a process through pidusage.
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ProcessSampler, readProcessStats } from '../src/lib/index';
@@ -12,8 +12,8 @@ function burnCpu(ms: number): void {
 }
 
 describe('process stats', () => {
-  it('reads the RSS and CPU time of a live process', () => {
-    const s = readProcessStats(process.pid);
+  it('reads the RSS and CPU time of a live process', async () => {
+    const s = await readProcessStats(process.pid);
     const rssMb = process.memoryUsage().rss / 2 ** 20;
     expect(s.rssMb).toBeGreaterThan(rssMb * 0.5);
     expect(s.rssMb).toBeLessThan(rssMb * 2);
@@ -24,9 +24,9 @@ describe('process stats', () => {
     const child = spawn(process.execPath, ['-e', '']);
     await new Promise((r) => child.once('exit', r));
     const sampler = new ProcessSampler([process.pid, child.pid!], 20);
-    sampler.start();
+    await sampler.start();
     burnCpu(300);
-    const r = sampler.stop();
+    const r = await sampler.stop();
     expect(r.cpuSeconds).toBeGreaterThanOrEqual(0.25);
     expect(r.cpuSeconds).toBeLessThan(2);
     expect(r.maxRssMb).toBeGreaterThan(10);

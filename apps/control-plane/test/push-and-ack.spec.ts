@@ -1,11 +1,11 @@
 import { ConfigError, compileProxyResources, loadMeshConfigFile } from '@meshcart/mesh-config';
 import { ControlPlaneClient, MeshRuntime } from '@meshcart/sidecar';
-import { eventually, makeTempDir } from '@meshcart/testing';
+import { makeTempDir } from '@meshcart/testing';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { request } from 'undici';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../src/app';
 
 const deployDir = join(__dirname, '../../../deploy/mesh');
@@ -13,6 +13,8 @@ const caDir = makeTempDir('meshcart-ca-');
 afterAll(() => caDir.remove());
 const identity = { caDir: caDir.path, bootstrapToken: 'test-token' };
 const silent = pino({ level: 'silent' });
+// Loopback calls and in-memory reads, cheap to repeat: polled often, for up to 5 s unless a test says otherwise.
+const WAIT = { timeout: 5_000, interval: 50 };
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
@@ -51,7 +53,11 @@ describe('control plane push', () => {
     const cp = await startControlPlane();
     await join_(cp.url, 'order-service', 'order-1', 'http://127.0.0.1:1');
     const expected = compileProxyResources(loadMeshConfigFile(join(deployDir, 'optimized.yaml')), 'order-service').version;
-    const list = await eventually(() => proxies(cp.url), (l) => l[0]?.configVersion === expected);
+    const list = await vi.waitFor(async () => {
+      const l = await proxies(cp.url);
+      expect(l[0]?.configVersion, 'the version order-1 ACKed').toBe(expected);
+      return l;
+    }, WAIT);
     expect(list).toHaveLength(1);
     expect(list[0]).toMatchObject({ service: 'order-service', instance: 'order-1', mode: 'sidecar', configVersion: expected });
     expect(list[0]!.acks.resources?.acked).toBe(true);
@@ -72,7 +78,11 @@ describe('control plane push', () => {
     const adminUrl = await rt.startAdmin();
     expect(adminUrl).toBe(`http://order-service.internal:${rt.adminPort}`);
     rt.connect(adminUrl, 'http://127.0.0.1:1');
-    const list = await eventually(() => proxies(cp.url), (l) => l.length === 1);
+    const list = await vi.waitFor(async () => {
+      const l = await proxies(cp.url);
+      expect(l, 'the proxies registered').toHaveLength(1);
+      return l;
+    }, WAIT);
     expect(list[0]!.adminUrl).toBe(adminUrl);
     // Bound to the wildcard, so loopback reaches it too.
     expect((await request(`http://127.0.0.1:${rt.adminPort}/healthz`)).statusCode).toBe(200);
@@ -85,9 +95,9 @@ describe('control plane push', () => {
     const payment = await join_(cp.url, 'payment-service', 'payment-1', 'http://127.0.0.1:2');
     const paymentEndpoints = () =>
       ((order.dataPlane.dump() as { endpoints: { clusters: Record<string, { instance: string }[]> } }).endpoints.clusters['payment-service'] ?? []).map((e) => e.instance);
-    await eventually(paymentEndpoints, (e) => e.join() === 'payment-1');
+    await expect.poll(() => paymentEndpoints().join(), { ...WAIT, message: "order-1's endpoints of payment-service" }).toBe('payment-1');
     await payment.leave();
-    await eventually(paymentEndpoints, (e) => e.length === 0, 5_000);
+    await expect.poll(paymentEndpoints, { ...WAIT, message: "order-1's endpoints of payment-service after it left" }).toHaveLength(0);
   });
 
   it('records a NACK with the error, and keeps serving the proxies that ACK', async () => {
@@ -106,7 +116,11 @@ describe('control plane push', () => {
     const rejected: string[] = [];
     refusing.start();
     cleanups.push(() => refusing.stop());
-    const list = await eventually(() => proxies(cp.url), (l) => l.find((p) => p.instance === 'payment-old')?.acks.resources !== undefined);
+    const list = await vi.waitFor(async () => {
+      const l = await proxies(cp.url);
+      expect(l.find((p) => p.instance === 'payment-old')?.acks.resources, "payment-old's answer to its push").toBeDefined();
+      return l;
+    }, WAIT);
     const nacked = list.find((p) => p.instance === 'payment-old')!;
     expect(nacked.acks.resources).toMatchObject({ acked: false, error: 'unsupported field' });
     expect(nacked.acks.resources?.rejectedVersion).toMatch(/^[0-9a-f]{16}$/);
@@ -126,7 +140,15 @@ describe('control plane push', () => {
     expect(rt.dataPlane.versions().resources).toBe(version);
 
     const second = await startControlPlane(port);
-    const list = await eventually(() => proxies(second.url), (l) => l.some((p) => p.instance === 'order-1' && p.configVersion === version), 10_000);
+    const list = await vi.waitFor(
+      async () => {
+        const l = await proxies(second.url);
+        const listed = (v: typeof l) => v.some((p) => p.instance === 'order-1' && p.configVersion === version);
+        expect(l).toSatisfy(listed, `order-1 listed on version ${version}`);
+        return l;
+      },
+      { ...WAIT, timeout: 10_000 },
+    );
     expect(list.map((p) => p.instance)).toEqual(['order-1']);
   });
 
@@ -140,7 +162,7 @@ describe('control plane push', () => {
     expect(put.statusCode).toBe(200);
     await put.body.dump();
     expect((await proxies(cp.url)).map((p) => p.instance)).toEqual(['ghost-1']);
-    await eventually(() => proxies(cp.url), (l) => l.length === 0, 3_000);
+    await expect.poll(() => proxies(cp.url), { ...WAIT, timeout: 3_000, message: 'the proxies listed once the lease expired' }).toHaveLength(0);
   });
 
   it('refuses a stream for a proxy that has not registered, and bad registrations, with reasons', async () => {
@@ -187,7 +209,7 @@ describe('live changes', () => {
     });
     expect(put.statusCode).toBe(200);
     await put.body.dump();
-    await eventually(() => rt.dataPlane.versions().resources, (v) => v !== before);
+    await expect.poll(() => rt.dataPlane.versions().resources, { ...WAIT, message: "gw-1's resources version after the fault" }).not.toBe(before);
     const routes = (rt.dataPlane.dump() as { resources: { resources: { edgeRoutes: { name: string; fault?: unknown }[] } } }).resources.resources.edgeRoutes;
     expect(routes.find((r) => r.name === 'products')?.fault).toEqual({ abort: { httpStatus: 503, percent: 50 } });
     expect(routes.find((r) => r.name === 'orders')?.fault).toBeUndefined();
@@ -208,7 +230,8 @@ describe('live changes', () => {
     const clear = await request(`${cp.url}/api/v1/faults`, { method: 'DELETE' });
     expect(clear.statusCode).toBe(200);
     await clear.body.dump();
-    await eventually(() => rt.dataPlane.versions().resources, (v) => v === before);
+    const cleared = { ...WAIT, message: "gw-1's resources version once the fault is cleared" };
+    await expect.poll(() => rt.dataPlane.versions().resources, cleared).toBe(before);
   });
 });
 
@@ -229,11 +252,20 @@ describe('several control-plane replicas', () => {
     cleanups.push(() => rt.close());
     await rt.waitReady(5_000);
     const version = rt.dataPlane.versions().resources;
-    await eventually(() => proxies(a.url), (l) => l.some((p) => p.instance === 'order-ha'));
+    const listedOnA = (l: Awaited<ReturnType<typeof proxies>>) => l.some((p) => p.instance === 'order-ha');
+    await expect.poll(() => proxies(a.url), WAIT).toSatisfy(listedOnA, 'order-ha listed on A');
     const rootOfA = await (await request(`${a.url}/api/v1/ca`)).body.text();
     await a.app.close();
     // The heartbeat reports the version in use; the ACK of B's own push follows it on a separate call.
-    const onB = await eventually(() => proxies(b.url), (l) => l.some((p) => p.instance === 'order-ha' && p.configVersion === version && p.acks.resources?.acked === true), 10_000);
+    const onB = await vi.waitFor(
+      async () => {
+        const l = await proxies(b.url);
+        const ackedOnB = (v: typeof l) => v.some((p) => p.instance === 'order-ha' && p.configVersion === version && p.acks.resources?.acked === true);
+        expect(l).toSatisfy(ackedOnB, `order-ha listed on B with version ${version}, ACKed`);
+        return l;
+      },
+      { ...WAIT, timeout: 10_000 },
+    );
     expect(onB.find((p) => p.instance === 'order-ha')!.acks.resources?.acked).toBe(true);
     // Same CA on both replicas: certificates from either verify against one root.
     expect(await (await request(`${b.url}/api/v1/ca`)).body.text()).toBe(rootOfA);
@@ -260,7 +292,8 @@ describe('replicas sharing a config store', () => {
     });
     expect(put.statusCode).toBe(200);
     await put.body.dump();
-    await eventually(() => onB.dataPlane.versions().resources, (v) => v !== before, 5_000);
+    const pushed = { ...WAIT, message: "order-b's resources version after the fault applied on A" };
+    await expect.poll(() => onB.dataPlane.versions().resources, pushed).not.toBe(before);
     const history = (await (await request(`${b}/api/v1/config/history`)).body.json()) as { source: string }[];
     expect(history.map((h) => h.source)).toEqual(['profile file optimized.yaml', 'fault on payment-service']);
   });

@@ -2,13 +2,13 @@
 // what one replica hears, every replica pushes.
 import { contentVersion, loadMeshConfigFile } from '@meshcart/mesh-config';
 import { MeshRuntime } from '@meshcart/sidecar';
-import { eventually, makeTempDir } from '@meshcart/testing';
+import { makeTempDir } from '@meshcart/testing';
 import { createHash, X509Certificate } from 'node:crypto';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { request } from 'undici';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../src/app';
 import { peerDiscovery } from '../src/replicas';
 
@@ -17,6 +17,8 @@ const caDir = makeTempDir('meshcart-ca-');
 afterAll(() => caDir.remove());
 const token = 'replica-test-token';
 const silent = pino({ level: 'silent' });
+// Loopback calls and in-memory reads, cheap to repeat: polled often, for up to 5 s unless a test says otherwise.
+const WAIT = { timeout: 5_000, interval: 50 };
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
@@ -104,12 +106,16 @@ describe('control-plane replicas', () => {
     const b = await startReplica(peers);
     const order = await startProxy([a.url], 'order-service', 'order-1', 'http://127.0.0.1:1');
     const payment = await startProxy([b.url], 'payment-service', 'payment-1', 'http://127.0.0.1:2');
-    await eventually(() => endpointsOf(order, 'payment-service'), (l) => l.join() === 'payment-1');
-    await eventually(() => endpointsOf(payment, 'order-service'), (l) => l.join() === 'order-1');
+    await expect.poll(() => endpointsOf(order, 'payment-service').join(), { ...WAIT, message: "order-1's payment endpoints" }).toBe('payment-1');
+    await expect.poll(() => endpointsOf(payment, 'order-service').join(), { ...WAIT, message: "payment-1's order endpoints" }).toBe('order-1');
     // Both replicas list both proxies, each with the replica that holds its stream.
     const [idA, idB] = [(await peersAt(a)).replica, (await peersAt(b)).replica];
     for (const cp of [a, b]) {
-      const list = await eventually(() => proxiesAt(cp), (l) => l.length === 2 && l.every((p) => p.connected));
+      const list = await vi.waitFor(async () => {
+        const l = await proxiesAt(cp);
+        expect(l).toSatisfy((v: ProxyView[]) => v.length === 2 && v.every((p) => p.connected), `both proxies listed connected at ${cp.url}`);
+        return l;
+      }, WAIT);
       expect(Object.fromEntries(list.map((p) => [p.instance, p.controlPlane]))).toEqual({ 'order-1': idA, 'payment-1': idB });
     }
     expect(await get(`${a.url}/api/v1/endpoints`)).toEqual(await get(`${b.url}/api/v1/endpoints`));
@@ -119,7 +125,12 @@ describe('control-plane replicas', () => {
     const peers: string[] = [];
     const a = await startReplica(peers);
     const b = await startReplica(peers);
-    const view = await eventually(() => peersAt(a), (v) => v.peers.length === 2 && v.peers.every((p) => p.state !== 'down'));
+    const view = await vi.waitFor(async () => {
+      const v = await peersAt(a);
+      const bothUp = (peers: typeof v.peers) => peers.length === 2 && peers.every((p) => p.state !== 'down');
+      expect(v.peers).toSatisfy(bothUp, "two peers in A's view, none down");
+      return v;
+    }, WAIT);
     expect(view.joined).toBe(true);
     expect(view.peers.find((p) => p.url === a.url)!.state).toBe('self');
     expect(view.peers.find((p) => p.url === b.url)).toMatchObject({ state: 'up', replica: (await peersAt(b)).replica });
@@ -133,10 +144,18 @@ describe('control-plane replicas', () => {
     const before = onA.dataPlane.versions().resources;
     await putFault(b, 'payment-service');
     const version = await configAt(b);
-    expect(await eventually(() => configAt(a), (v) => v === version)).toBe(version);
-    const pushed = await eventually(() => onA.dataPlane.versions().resources, (v) => v !== before);
+    await expect.poll(() => configAt(a), { ...WAIT, message: "A's config version" }).toBe(version);
+    const pushed = await vi.waitFor(() => {
+      const v = onA.dataPlane.versions().resources;
+      expect(v, "order-1's resources version after the fault applied on B").not.toBe(before);
+      return v;
+    }, WAIT);
     for (const cp of [a, b]) {
-      const list = await eventually(() => proxiesAt(cp), (l) => l[0]?.acks.resources?.version === pushed);
+      const list = await vi.waitFor(async () => {
+        const l = await proxiesAt(cp);
+        expect(l[0]?.acks.resources?.version, `the version order-1 answered, listed at ${cp.url}`).toBe(pushed);
+        return l;
+      }, WAIT);
       expect(list[0]!.acks.resources?.acked).toBe(true);
     }
     const history = await get<{ source: string }[]>(`${a.url}/api/v1/config/history`);
@@ -151,10 +170,11 @@ describe('control-plane replicas', () => {
     const b = await startReplica(peers, { leaseTtlMs: 60_000 });
     const order = await startProxy([b.url], 'order-service', 'order-1');
     const payment = await startProxy([a.url], 'payment-service', 'payment-1', 'http://127.0.0.1:2');
-    await eventually(() => endpointsOf(order, 'payment-service'), (l) => l.length === 1);
+    await expect.poll(() => endpointsOf(order, 'payment-service'), { ...WAIT, message: "order-1's endpoints of payment-service" }).toHaveLength(1);
     await payment.leave();
     // B's lease is a minute: only A passing on the leave can drop the instance this soon.
-    await eventually(() => endpointsOf(order, 'payment-service'), (l) => l.length === 0, 2_000);
+    const afterLeave = { ...WAIT, timeout: 2_000, message: "order-1's endpoints of payment-service after it left" };
+    await expect.poll(() => endpointsOf(order, 'payment-service'), afterLeave).toHaveLength(0);
     expect((await proxiesAt(b)).map((p) => p.instance)).toEqual(['order-1']);
   });
 
@@ -164,11 +184,18 @@ describe('control-plane replicas', () => {
     const b = await startReplica(peers);
     const order = await startProxy([a.url, b.url], 'order-service', 'order-1', 'http://127.0.0.1:1');
     const payment = await startProxy([a.url, b.url], 'payment-service', 'payment-1', 'http://127.0.0.1:2');
-    await eventually(() => endpointsOf(order, 'payment-service'), (l) => l.length === 1);
+    await expect.poll(() => endpointsOf(order, 'payment-service'), { ...WAIT, message: "order-1's endpoints of payment-service" }).toHaveLength(1);
     const idB = (await peersAt(b)).replica;
     await a.close();
     // The survivor held both registrations all along: the proxies reconnect and lose no endpoint.
-    const list = await eventually(() => proxiesAt(b), (l) => l.length === 2 && l.every((p) => p.controlPlane === idB), 10_000);
+    const list = await vi.waitFor(
+      async () => {
+        const l = await proxiesAt(b);
+        expect(l).toSatisfy((v: ProxyView[]) => v.length === 2 && v.every((p) => p.controlPlane === idB), `both proxies streaming from B (${idB})`);
+        return l;
+      },
+      { ...WAIT, timeout: 10_000 },
+    );
     expect(list.map((p) => p.instance)).toEqual(['order-1', 'payment-1']);
     expect(endpointsOf(order, 'payment-service')).toEqual(['payment-1']);
     expect(endpointsOf(payment, 'order-service')).toEqual(['order-1']);
@@ -180,7 +207,14 @@ describe('control-plane replicas', () => {
     // A heartbeat a minute apart: whatever the new replica knows within seconds came from its peer.
     await startProxy([a.url], 'payment-service', 'payment-1', 'http://127.0.0.1:2', 60_000);
     const b = await startReplica(peers);
-    const list = await eventually(() => proxiesAt(b), (l) => l.length === 1, 2_000);
+    const list = await vi.waitFor(
+      async () => {
+        const l = await proxiesAt(b);
+        expect(l, 'the proxies the restarted replica lists').toHaveLength(1);
+        return l;
+      },
+      { ...WAIT, timeout: 2_000 },
+    );
     expect(list[0]).toMatchObject({ instance: 'payment-1', connected: true, controlPlane: (await peersAt(a)).replica });
     const endpoints = await get<{ clusters: Record<string, unknown[]> }>(`${b.url}/api/v1/endpoints`);
     expect(endpoints.clusters['payment-service']).toHaveLength(1);
@@ -209,7 +243,7 @@ describe('control-plane replicas', () => {
     expect(expected).not.toBe(await configAt(a));
     const c = await startReplica(peers, { configDir: changedDir.path });
     expect(await configAt(c)).toBe(expected);
-    for (const cp of [a, b]) expect(await eventually(() => configAt(cp), (v) => v === expected)).toBe(expected);
+    for (const cp of [a, b]) await expect.poll(() => configAt(cp), { ...WAIT, message: `the config version at ${cp.url}` }).toBe(expected);
   });
 
   it('settle two changes made at once on different replicas on the same one everywhere', async () => {
@@ -217,10 +251,11 @@ describe('control-plane replicas', () => {
     const a = await startReplica(peers);
     const b = await startReplica(peers);
     await Promise.all([putFault(a, 'payment-service'), putFault(b, 'user-service')]);
-    const [va, vb] = await eventually(
-      async () => [await configAt(a), await configAt(b)],
-      ([x, y]) => x === y,
-    );
+    const [va, vb] = await vi.waitFor(async () => {
+      const [x, y] = [await configAt(a), await configAt(b)];
+      expect(x, "A's config version against B's").toBe(y);
+      return [x, y];
+    }, WAIT);
     expect(va).toBe(vb);
   });
 
@@ -231,7 +266,12 @@ describe('control-plane replicas', () => {
     const a = await startReplica(peers);
     const b = await startReplica(peers, { caDir: otherCa.path });
     await startProxy([a.url], 'payment-service', 'payment-1', 'http://127.0.0.1:2');
-    const view = await eventually(() => peersAt(a), (v) => v.peers.some((p) => p.url === b.url && p.state === 'down' && p.lastError !== null));
+    const view = await vi.waitFor(async () => {
+      const v = await peersAt(a);
+      const bDown = (peers: typeof v.peers) => peers.some((p) => p.url === b.url && p.state === 'down' && p.lastError !== null);
+      expect(v.peers).toSatisfy(bDown, "B down with an error in A's view");
+      return v;
+    }, WAIT);
     expect(view.peers.find((p) => p.url === b.url)!.lastError).toMatch(/409.*PEER_CA_MISMATCH.*another CA root.*same MESH_CA_DIR/);
     expect(await proxiesAt(b)).toEqual([]);
   });

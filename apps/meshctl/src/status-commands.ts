@@ -1,5 +1,6 @@
 // meshctl status / routes / stat: what runs, with which config, and how healthy it is.
 import type { ResourcesSnapshot } from '@meshcart/mesh-config';
+import { histogramQuantile, parsePrometheusText, sumHistograms, type Labels, type Sample } from '@meshcart/prometheus-text';
 import { request } from 'undici';
 import { parseArgs } from 'node:util';
 import type { ControlPlaneApi } from './control-plane-api';
@@ -55,59 +56,27 @@ export async function routesCommand(api: ControlPlaneApi, args: string[], out: O
   );
 }
 
-/** Prometheus text format: `name{a="b",c="d"} value` lines (what prom-client writes). */
-export function parseMetrics(text: string): { name: string; labels: Record<string, string>; value: number }[] {
-  const out = [];
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
-}
-
 interface Window {
   total: number;
   ok: number;
   buckets: Map<number, number>;
 }
 
-function collect(samples: ReturnType<typeof parseMetrics>[]): Map<string, Window> {
+/** Requests and latency buckets by service, as its inbound proxies counted them, summed over every proxy scraped. */
+function collect(scrapes: Sample[][]): Map<string, Window> {
+  const samples = scrapes.flat();
+  const inbound = (labels: Labels) => (labels['direction'] === 'inbound' ? (labels['dst_service'] ?? '') : undefined);
   const by = new Map<string, Window>();
   const get = (svc: string) => by.get(svc) ?? (by.set(svc, { total: 0, ok: 0, buckets: new Map() }), by.get(svc)!);
-  for (const s of samples.flat()) {
-    if (s.labels['direction'] !== 'inbound') continue;
-    const w = get(s.labels['dst_service'] ?? '');
-    if (s.name === 'mesh_requests_total') {
-      w.total += s.value;
-      if (Number(s.labels['status_code']) < 500) w.ok += s.value;
-    } else if (s.name === 'mesh_request_duration_seconds_bucket') {
-      const le = s.labels['le'] === '+Inf' ? Infinity : Number(s.labels['le']);
-      w.buckets.set(le, (w.buckets.get(le) ?? 0) + s.value);
-    }
+  for (const s of samples) {
+    const svc = s.name === 'mesh_requests_total' ? inbound(s.labels) : undefined;
+    if (svc === undefined) continue;
+    const w = get(svc);
+    w.total += s.value;
+    if (Number(s.labels['status_code']) < 500) w.ok += s.value;
   }
+  for (const [svc, h] of sumHistograms(samples, 'mesh_request_duration_seconds', inbound)) get(svc).buckets = h.buckets;
   return by;
-}
-
-/** The q-quantile from cumulative bucket counts, interpolated within its bucket. */
-export function quantile(buckets: Map<number, number>, q: number): number | undefined {
-  const sorted = [...buckets.entries()].sort((a, b) => a[0] - b[0]);
-  const total = sorted[sorted.length - 1]?.[1] ?? 0;
-  if (total === 0) return undefined;
-  const rank = q * total;
-  let prevLe = 0;
-  let prevCount = 0;
-  for (const [le, count] of sorted) {
-    if (count >= rank) {
-      if (!Number.isFinite(le)) return prevLe;
-      return prevLe + ((le - prevLe) * (rank - prevCount)) / Math.max(1, count - prevCount);
-    }
-    prevLe = le;
-    prevCount = count;
-  }
-  return prevLe;
 }
 
 export async function statCommand(api: ControlPlaneApi, args: string[], out: Output): Promise<void> {
@@ -115,7 +84,7 @@ export async function statCommand(api: ControlPlaneApi, args: string[], out: Out
   const windowS = Number(values.window ?? 2);
   if (!Number.isFinite(windowS) || windowS <= 0) throw new UsageError('--window must be a number of seconds above 0');
   const proxies = (await api.call<Proxy[]>('GET', '/api/v1/proxies')).filter((p) => p.adminUrl);
-  const metricsOf = async (url: string) => parseMetrics(await (await request(`${url}/metrics`, { headersTimeout: 3_000 })).body.text());
+  const metricsOf = async (url: string) => parsePrometheusText(await (await request(`${url}/metrics`, { headersTimeout: 3_000 })).body.text());
   // A proxy that cannot be scraped counts as silent rather than failing the whole table.
   const scrape = () => Promise.all(proxies.map((p) => metricsOf(p.adminUrl!).catch(() => [])));
   const before = collect(await scrape());
@@ -128,8 +97,8 @@ export async function statCommand(api: ControlPlaneApi, args: string[], out: Out
       const total = a.total - b.total;
       const delta = new Map([...a.buckets].map(([le, c]) => [le, c - (b.buckets.get(le) ?? 0)]));
       const ms = (q: number) => {
-        const v = quantile(delta, q);
-        return v === undefined ? null : Math.round(v * 1e6) / 1e3;
+        const v = histogramQuantile(q, delta);
+        return Number.isNaN(v) ? null : Math.round(v * 1e6) / 1e3;
       };
       return { service: svc, successRate: total ? (a.ok - b.ok) / total : null, rps: total / windowS, p50Ms: ms(0.5), p95Ms: ms(0.95), p99Ms: ms(0.99) };
     })

@@ -5,8 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { call, eventually, metricsIn, placeOrder, run, sample, shopper, stockOf } from './shop-client';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { call, metricsIn, placeOrder, polling, run, sample, shopper, stockOf } from './shop-client';
 
 const root = resolve(import.meta.dirname, '../../..');
 
@@ -80,17 +80,14 @@ describe('docker compose up: the shop and its mesh in containers', () => {
   it('brings every container up healthy, each service beside a sidecar in its network namespace', async () => {
     const services = (await compose(['config', '--services'])).stdout.trim().split('\n').filter((s) => !['load', 'prometheus', 'grafana'].includes(s));
     expect(services).toHaveLength(12);
-    await eventually(
-      async () => {
+    await expect
+      .poll(async () => {
         const states = await Promise.all(
           services.map(async (s) => (await run('docker', ['inspect', '-f', '{{.State.Health.Status}}', await containerOf(s)])).stdout.trim()),
         );
         return Object.fromEntries(services.map((s, i) => [s, states[i]]));
-      },
-      (states) => Object.values(states).every((s) => s === 'healthy'),
-      150_000,
-      'every container healthy',
-    );
+      }, polling(150_000))
+      .toSatisfy((states: Record<string, string | undefined>) => Object.values(states).every((s) => s === 'healthy'), 'every container healthy');
     // A sidecar joins its app's network namespace, as in a pod: same network stack, no address of its own.
     for (const app of ['user-service', 'product-service-1', 'product-service-2', 'order-service', 'payment-service']) {
       const appId = await containerOf(app);
@@ -100,7 +97,7 @@ describe('docker compose up: the shop and its mesh in containers', () => {
   });
 
   it('registers, logs in and places an order through the published gateway, counted by the order sidecar on the order→payment edge', async () => {
-    await eventually(() => call(`${gateway}/readyz`), (r) => r.status === 200, 60_000, 'gateway ready');
+    await expect.poll(async () => (await call(`${gateway}/readyz`)).status, { ...polling(60_000), message: 'gateway ready' }).toBe(200);
     const { token } = await shopper(gateway, `compose-${process.pid}@example.com`);
     const before = await stockOf(gateway, 'p-002');
     const order = await placeOrder(gateway, token, `compose-${process.pid}-1`, 'p-002', 2);
@@ -124,21 +121,19 @@ describe('docker compose up: the shop and its mesh in containers', () => {
     await compose(['--profile', 'observability', 'up', '-d', '--no-build', '--no-deps', 'prometheus']);
     const prometheus = `http://127.0.0.1:${env['PROMETHEUS_PORT']}`;
     type Targets = { data: { activeTargets: { labels: { instance_name: string }; health: string; lastError: string }[] } };
-    const targets = await eventually(
-      async () => (await call<Targets>(`${prometheus}/api/v1/targets`)).body.data.activeTargets,
-      (list) => list.length === 6 && list.every((t) => t.health === 'up'),
-      60_000,
-      'all six proxies scraped and up',
-    );
+    const targets = await vi.waitFor(async () => {
+      const list = (await call<Targets>(`${prometheus}/api/v1/targets`)).body.data.activeTargets;
+      expect(list).toSatisfy((l: typeof list) => l.length === 6 && l.every((t) => t.health === 'up'), 'all six proxies scraped and up');
+      return list;
+    }, polling(60_000));
     expect(targets.map((t) => t.labels.instance_name).sort()).toEqual(['gateway', 'order-service', 'payment-service', 'product-service-1', 'product-service-2', 'user-service']);
     type Vector = { data: { result: { value: [number, string] }[] } };
     const query = encodeURIComponent('sum(mesh_requests_total{direction="outbound",src_service="order-service",dst_service="payment-service"})');
-    const charged = await eventually(
-      async () => Number((await call<Vector>(`${prometheus}/api/v1/query?query=${query}`)).body.data.result[0]?.value[1] ?? 0),
-      (n) => n >= 1,
-      30_000,
-      'order→payment requests in Prometheus',
-    );
+    const charged = await vi.waitFor(async () => {
+      const n = Number((await call<Vector>(`${prometheus}/api/v1/query?query=${query}`)).body.data.result[0]?.value[1] ?? 0);
+      expect(n, 'order→payment requests in Prometheus').toBeGreaterThanOrEqual(1);
+      return n;
+    }, polling(30_000));
     expect(charged).toBeGreaterThanOrEqual(1);
   });
 
@@ -151,18 +146,23 @@ describe('docker compose up: the shop and its mesh in containers', () => {
 
     await compose(['up', '-d', '--no-build'], { MESH_PROFILE: 'baseline' });
     expect(await containerOf('order-service-sidecar')).toBe(sidecarBefore);
-    const config = await eventually(() => call<{ profile: string }>(`${controlPlane}/api/v1/config`), (r) => r.status === 200, 60_000, 'control plane back');
+    const config = await vi.waitFor(async () => {
+      const r = await call<{ profile: string }>(`${controlPlane}/api/v1/config`);
+      expect(r.status, `control plane back: ${JSON.stringify(r.body)}`).toBe(200);
+      return r;
+    }, polling(60_000));
     expect(config.body.profile).toBe('baseline');
     // The same proxies, reconnected to the new control plane, each on a new config version it ACKed.
-    await eventually(
-      proxies,
-      (list) => list.length === 6 && list.every((p) => p.acks.resources?.acked && p.configVersion !== null && p.configVersion !== versionsBefore[p.instance]),
-      90_000,
-      'every proxy ACKed the baseline config',
-    );
+    const ackedAnew = (list: Proxy[]) =>
+      list.length === 6 && list.every((p) => p.acks.resources?.acked && p.configVersion !== null && p.configVersion !== versionsBefore[p.instance]);
+    await expect.poll(proxies, polling(90_000)).toSatisfy(ackedAnew, 'every proxy ACKed the baseline config');
 
     const { token } = await shopper(gateway, `compose-baseline-${process.pid}@example.com`);
-    const order = await eventually(() => placeOrder(gateway, token, `compose-${process.pid}-2`), (r) => r.status === 201, 60_000, 'an order on the baseline profile');
+    const order = await vi.waitFor(async () => {
+      const r = await placeOrder(gateway, token, `compose-${process.pid}-2`);
+      expect(r.status, `an order on the baseline profile: ${JSON.stringify(r.body)}`).toBe(201);
+      return r;
+    }, polling(60_000));
     expect(order.body.status).toBe('confirmed');
   });
 
@@ -171,12 +171,12 @@ describe('docker compose up: the shop and its mesh in containers', () => {
     await compose(['stop', '-t', '15', 'product-service-2-sidecar', 'product-service-2']);
     // 0, not 137: each process handled SIGTERM (drain, deregister) and exited before the grace period.
     for (const id of ids) expect((await run('docker', ['inspect', '-f', '{{.State.ExitCode}}', id])).stdout.trim()).toBe('0');
-    const endpoints = await eventually(
-      async () => (await call<{ clusters: Record<string, { instance: string }[]> }>(`${controlPlane}/api/v1/endpoints`)).body.clusters['product-service']!.map((e) => e.instance),
-      (list) => list.length === 1,
-      30_000,
-      'product-service-2 deregistered',
-    );
+    const endpoints = await vi.waitFor(async () => {
+      const { body } = await call<{ clusters: Record<string, { instance: string }[]> }>(`${controlPlane}/api/v1/endpoints`);
+      const list = body.clusters['product-service']!.map((e) => e.instance);
+      expect(list, 'product-service-2 deregistered').toHaveLength(1);
+      return list;
+    }, polling(30_000));
     expect(endpoints).toEqual(['product-service-1']);
   });
 

@@ -5,9 +5,9 @@ import { makeTempDir } from '@meshcart/testing';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { Network, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { meshContainer as base, startPod as start } from './mesh-containers';
-import { call, eventually, placeOrder, run, shopper } from './shop-client';
+import { call, placeOrder, polling, run, shopper } from './shop-client';
 
 const TOKEN = 'replicas-test-bootstrap-token';
 const FIRST_CP1 = 'http://cp-1:15010,http://cp-2:15010';
@@ -106,12 +106,21 @@ describe('control-plane replicas in containers', () => {
 
   it('find each other by one DNS name, list every proxy wherever it streams from, and serve orders across the split', async () => {
     for (const name of ['cp-1', 'cp-2']) {
-      const view = await eventually(() => peersAt(name), (v) => v.peers.some((p) => p.state === 'up') && v.peers.some((p) => p.state === 'self'), 20_000, `${name} sees its peer`);
+      const view = await vi.waitFor(async () => {
+        const v = await peersAt(name);
+        const seesPeer = (peers: PeersView['peers']) => peers.some((p) => p.state === 'up') && peers.some((p) => p.state === 'self');
+        expect(v.peers).toSatisfy(seesPeer, `${name} sees its peer`);
+        return v;
+      }, polling(20_000));
       expect(view.joined).toBe(true);
     }
     const [id1, id2] = [(await peersAt('cp-1')).replica, (await peersAt('cp-2')).replica];
     for (const name of ['cp-1', 'cp-2']) {
-      const list = await eventually(() => proxiesAt(name), (l) => l.length === 5 && l.every((p) => p.connected), 30_000, `${name} lists all five proxies connected`);
+      const list = await vi.waitFor(async () => {
+        const l = await proxiesAt(name);
+        expect(l).toSatisfy((v: ProxyView[]) => v.length === 5 && v.every((p) => p.connected), `${name} lists all five proxies connected`);
+        return l;
+      }, polling(30_000));
       const holders = Object.fromEntries(list.map((p) => [p.instance, p.controlPlane]));
       expect(holders).toEqual({ 'user-service-1': id1, 'order-service-1': id1, 'product-service-1': id2, 'payment-service-1': id2, 'gateway-1': id2 });
     }
@@ -126,11 +135,15 @@ describe('control-plane replicas in containers', () => {
     const fault = await call(`${api('cp-2')}/services/payment-service/fault`, { method: 'PUT', body: { delay: { fixedDelayMs: 1, percent: 1 } } });
     expect(fault.status).toBe(200);
     const version = await configAt('cp-2');
-    expect(await eventually(() => configAt('cp-1'), (v) => v === version, 10_000, 'cp-1 applies the change')).toBe(version);
+    await expect.poll(() => configAt('cp-1'), { ...polling(10_000), message: 'cp-1 applies the change' }).toBe(version);
     // order-service streams from cp-1 and calls payment-service: its resources carry the fault.
     const resources = (await call<{ version: string }>(`${api('cp-1')}/services/order-service/resources`)).body.version;
     for (const name of ['cp-1', 'cp-2']) {
-      const list = await eventually(() => proxiesAt(name), (l) => l.find((p) => p.instance === 'order-service-1')?.configVersion === resources, 15_000, `${name} lists order-service ACKing the change`);
+      const list = await vi.waitFor(async () => {
+        const l = await proxiesAt(name);
+        expect(l.find((p) => p.instance === 'order-service-1')?.configVersion, `${name} lists order-service ACKing the change`).toBe(resources);
+        return l;
+      }, polling(15_000));
       expect(list.find((p) => p.instance === 'order-service-1')!.controlPlane).toBe((await peersAt('cp-1')).replica);
     }
   });
@@ -149,7 +162,11 @@ describe('control-plane replicas in containers', () => {
     await new Promise((r) => setTimeout(r, 1_000));
     await replicas['cp-1']!.stop({ timeout: 10_000 });
     delete replicas['cp-1'];
-    const list = await eventually(() => proxiesAt('cp-2'), (l) => l.length === 5 && l.every((p) => p.controlPlane === id2), 30_000, 'every proxy streams from cp-2');
+    const list = await vi.waitFor(async () => {
+      const l = await proxiesAt('cp-2');
+      expect(l).toSatisfy((v: ProxyView[]) => v.length === 5 && v.every((p) => p.controlPlane === id2), 'every proxy streams from cp-2');
+      return l;
+    }, polling(30_000));
     expect(list.map((p) => p.instance).sort()).toEqual(['gateway-1', 'order-service-1', 'payment-service-1', 'product-service-1', 'user-service-1']);
     stop = true;
     await load;

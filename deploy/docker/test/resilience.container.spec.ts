@@ -4,9 +4,9 @@
 import { makeTempDir } from '@meshcart/testing';
 import { chmodSync } from 'node:fs';
 import { Network, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { meshContainer as base, startPod as start, type Pod } from './mesh-containers';
-import { call, eventually, metricsIn, placeOrder, run, sample, shopper, stockOf } from './shop-client';
+import { call, metricsIn, placeOrder, polling, run, sample, shopper, stockOf } from './shop-client';
 
 const TOKEN = 'resilience-test-bootstrap-token';
 const MESH_ENV = { MESH_CONTROL_PLANE_URLS: 'http://control-plane:15010', MESH_BOOTSTRAP_TOKEN: TOKEN, LOG_LEVEL: 'warn' };
@@ -104,12 +104,11 @@ describe('the mesh in containers under failure', () => {
       // Enough failing calls to trip the breaker (requestVolumeThreshold 20 at 50% errors).
       const outcomes = await Promise.all(Array.from({ length: 24 }, () => placeOrder(gateway, token, nextKey(), 'p-003', 1)));
       expect(outcomes.filter((o) => o.status === 201)).toEqual([]);
-      const breaker = await eventually(
-        async () => sample(await metricsIn(order), 'mesh_circuit_breaker_state', { dst_service: 'payment-service' }),
-        (state) => state === 1,
-        20_000,
-        "order sidecar's breaker to payment-service open",
-      );
+      const breaker = await vi.waitFor(async () => {
+        const state = sample(await metricsIn(order), 'mesh_circuit_breaker_state', { dst_service: 'payment-service' });
+        expect(state, "order sidecar's breaker to payment-service open").toBe(1);
+        return state;
+      }, polling(20_000));
       expect(breaker).toBe(1);
       const fast = await placeOrder(gateway, token, nextKey(), 'p-003', 1);
       // Refused by the order sidecar's breaker to payment-service, or by the gateway's to order-service
@@ -123,10 +122,14 @@ describe('the mesh in containers under failure', () => {
     }
 
     // Once the breaker's sleep window has passed, a trial call succeeds and orders go through again.
-    const recovered = await eventually(() => placeOrder(gateway, token, nextKey(), 'p-003', 1), (r) => r.status === 201, 60_000, 'an order after unpause');
+    const recovered = await vi.waitFor(async () => {
+      const r = await placeOrder(gateway, token, nextKey(), 'p-003', 1);
+      expect(r.status, `an order after unpause: ${JSON.stringify(r.body)}`).toBe(201);
+      return r;
+    }, polling(60_000));
     expect(recovered.body.status).toBe('confirmed');
     // Every failed order's reservation was released: stock fell by exactly the confirmed order.
-    await eventually(() => stockOf(gateway, 'p-003'), (s) => s === stockBefore - 1, 60_000, 'stock after compensation');
+    await expect.poll(() => stockOf(gateway, 'p-003'), { ...polling(60_000), message: 'stock after compensation' }).toBe(stockBefore - 1);
   });
 
   it('keeps serving on the last config while the control plane is off the network, and resyncs when it returns', async () => {
@@ -149,20 +152,19 @@ describe('the mesh in containers under failure', () => {
     }
     // Reconnected, every proxy takes the config changed in the meantime and ACKs it. (Asked from
     // inside the container: a network reconnect does not bring back the published port.)
-    const after = await eventually(
-      async () => {
-        const out = await controlPlane.exec(['node', '-e', "fetch('http://127.0.0.1:15010/api/v1/proxies').then((r) => r.text()).then((t) => process.stdout.write(t))"]);
-        return JSON.parse(out.stdout) as Proxy[];
-      },
-      (list) =>
-        list.length >= before.length &&
+    const after = await vi.waitFor(async () => {
+      const script = "fetch('http://127.0.0.1:15010/api/v1/proxies').then((r) => r.text()).then((t) => process.stdout.write(t))";
+      const out = await controlPlane.exec(['node', '-e', script]);
+      const list = JSON.parse(out.stdout) as Proxy[];
+      const onNewConfig = (l: Proxy[]) =>
+        l.length >= before.length &&
         before.every((b) => {
-          const now = list.find((p) => p.instance === b.instance);
+          const now = l.find((p) => p.instance === b.instance);
           return now?.acks.resources?.acked === true && now.configVersion !== b.configVersion;
-        }),
-      90_000,
-      'every proxy on the new config',
-    );
+        });
+      expect(list).toSatisfy(onNewConfig, 'every proxy on the new config');
+      return list;
+    }, polling(90_000));
     expect(after.length).toBeGreaterThanOrEqual(before.length);
     const r = await placeOrder(gateway, token, nextKey(), 'p-004', 1);
     expect(r.status).toBe(201);

@@ -1,8 +1,8 @@
 // What the container tests do to the shop and the mesh from outside: HTTP calls through the
-// published gateway, metrics read inside a container, and waiting for a condition.
+// published gateway, metrics read inside a container, and how often to poll while waiting for a condition.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { eventually as waitFor } from '@meshcart/testing';
+import { parsePrometheusText, samplesOf } from '@meshcart/prometheus-text';
 import { request } from 'undici';
 
 export const run = promisify(execFile);
@@ -26,8 +26,8 @@ export async function call<T = unknown>(url: string, init: { method?: string; bo
   return { status: res.statusCode, body, ms: performance.now() - started };
 }
 
-/** Polls every half second: each probe here is an HTTP call or a `docker exec`. */
-export const eventually = <T>(probe: () => Promise<T>, accept: (v: T) => boolean, timeoutMs: number, what: string) => waitFor(probe, accept, timeoutMs, what, 500);
+/** Options for vi.waitFor and expect.poll: a probe every half second, since each probe here is an HTTP call or a `docker exec`. */
+export const polling = (timeoutMs: number) => ({ timeout: timeoutMs, interval: 500 });
 
 /** A registered, logged-in shopper. */
 export async function shopper(gateway: string, email: string): Promise<{ token: string }> {
@@ -61,8 +61,5 @@ export async function metricsIn(container: string, port = 15000): Promise<string
 
 /** Sum of a metric's samples whose labels include all of `labels`. */
 export function sample(metrics: string, name: string, labels: Record<string, string>): number {
-  return metrics
-    .split('\n')
-    .filter((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)))
-    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+  return samplesOf(parsePrometheusText(metrics), name, labels).reduce((sum, s) => sum + s.value, 0);
 }

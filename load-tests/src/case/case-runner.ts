@@ -51,12 +51,12 @@ export async function measure(target: Target, load: LoadSettings, label: string)
 
   const before = await scrapeMesh(adminUrls(mesh));
   const sampler = new ProcessSampler(proxyPids(mesh), 250);
-  sampler.start();
+  await sampler.start();
   // Timer-paced sends (no spinning): on a 2-core machine a spinning generator would take CPU from
   // the mesh being measured. Sends then leave up to ~1 ms late, which end-to-end figures include
   // (reported as generatorLagMs); inter-service figures come from the proxies and are unaffected.
   const endToEnd = await runOpenLoop({ rateRps: load.rateRps, durationMs: load.rateSeconds * 1000, send: scenario.sender(), label: `${label} @${load.rateRps} rps`, spin: false });
-  const usage = sampler.stop();
+  const usage = await sampler.stop();
   const after = await scrapeMesh(adminUrls(mesh));
   const edges = delta(before, after);
 

@@ -1,14 +1,11 @@
 // Inter-service latency as the mesh itself saw it: the client-side proxies' request-duration histograms, read before and after a run.
+import { histogramQuantile, parsePrometheusText, sumHistograms, type Histogram, type Labels } from '@meshcart/prometheus-text';
 import { request } from 'undici';
 
 const METRIC = 'mesh_request_duration_seconds';
 
 /** One edge's histogram: cumulative bucket counts by upper bound (seconds), plus sum and count. */
-export interface EdgeHistogram {
-  buckets: Map<number, number>;
-  sum: number;
-  count: number;
-}
+export type EdgeHistogram = Histogram;
 
 /**
  * Histograms by edge "src→dst", from the caller's side only (`outbound` at sidecars and in-process
@@ -24,33 +21,15 @@ export interface LatencyFigures {
   count: number;
 }
 
-function labelsOf(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const m of text.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) out[m[1]!] = m[2]!;
-  return out;
+/** The edge a caller-side series belongs to; undefined for the callee's side (`inbound`). */
+function callerEdge(labels: Labels): string | undefined {
+  if (labels['direction'] !== 'outbound' && labels['direction'] !== 'edge') return undefined;
+  return `${labels['src_service']}→${labels['dst_service']}`;
 }
 
 /** Reads the caller-side request-duration histograms from Prometheus text, summed by edge. */
 export function parseMeshHistograms(text: string, into: MeshSnapshot = new Map()): MeshSnapshot {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(METRIC)) continue;
-    const open = line.indexOf('{');
-    const close = line.lastIndexOf('}');
-    if (open < 0 || close < 0) continue;
-    const suffix = line.slice(METRIC.length, open);
-    const labels = labelsOf(line.slice(open + 1, close));
-    if (labels['direction'] !== 'outbound' && labels['direction'] !== 'edge') continue;
-    const value = Number(line.slice(close + 1).trim().split(' ')[0]);
-    const edge = `${labels['src_service']}→${labels['dst_service']}`;
-    const h = into.get(edge) ?? { buckets: new Map<number, number>(), sum: 0, count: 0 };
-    into.set(edge, h);
-    if (suffix === '_bucket') {
-      const le = labels['le'] === '+Inf' ? Infinity : Number(labels['le']);
-      h.buckets.set(le, (h.buckets.get(le) ?? 0) + value);
-    } else if (suffix === '_sum') h.sum += value;
-    else if (suffix === '_count') h.count += value;
-  }
-  return into;
+  return sumHistograms(parsePrometheusText(text), METRIC, callerEdge, into);
 }
 
 /** Scrapes every proxy's /metrics and merges their outbound histograms by edge. */
@@ -88,29 +67,9 @@ export function merge(histograms: EdgeHistogram[]): EdgeHistogram {
   return out;
 }
 
-/**
- * The q-quantile of a cumulative histogram, interpolated linearly inside its bucket — the rule
- * Prometheus's histogram_quantile uses, so these figures match what a dashboard would show.
- */
+/** The q-quantile of an edge's histogram, by the rule Prometheus's histogram_quantile uses, so these figures match a dashboard's. */
 export function quantile(h: EdgeHistogram, q: number): number {
-  const bounds = [...h.buckets.keys()].sort((x, y) => x - y);
-  const total = h.buckets.get(Infinity) ?? h.count;
-  if (total === 0) return NaN;
-  const rank = q * total;
-  let lower = 0;
-  let below = 0;
-  for (const le of bounds) {
-    const cum = h.buckets.get(le)!;
-    if (cum >= rank) {
-      // Past the last finite bound nothing is known but "more than lower": report lower, as Prometheus does.
-      if (le === Infinity) return lower;
-      const inBucket = cum - below;
-      return inBucket === 0 ? le : lower + ((le - lower) * (rank - below)) / inBucket;
-    }
-    lower = le;
-    below = cum;
-  }
-  return lower;
+  return histogramQuantile(q, h.buckets);
 }
 
 export function figures(h: EdgeHistogram): LatencyFigures {

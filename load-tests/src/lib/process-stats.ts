@@ -1,31 +1,11 @@
-// Memory and CPU of other processes (the services under test) read from /proc, sampled over a benchmark window.
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+// Memory and CPU of other processes (the services under test), sampled over a benchmark window, on Linux and macOS alike.
+import pidusage from 'pidusage';
 
-let clockTicks: number | undefined;
-
-/** Kernel clock ticks per second, which /proc/<pid>/stat counts CPU time in; asked once. */
-function ticksPerSecond(): number {
-  if (clockTicks === undefined) {
-    try {
-      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    } catch {
-      clockTicks = 100;
-    }
-  }
-  return clockTicks;
-}
-
-/** Resident memory and CPU time (user + system) used so far by one process; throws if it does not exist. */
-export function readProcessStats(pid: number): { rssMb: number; cpuSeconds: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rssKb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? 0); // a zombie has no VmRSS line
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name (field 2) may contain spaces and parentheses, so count fields from the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return { rssMb: rssKb / 1024, cpuSeconds: (utime + stime) / ticksPerSecond() };
+/** Resident memory and CPU time (user + system) used so far by one process; rejects if it does not exist. */
+export async function readProcessStats(pid: number): Promise<{ rssMb: number; cpuSeconds: number }> {
+  // ctime is the cumulative CPU time; pidusage's `cpu` is a percentage since whoever asked last, which a window cannot sum.
+  const s = await pidusage(pid);
+  return { rssMb: s.memory / 2 ** 20, cpuSeconds: s.ctime / 1000 };
 }
 
 interface PidWindow {
@@ -44,6 +24,8 @@ export class ProcessSampler {
   private readonly windows: PidWindow[];
   private timer: NodeJS.Timeout | undefined;
   private maxTotalRssMb = 0;
+  /** The sample being read: a tick skips while one is (ps on macOS can take longer than a tick), and stop() waits for it. */
+  private inFlight: Promise<void> | undefined;
 
   constructor(
     pids: number[],
@@ -52,22 +34,26 @@ export class ProcessSampler {
     this.windows = pids.map((pid) => ({ pid, startCpu: undefined, lastCpu: undefined, maxRssMb: 0 }));
   }
 
-  start(): void {
+  /** Resolves once the window's first sample is read, so CPU spent after it counts. */
+  async start(): Promise<void> {
     this.maxTotalRssMb = 0;
     for (const w of this.windows) {
       w.startCpu = undefined;
       w.lastCpu = undefined;
       w.maxRssMb = 0;
     }
-    this.sample();
-    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    await this.sample();
+    this.timer = setInterval(() => {
+      this.inFlight ??= this.sample().finally(() => (this.inFlight = undefined));
+    }, this.intervalMs);
     this.timer.unref();
   }
 
-  stop(): { maxRssMb: number; cpuSeconds: number; perPid: { pid: number; maxRssMb: number; cpuSeconds: number }[] } {
+  async stop(): Promise<{ maxRssMb: number; cpuSeconds: number; perPid: { pid: number; maxRssMb: number; cpuSeconds: number }[] }> {
     clearInterval(this.timer);
     this.timer = undefined;
-    this.sample();
+    await this.inFlight;
+    await this.sample();
     const perPid = this.windows.map((w) => ({
       pid: w.pid,
       maxRssMb: w.maxRssMb,
@@ -76,20 +62,18 @@ export class ProcessSampler {
     return { maxRssMb: this.maxTotalRssMb, cpuSeconds: perPid.reduce((s, p) => s + p.cpuSeconds, 0), perPid };
   }
 
-  private sample(): void {
+  private async sample(): Promise<void> {
+    // A process that has exited (or not started yet) has no stats: it keeps what was last seen.
+    const stats = await Promise.all(this.windows.map((w) => readProcessStats(w.pid).catch(() => undefined)));
     let total = 0;
-    for (const w of this.windows) {
-      let s: { rssMb: number; cpuSeconds: number };
-      try {
-        s = readProcessStats(w.pid);
-      } catch {
-        continue; // exited (or not started yet)
-      }
+    this.windows.forEach((w, i) => {
+      const s = stats[i];
+      if (!s) return;
       w.startCpu ??= s.cpuSeconds;
       w.lastCpu = s.cpuSeconds;
       w.maxRssMb = Math.max(w.maxRssMb, s.rssMb);
       total += s.rssMb;
-    }
+    });
     this.maxTotalRssMb = Math.max(this.maxTotalRssMb, total);
   }
 }

@@ -79,7 +79,7 @@ async function runNative(name: string, proc: NativeProcess, port: number, ctx: P
     throw err;
   }
   // Workers are forked once the config is loaded; by now the proxy has served a request, so they exist.
-  const pids = [proc.pid, ...childPids(proc.pid)];
+  const pids = [proc.pid, ...(await childPids(proc.pid))];
   return { send: client.send, proxyPids: [pids], closeClient: client.close, stop: () => proc.stop() };
 }
 

@@ -1,8 +1,9 @@
 // Native child processes (nginx, HAProxy): find a binary, pick a free port, spawn, find workers, stop.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
+import pidtree from 'pidtree';
 
 /** The binary on PATH or in the sbin folders (Debian installs nginx and haproxy in /usr/sbin, often not on a user's PATH). */
 export function findBinary(name: string): string | undefined {
@@ -28,21 +29,9 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Direct children of a process, from /proc (nginx's master forks its worker). */
-export function childPids(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // Field 4 is the parent pid; the command name (field 2) may hold spaces, so split after its ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.push(Number(entry));
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return out;
+/** Direct children of a process (nginx's master forks its worker), from `ps` on Linux and macOS alike. */
+export async function childPids(pid: number): Promise<number[]> {
+  return (await pidtree(pid, { advanced: true })).filter((p) => p.ppid === pid).map((p) => p.pid);
 }
 
 export interface NativeProcess {

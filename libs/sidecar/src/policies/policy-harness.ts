@@ -1,5 +1,6 @@
 // Test support: a data plane for order-service with given payment-service policies, called through MeshDispatcher.
 import { compileProxyResources, endpointsSnapshot, parseMeshConfig } from '@meshcart/mesh-config';
+import { parsePrometheusText, samplesOf } from '@meshcart/prometheus-text';
 import { request } from 'undici';
 import { MeshDispatcher } from '../fronts/mesh-dispatcher';
 import { DataPlane } from '../runtime/data-plane';
@@ -46,9 +47,5 @@ ${paymentSpec}
 
 /** The value of one sample of a metric, matched by all the given labels. */
 export async function sample(metrics: MeshMetrics, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await metrics.metrics();
-  const line = text
-    .split('\n')
-    .find((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
-  return line ? Number(line.split(' ').pop()) : 0;
+  return samplesOf(parsePrometheusText(await metrics.metrics()), name, labels)[0]?.value ?? 0;
 }
