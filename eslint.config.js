@@ -1,4 +1,4 @@
-// Lint rules for the whole workspace, including the Nx module boundaries of DESIGN.md.
+// Lint rules for the whole workspace, including the Nx module boundaries (the tags and what each may import: docs/architecture.md).
 import js from '@eslint/js';
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
