@@ -1,14 +1,32 @@
 // The control plane: registry, config store and push server behind a small HTTP API.
-import { Type } from '@sinclair/typebox';
+import {
+  ApplyConfigBody,
+  CertificateRequest,
+  ConfigHistory,
+  DryRunQuery,
+  InstanceParams,
+  Lease,
+  PeerBatch,
+  PeersView,
+  ProfileParams,
+  ProfileSwitchBody,
+  ProxyList,
+  PushAck,
+  Registration,
+  RollbackBody,
+  ServiceParams,
+  VersionParams,
+  type HistoryEntry,
+} from '@meshcart/control-plane-api';
 import { ConfigError, diffConfigs, durationMs, Fault, parseMeshConfig } from '@meshcart/mesh-config';
 import { timingSafeEqual } from 'node:crypto';
 import { CertificateAuthority, CsrRejectedError, spiffeId } from './certificate-authority';
 import { createServiceApp, HttpError, notFound, unauthorized, type ServiceAppOptions } from '@meshcart/service-kit';
-import { ConfigStore, UnknownVersionError, type HistoryEntry } from './config-store';
+import { ConfigStore, UnknownVersionError } from './config-store';
 import { startInjector, type InjectorOptions } from './injector-server';
 import { PushServer } from './push-server';
 import { Registry, registrationOf } from './registry';
-import { PeerCaMismatchError, replicaId, Replicas, type PeerBatch, type ReplicasOptions } from './replicas';
+import { PeerCaMismatchError, replicaId, Replicas, type ReplicasOptions } from './replicas';
 
 export interface ControlPlaneOptions {
   /** Folder holding <profile>.yaml files (deploy/mesh). */
@@ -27,67 +45,6 @@ export interface ControlPlaneOptions {
   /** Other replicas of this control plane, to share one registry and config with (see replicas.ts). */
   peers?: Omit<ReplicasOptions, 'token' | 'log' | 'id' | 'caFingerprint'> & { id?: string };
 }
-
-const InstanceParams = Type.Object({ instance: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' }) });
-
-const RegistrationBody = Type.Object(
-  {
-    service: Type.String({ pattern: '^[a-z][a-z0-9-]{0,62}$' }),
-    instance: Type.String({ minLength: 1, maxLength: 128 }),
-    mode: Type.Union([Type.Literal('sidecar'), Type.Literal('edge'), Type.Literal('proxyless'), Type.Literal('off')]),
-    adminUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
-    endpointUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
-    h2cEndpointUrl: Type.Optional(Type.String({ pattern: '^http://' })),
-    mtls: Type.Optional(Type.Boolean()),
-    labels: Type.Record(Type.String(), Type.String()),
-    configVersion: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-    endpointsVersion: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-    certNotAfter: Type.Optional(Type.String()),
-  },
-  { additionalProperties: false },
-);
-
-const PushKind = Type.Union([Type.Literal('resources'), Type.Literal('endpoints')]);
-const AckBody = Type.Object(
-  {
-    kind: PushKind,
-    version: Type.String(),
-    error: Type.Optional(Type.String()),
-    rejectedVersion: Type.Optional(Type.String()),
-  },
-  { additionalProperties: false },
-);
-
-// What replicas send each other (replicas.ts): the same facts proxies report, and config versions.
-const AckState = Type.Object(
-  { version: Type.String(), acked: Type.Boolean(), at: Type.String(), error: Type.Optional(Type.String()), rejectedVersion: Type.Optional(Type.String()) },
-  { additionalProperties: false },
-);
-const InstanceName = Type.String({ minLength: 1, maxLength: 128 });
-const PeerBatchBody = Type.Object(
-  {
-    from: Type.String({ minLength: 1, maxLength: 200 }),
-    ca: Type.String({ pattern: '^[0-9a-f]{64}$' }),
-    snapshot: Type.Optional(Type.Object({ joining: Type.Boolean(), fileVersions: Type.Array(Type.String()), complete: Type.Boolean() }, { additionalProperties: false })),
-    events: Type.Array(
-      Type.Union([
-        Type.Object({ type: Type.Literal('register'), registration: RegistrationBody, ageMs: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false }),
-        Type.Object({ type: Type.Literal('leave'), instance: InstanceName }, { additionalProperties: false }),
-        Type.Object({ type: Type.Literal('ack'), instance: InstanceName, kind: PushKind, state: AckState }, { additionalProperties: false }),
-        Type.Object({ type: Type.Literal('stream'), instance: InstanceName, replica: Type.String(), open: Type.Boolean() }, { additionalProperties: false }),
-        Type.Object(
-          {
-            type: Type.Literal('config'),
-            // The config itself is validated whole when adopted, like any other change.
-            entry: Type.Object({ seq: Type.Integer(), version: Type.String(), profile: Type.String(), appliedAt: Type.String(), source: Type.String(), config: Type.Unknown() }),
-          },
-          { additionalProperties: false },
-        ),
-      ]),
-    ),
-  },
-  { additionalProperties: false },
-);
 
 export function buildApp(opts: ControlPlaneOptions) {
   const store = new ConfigStore(opts.configDir, opts.profile, opts.stateDir);
@@ -132,7 +89,7 @@ export function buildApp(opts: ControlPlaneOptions) {
     await injector?.close();
   });
 
-  app.put('/api/v1/proxies/:instance', { schema: { params: InstanceParams, body: RegistrationBody }, logLevel: 'warn' }, async (req) => {
+  app.put('/api/v1/proxies/:instance', { schema: { params: InstanceParams, body: Registration, response: { 200: Lease } }, logLevel: 'warn' }, async (req) => {
     const rec = registry.upsert({ ...req.body, instance: req.params.instance });
     replicas.publish({ type: 'register', registration: registrationOf(rec) });
     return { instance: rec.instance, leaseTtlMs: registry.leaseTtlMs };
@@ -151,7 +108,7 @@ export function buildApp(opts: ControlPlaneOptions) {
     push.subscribe(rec.instance, rec.service, reply.raw);
   });
 
-  app.post('/api/v1/proxies/:instance/acks', { schema: { params: InstanceParams, body: AckBody }, logLevel: 'warn' }, async (req, reply) => {
+  app.post('/api/v1/proxies/:instance/acks', { schema: { params: InstanceParams, body: PushAck }, logLevel: 'warn' }, async (req, reply) => {
     const { kind, version, error, rejectedVersion } = req.body;
     const state = { version, acked: !error, at: new Date().toISOString(), ...(error ? { error, rejectedVersion } : {}) };
     if (!registry.ack(req.params.instance, kind, state)) throw notFound('PROXY_NOT_REGISTERED', `proxy "${req.params.instance}" is not registered`);
@@ -160,7 +117,7 @@ export function buildApp(opts: ControlPlaneOptions) {
     return reply.code(204).send();
   });
 
-  app.get('/api/v1/proxies', async () =>
+  app.get('/api/v1/proxies', { schema: { response: { 200: ProxyList } } }, async () =>
     registry.list().map((p) => ({
       service: p.service,
       instance: p.instance,
@@ -171,7 +128,6 @@ export function buildApp(opts: ControlPlaneOptions) {
       endpointsVersion: p.endpointsVersion ?? null,
       certNotAfter: p.certNotAfter ?? null,
       connected: p.streamAt !== undefined,
-      /** The control-plane replica holding the proxy's push stream. */
       controlPlane: p.streamAt ?? null,
       acks: p.acks,
       lastSeen: new Date(p.lastSeen).toISOString(),
@@ -182,12 +138,8 @@ export function buildApp(opts: ControlPlaneOptions) {
 
   app.get('/api/v1/endpoints', async () => push.currentEndpoints());
 
-  const CsrBody = Type.Object(
-    { service: Type.String({ pattern: '^[a-z][a-z0-9-]{0,62}$' }), csr: Type.String({ minLength: 1, maxLength: 20_000 }) },
-    { additionalProperties: false },
-  );
   // Identity: a workload with the bootstrap token gets a short-lived certificate for its service's SPIFFE ID.
-  app.post('/api/v1/certificates', { schema: { body: CsrBody } }, async (req) => {
+  app.post('/api/v1/certificates', { schema: { body: CertificateRequest } }, async (req) => {
     if (!tokenOk(req.headers.authorization)) throw unauthorized('a valid bootstrap token is required (Authorization: Bearer <MESH_BOOTSTRAP_TOKEN>)');
     const { config } = store.current();
     const id = spiffeId(config.spec.trustDomain ?? 'meshcart.local', config.spec.namespace ?? 'default', req.body.service);
@@ -227,32 +179,29 @@ export function buildApp(opts: ControlPlaneOptions) {
   };
 
   // Config lifecycle (meshctl apply / diff / history / rollback / profile use).
-  const ApplyBody = Type.Object({ yaml: Type.String({ minLength: 1, maxLength: 1_000_000 }), source: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false });
-  const DryRun = Type.Object({ dryRun: Type.Optional(Type.Boolean()) });
-  app.post('/api/v1/config', { schema: { body: ApplyBody, querystring: DryRun } }, async (req) => {
+  app.post('/api/v1/config', { schema: { body: ApplyConfigBody, querystring: DryRunQuery } }, async (req) => {
     const candidate = guarded(() => parseMeshConfig(req.body.yaml, req.body.source ?? 'meshctl apply'));
     const changes = diffConfigs(store.current().config, candidate);
     if (req.query.dryRun) return { dryRun: true, from: store.current().version, changes };
     const entry = shared(guarded(() => store.apply(candidate, req.body.source ?? 'meshctl apply')));
     return { version: entry.version, seq: entry.seq, changes };
   });
-  app.get('/api/v1/config/history', async () => store.versions());
-  const VersionParams = Type.Object({ version: Type.String({ pattern: '^[0-9a-f]{4,16}$' }) });
+  app.get('/api/v1/config/history', { schema: { response: { 200: ConfigHistory } } }, async () => store.versions());
   app.get('/api/v1/config/versions/:version', { schema: { params: VersionParams } }, async (req) => guarded(() => store.get(req.params.version)));
-  app.post('/api/v1/config/rollback', { schema: { body: Type.Object({ to: Type.String({ pattern: '^[0-9a-f]{4,16}$' }) }, { additionalProperties: false }) } }, async (req) => {
+  app.post('/api/v1/config/rollback', { schema: { body: RollbackBody } }, async (req) => {
     const before = store.current().config;
     const entry = shared(guarded(() => store.rollback(req.body.to)));
     return { version: entry.version, seq: entry.seq, changes: diffConfigs(before, entry.config) };
   });
-  app.post('/api/v1/config/profile', { schema: { body: Type.Object({ profile: Type.String({ minLength: 1, maxLength: 63 }) }, { additionalProperties: false }) } }, async (req) => {
+  app.post('/api/v1/config/profile', { schema: { body: ProfileSwitchBody } }, async (req) => {
     const before = store.current().config;
     const entry = shared(guarded(() => store.useProfile(req.body.profile)));
     return { version: entry.version, seq: entry.seq, changes: diffConfigs(before, entry.config) };
   });
-  app.get('/api/v1/profiles/:profile', { schema: { params: Type.Object({ profile: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }) }) } }, async (req) =>
+  app.get('/api/v1/profiles/:profile', { schema: { params: ProfileParams } }, async (req) =>
     guarded(() => store.loadProfile(req.params.profile)),
   );
-  app.get('/api/v1/services/:service/resources', { schema: { params: Type.Object({ service: Type.String({ pattern: '^[a-z][a-z0-9-]{0,62}$' }) }) } }, async (req) =>
+  app.get('/api/v1/services/:service/resources', { schema: { params: ServiceParams } }, async (req) =>
     store.resourcesFor(req.params.service),
   );
   const knownService = (service: string) => {
@@ -260,13 +209,12 @@ export function buildApp(opts: ControlPlaneOptions) {
       throw notFound('UNKNOWN_SERVICE', `no service "${service}"; known: ${Object.keys(store.current().config.spec.services).join(', ')}`);
     }
   };
-  const ServiceParams = Type.Object({ service: Type.String({ pattern: '^[a-z][a-z0-9-]{0,62}$' }) });
 
   // Replicas (replicas.ts): batches from peers, and this replica's view of them.
   app.post(
     '/api/v1/peers/events',
     {
-      schema: { body: PeerBatchBody },
+      schema: { body: PeerBatch },
       bodyLimit: 64 * 1024 * 1024,
       logLevel: 'warn',
       // Before the body is even validated: a caller without the token learns nothing of the schema.
@@ -274,9 +222,9 @@ export function buildApp(opts: ControlPlaneOptions) {
         if (!tokenOk(req.headers.authorization)) throw unauthorized('peer replicas present the bootstrap token (Authorization: Bearer <MESH_BOOTSTRAP_TOKEN>)');
       },
     },
-    async (req) => guarded(() => replicas.receive(req.body as PeerBatch)),
+    async (req) => guarded(() => replicas.receive(req.body)),
   );
-  app.get('/api/v1/peers', async () => replicas.status());
+  app.get('/api/v1/peers', { schema: { response: { 200: PeersView } } }, async () => replicas.status());
 
   // Drills (`meshctl fault`): a fault on every route of one service, pushed to every proxy at once.
   app.put('/api/v1/services/:service/fault', { schema: { params: ServiceParams, body: Fault } }, async (req) => {
