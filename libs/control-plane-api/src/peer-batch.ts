@@ -25,7 +25,10 @@ export const PeerEvent = Type.Union([
   Type.Object({ type: Type.Literal('leave'), instance: InstanceName }, { additionalProperties: false }),
   Type.Object({ type: Type.Literal('ack'), instance: InstanceName, kind: PushKind, state: AckState }, { additionalProperties: false }),
   /** `replica` holds (open) or no longer holds (closed) the proxy's push stream. */
-  Type.Object({ type: Type.Literal('stream'), instance: InstanceName, replica: Type.String(), open: Type.Boolean() }, { additionalProperties: false }),
+  Type.Object(
+    { type: Type.Literal('stream'), instance: InstanceName, replica: Type.String(), open: Type.Boolean() },
+    { additionalProperties: false },
+  ),
   Type.Object({ type: Type.Literal('config'), entry: PeerConfigEntry }, { additionalProperties: false }),
 ]);
 export type PeerEvent = Static<typeof PeerEvent>;

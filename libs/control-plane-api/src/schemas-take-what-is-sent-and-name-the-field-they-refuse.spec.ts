@@ -34,21 +34,22 @@ describe('control-plane API contract', () => {
   });
 
   it('takes endpoints and pings as pushed, and a push with fields a newer control plane added', () => {
-    const { version, clusters } = endpointsSnapshot({
-      'payment-service': [{ instance: 'payment-1', url: 'https://127.0.0.1:7001', h2cUrl: 'http://127.0.0.1:7002', mtls: true, weight: 1, labels: {} }],
-    });
+    const payment = { instance: 'payment-1', url: 'https://127.0.0.1:7001', h2cUrl: 'http://127.0.0.1:7002', mtls: true, weight: 1, labels: {} };
+    const { version, clusters } = endpointsSnapshot({ 'payment-service': [payment] });
     expect(pushes.problem(wire({ type: 'endpoints', version, clusters, complete: false }))).toBeUndefined();
     expect(pushes.problem({ type: 'ping' })).toBeUndefined();
     const config = loadMeshConfigFile(join(deployDir, 'optimized.yaml'));
-    const snapshot = compileProxyResources(config, 'order-service');
-    expect(pushes.problem(wire({ type: 'resources', ...snapshot, resources: { ...snapshot.resources, tracing: { sampleRate: 0.1 } } }))).toBeUndefined();
+    const { version: resourcesVersion, resources } = compileProxyResources(config, 'order-service');
+    const newer = { type: 'resources', version: resourcesVersion, resources: { ...resources, tracing: { sampleRate: 0.1 } } };
+    expect(pushes.problem(wire(newer))).toBeUndefined();
   });
 
   it('refuses a push that does not match, naming the field', () => {
     const config = loadMeshConfigFile(join(deployDir, 'optimized.yaml'));
     const { version, resources } = compileProxyResources(config, 'order-service');
     const check = new api.ContractCheck(api.ResourcesPush);
-    expect(check.problem({ type: 'resources', version, resources: { ...resources, mtls: { ...resources.mtls, mode: 'MAYBE' } } })).toMatch(/^\/resources\/mtls\/mode: /);
+    const maybe = { type: 'resources', version, resources: { ...resources, mtls: { ...resources.mtls, mode: 'MAYBE' } } };
+    expect(check.problem(maybe)).toMatch(/^\/resources\/mtls\/mode: /);
     const { clusters: _dropped, ...withoutClusters } = resources;
     expect(check.problem({ type: 'resources', version, resources: withoutClusters })).toMatch(/^\/resources\/clusters: /);
     const endpoints = new api.ContractCheck(api.EndpointsPush);
@@ -69,7 +70,8 @@ describe('control-plane API contract', () => {
 
   it('a peer batch carries a config entry unchecked (a replica validates it when adopting it), and a CA fingerprint in hex', () => {
     const check = ajv.compile(api.PeerBatch);
-    const entry = { seq: 1, version: '0123456789abcdef', profile: 'next', appliedAt: new Date().toISOString(), source: 'meshctl apply', config: { from: 'the future' } };
+    const appliedAt = new Date().toISOString();
+    const entry = { seq: 1, version: '0123456789abcdef', profile: 'next', appliedAt, source: 'meshctl apply', config: { from: 'the future' } };
     const batch = { from: 'cp-1', ca: 'a'.repeat(64), events: [{ type: 'config', entry }, { type: 'leave', instance: 'order-1' }] };
     expect(check(batch)).toBe(true);
     expect(check({ ...batch, ca: 'not hex' })).toBe(false);

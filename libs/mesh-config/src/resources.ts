@@ -128,7 +128,11 @@ export type MtlsSettings = Static<typeof MtlsSettings>;
 export const AuthorizationSettings = Type.Object({
   defaultAction: DefaultAction,
   rules: Type.Array(
-    Type.Object({ from: Type.Array(Type.String()), methods: Type.Optional(Type.Array(Type.String())), paths: Type.Optional(Type.Array(Type.String())) }),
+    Type.Object({
+      from: Type.Array(Type.String()),
+      methods: Type.Optional(Type.Array(Type.String())),
+      paths: Type.Optional(Type.Array(Type.String())),
+    }),
   ),
 });
 export type AuthorizationSettings = Static<typeof AuthorizationSettings>;
