@@ -8,7 +8,7 @@ import { traceLayer } from './layers/trace-layer';
 import { buildRouteTable, type RouteTable } from './route-table';
 import { Cluster } from './tiers/concrete';
 import { EndpointPools, forward, type ClientTls } from './tiers/endpoint';
-import type { Credentials } from './workload-identity';
+import type { Credentials } from './control/workload-identity';
 import { buildLogical } from './tiers/logical';
 import { Stack, type Handler, type Layer } from './types';
 

@@ -7,8 +7,8 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import type { TLSSocket } from 'node:tls';
 import { MeshError } from './errors';
 import { sendError } from './http-bridge';
-import type { Credentials } from './workload-identity';
-import { serviceOfSpiffeId } from './workload-identity';
+import type { Credentials } from './control/workload-identity';
+import { serviceOfSpiffeId } from './control/workload-identity';
 
 
 export class MtlsRequiredError extends MeshError {

@@ -2,7 +2,7 @@
 export { Sidecar, type SidecarOptions, type SidecarPorts } from './sidecar';
 export { MeshRuntime, type MeshRuntimeOptions } from './mesh-runtime';
 export { DataPlane, ResourcesRejectedError } from './data-plane';
-export { ControlPlaneClient, STREAM_PING_MS, type ProxyMode, type ProxyRegistration } from './control-plane-client';
+export { ControlPlaneClient, STREAM_PING_MS, type ProxyMode, type ProxyRegistration } from './control/control-plane-client';
 export { MeshMetrics, DURATION_BUCKETS } from './metrics';
 export { AccessLog } from './access-log';
 export { buildRouteTable, type RouteTable } from './route-table';
@@ -14,4 +14,4 @@ export { Stack, type Handler, type Layer, type MeshRequest, type MeshResponse, t
 export type { RequestObserver, RequestRecord } from './layers/telemetry-layer';
 export { MeshDispatcher } from './mesh-dispatcher';
 export { ServiceMesh } from './service-mesh';
-export { WorkloadIdentity, serviceOfSpiffeId, type Credentials } from './workload-identity';
+export { WorkloadIdentity, serviceOfSpiffeId, type Credentials } from './control/workload-identity';

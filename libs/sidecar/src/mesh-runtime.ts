@@ -5,11 +5,11 @@ import type { Server } from 'node:http';
 import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { AccessLog } from './access-log';
-import { ControlPlaneClient, type ProxyMode } from './control-plane-client';
+import { ControlPlaneClient, type ProxyMode } from './control/control-plane-client';
 import { DataPlane } from './data-plane';
 import { adminListener, closeServer, listen } from './listeners';
 import { MeshMetrics } from './metrics';
-import { WorkloadIdentity, type Credentials } from './workload-identity';
+import { WorkloadIdentity, type Credentials } from './control/workload-identity';
 
 export interface MeshRuntimeOptions {
   service: string;
