@@ -271,8 +271,7 @@ export class Replicas {
       });
       const text = await res.body.text();
       if (res.statusCode !== 200) throw new Error(`answered ${res.statusCode}: ${text.slice(0, 300)}`);
-      const reply: unknown = JSON.parse(text);
-      if (!peerReply.matches(reply)) throw new Error(`answered what is not a peer reply (${peerReply.problem(reply)})`);
+      const reply = peerReply.verify(JSON.parse(text), 'the reply');
       link.batches++;
       if (reply.replica === this.id) {
         link.self = true;

@@ -18,4 +18,10 @@ export class ContractCheck<T extends TSchema> {
     const error = this.compiled.Errors(value).First();
     return error && `${error.path || '/'}: ${error.message}`;
   }
+
+  /** The value as its schema's type, or an error naming `what` and the first field that does not match. */
+  verify(value: unknown, what: string): Static<T> {
+    if (this.matches(value)) return value;
+    throw new Error(`${what} does not match the control-plane API: ${this.problem(value)}`);
+  }
 }
