@@ -173,24 +173,3 @@ export type EndpointsSnapshot = Static<typeof EndpointsSnapshot>;
 
 export const ResourcesSnapshot = Type.Object({ version: Type.String(), resources: ProxyResources });
 export type ResourcesSnapshot = Static<typeof ResourcesSnapshot>;
-
-/** Messages on the push stream, one JSON object per line. */
-export type PushMessage =
-  | { type: 'resources'; version: string; resources: ProxyResources }
-  | {
-      type: 'endpoints';
-      version: string;
-      clusters: Record<string, Endpoint[]>;
-      /** False during a control plane's first lease after it starts: instances may still be re-registering. */
-      complete?: boolean;
-    };
-
-/** What a proxy answers to each push. */
-export interface PushAck {
-  kind: 'resources' | 'endpoints';
-  /** The version now in force: the pushed one on ACK, the kept one on NACK. */
-  version: string;
-  /** Set on NACK: why the pushed version was refused. */
-  error?: string;
-  rejectedVersion?: string;
-}

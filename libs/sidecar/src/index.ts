@@ -2,7 +2,7 @@
 export { Sidecar, type SidecarOptions, type SidecarPorts } from './sidecar';
 export { MeshRuntime, type MeshRuntimeOptions } from './mesh-runtime';
 export { DataPlane, ResourcesRejectedError } from './data-plane';
-export { ControlPlaneClient, STREAM_PING_MS, type ProxyMode, type ProxyRegistration } from './control/control-plane-client';
+export { ControlPlaneClient } from './control/control-plane-client';
 export { MeshMetrics, DURATION_BUCKETS } from './metrics';
 export { AccessLog } from './access-log';
 export { buildRouteTable, type RouteTable } from './route-table';

@@ -1,11 +1,12 @@
 // What every mesh participant runs, sidecar or edge: data plane, control-plane client, metrics, logs, admin port.
+import type { ProxyMode } from '@meshcart/control-plane-api';
 import type { EndpointsSnapshot, ResourcesSnapshot } from '@meshcart/mesh-config';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { AccessLog } from './access-log';
-import { ControlPlaneClient, type ProxyMode } from './control/control-plane-client';
+import { ControlPlaneClient } from './control/control-plane-client';
 import { DataPlane } from './data-plane';
 import { adminListener, closeServer, listen } from './listeners';
 import { MeshMetrics } from './metrics';
