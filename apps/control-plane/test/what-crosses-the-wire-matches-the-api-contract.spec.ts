@@ -1,0 +1,190 @@
+// Real control planes and a real proxy on loopback, every call recorded by a relay: what each side sends is what the contract says.
+import {
+  ApplyReply,
+  CertificateRequest,
+  ConfigApplied,
+  ConfigHistory,
+  ConfigSummary,
+  ContractCheck,
+  CurrentConfig,
+  FaultList,
+  HistoryEntry,
+  IssuedCertificate,
+  Lease,
+  PeerBatch,
+  PeerReply,
+  PeersView,
+  ProxyList,
+  PushAck,
+  PushMessage,
+  Registration,
+} from '@meshcart/control-plane-api';
+import { EndpointsSnapshot, ResourcesSnapshot } from '@meshcart/mesh-config';
+import { MeshRuntime } from '@meshcart/sidecar';
+import { eventually, makeTempDir } from '@meshcart/testing';
+import type { TSchema } from '@sinclair/typebox';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { request } from 'undici';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { buildApp, type ControlPlaneOptions } from '../src/app';
+import { startApiRelay, type RelayedCall } from './api-relay';
+
+const deployDir = join(__dirname, '../../../deploy/mesh');
+const caDir = makeTempDir('meshcart-ca-');
+afterAll(() => caDir.remove());
+const token = 'contract-token';
+const silent = pino({ level: 'silent' });
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function startControlPlane(peers?: ControlPlaneOptions['peers']) {
+  const app = buildApp({ configDir: deployDir, profile: 'optimized', logger: false, caDir: caDir.path, bootstrapToken: token, peers });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  cleanups.push(() => app.close());
+  return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+}
+
+async function startRelay(target: string) {
+  const relay = await startApiRelay(target);
+  cleanups.push(() => relay.close());
+  return relay;
+}
+
+/** Undefined when the value matches; otherwise the field that does not, so a failure says where. */
+const mismatch = (schema: TSchema, value: unknown) => new ContractCheck(schema).problem(value);
+const json = (text: string): unknown => JSON.parse(text);
+const named = (calls: RelayedCall[], method: string, path: RegExp) => calls.filter((c) => c.method === method && path.test(c.path));
+
+describe('the control-plane API on the wire', () => {
+  it("a proxy's registrations, certificate request and ACKs, and every push line, match the contract", async () => {
+    const cp = await startControlPlane();
+    const relay = await startRelay(cp);
+    const rt = new MeshRuntime({
+      service: 'order-service',
+      instance: 'order-1',
+      mode: 'sidecar',
+      controlPlaneUrls: [relay.url],
+      admin: { host: '127.0.0.1', port: 0 },
+      logger: silent,
+      heartbeatIntervalMs: 100,
+      bootstrapToken: token,
+    });
+    rt.connect(await rt.startAdmin(), 'http://127.0.0.1:1');
+    cleanups.push(() => rt.close());
+    await rt.waitReady(5_000);
+    // The heartbeat after the certificate arrives reports its expiry: every field a registration has is seen.
+    await eventually(() => named(relay.calls, 'PUT', /^\/api\/v1\/proxies\/order-1$/), (l) => l.some((c) => /"certNotAfter"/.test(c.body)));
+    await eventually(() => named(relay.calls, 'POST', /\/acks$/), (l) => l.length >= 2);
+
+    const registrations = named(relay.calls, 'PUT', /^\/api\/v1\/proxies\/order-1$/);
+    for (const c of registrations) {
+      expect(c.status).toBe(200);
+      expect(mismatch(Registration, json(c.body))).toBeUndefined();
+      expect(mismatch(Lease, json(c.answer))).toBeUndefined();
+    }
+    const [csr] = named(relay.calls, 'POST', /^\/api\/v1\/certificates$/);
+    expect(csr?.status).toBe(200);
+    expect(mismatch(CertificateRequest, json(csr!.body))).toBeUndefined();
+    expect(mismatch(IssuedCertificate, json(csr!.answer))).toBeUndefined();
+    for (const c of named(relay.calls, 'POST', /\/acks$/)) {
+      expect(c.status).toBe(204);
+      expect(mismatch(PushAck, json(c.body))).toBeUndefined();
+    }
+    expect(new Set(relay.pushed.map((line) => (json(line) as { type: string }).type))).toEqual(new Set(['resources', 'endpoints']));
+    for (const line of relay.pushed) expect(mismatch(PushMessage, json(line))).toBeUndefined();
+  });
+
+  it('the control plane answers every read and change as the contract says', async () => {
+    const cp = await startControlPlane();
+    const relay = await startRelay(cp);
+    const rt = new MeshRuntime({
+      service: 'gateway',
+      instance: 'gw-1',
+      mode: 'edge',
+      controlPlaneUrls: [cp],
+      admin: { host: '127.0.0.1', port: 0 },
+      logger: silent,
+      heartbeatIntervalMs: 100,
+    });
+    rt.connect(await rt.startAdmin());
+    cleanups.push(() => rt.close());
+    await rt.waitReady(5_000);
+    await eventually(() => request(`${cp}/api/v1/proxies`).then((r) => r.body.json()), (l) => JSON.stringify(l).includes('"acked":true'));
+
+    const send = async (method: 'GET' | 'PUT' | 'POST', path: string, schema: TSchema, body?: unknown) => {
+      const headers = body === undefined ? {} : { 'content-type': 'application/json' };
+      const res = await request(`${relay.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      const answer = await res.body.text();
+      expect(res.statusCode, `${method} ${path}: ${answer}`).toBe(200);
+      expect(mismatch(schema, json(answer)), `${method} ${path}`).toBeUndefined();
+      return json(answer);
+    };
+    await send('GET', '/api/v1/proxies', ProxyList);
+    const { version } = (await send('GET', '/api/v1/config', CurrentConfig)) as CurrentConfig;
+    await send('GET', `/api/v1/config/versions/${version}`, HistoryEntry);
+    await send('GET', '/api/v1/services/order-service/resources', ResourcesSnapshot);
+    await send('GET', '/api/v1/endpoints', EndpointsSnapshot);
+    await send('PUT', '/api/v1/services/payment-service/fault', ConfigSummary, { delay: { fixedDelayMs: 5, percent: 10 } });
+    await send('GET', '/api/v1/faults', FaultList);
+    const yaml = readFileSync(join(deployDir, 'baseline.yaml'), 'utf8');
+    await send('POST', '/api/v1/config?dryRun=true', ApplyReply, { yaml });
+    await send('POST', '/api/v1/config', ApplyReply, { yaml, source: 'contract test' });
+    await send('POST', '/api/v1/config/rollback', ConfigApplied, { to: version });
+    await send('POST', '/api/v1/config/profile', ConfigApplied, { profile: 'baseline' });
+    const history = (await send('GET', '/api/v1/config/history', ConfigHistory)) as ConfigHistory;
+    expect(history.map((h) => h.source)).toEqual([
+      'profile file optimized.yaml',
+      'fault on payment-service',
+      'contract test',
+      `rollback to ${version}`,
+      'profile file baseline.yaml',
+    ]);
+  });
+
+  it('replicas send each other batches and replies the contract describes, and show their peers as it says', async () => {
+    const b = await startControlPlane();
+    const toB = await startRelay(b);
+    const a = await startControlPlane({ discover: async () => [toB.url], refreshMs: 100, keepaliveMs: 200 });
+    const rt = new MeshRuntime({
+      service: 'order-service',
+      instance: 'order-a',
+      mode: 'sidecar',
+      controlPlaneUrls: [a],
+      admin: { host: '127.0.0.1', port: 0 },
+      logger: silent,
+      heartbeatIntervalMs: 100,
+    });
+    rt.connect(await rt.startAdmin(), 'http://127.0.0.1:1');
+    cleanups.push(() => rt.close());
+    await rt.waitReady(5_000);
+    const fault = await request(`${a}/api/v1/services/payment-service/fault`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ abort: { httpStatus: 503, percent: 1 } }),
+    });
+    expect(fault.statusCode).toBe(200);
+    await fault.body.dump();
+
+    const kinds = (calls: RelayedCall[]) => new Set<string>(calls.flatMap((c) => (json(c.body) as PeerBatch).events.map((e) => e.type)));
+    const batches = await eventually(
+      () => named(toB.calls, 'POST', /^\/api\/v1\/peers\/events$/),
+      (l) => ['register', 'stream', 'ack', 'config'].every((k) => kinds(l).has(k)),
+      10_000,
+    );
+    // The first batch is a joining replica's snapshot, answered with the other's whole state.
+    expect((json(batches[0]!.answer) as PeerReply).snapshot).toBeDefined();
+    for (const c of batches) {
+      expect(c.status).toBe(200);
+      expect(mismatch(PeerBatch, json(c.body))).toBeUndefined();
+      expect(mismatch(PeerReply, json(c.answer))).toBeUndefined();
+    }
+    for (const cp of [a, b]) {
+      const view = await (await request(`${cp}/api/v1/peers`)).body.json();
+      expect(mismatch(PeersView, view)).toBeUndefined();
+    }
+  });
+});
