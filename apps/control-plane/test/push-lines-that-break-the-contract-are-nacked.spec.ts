@@ -1,46 +1,12 @@
 // A real control plane and a real proxy on loopback, with a relay between them that breaks push lines on their way.
 import { ContractCheck, ProxyList } from '@meshcart/control-plane-api';
 import { ResourcesSnapshot } from '@meshcart/mesh-config';
-import { MeshRuntime } from '@meshcart/sidecar';
-import { eventually, makeTempDir } from '@meshcart/testing';
-import { join } from 'node:path';
-import pino from 'pino';
+import { eventually } from '@meshcart/testing';
 import { request } from 'undici';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app';
-import { startApiRelay } from './api-relay';
+import { describe, expect, it } from 'vitest';
+import { startControlPlane, startProxy, startRelay } from './loopback-mesh';
 
-const deployDir = join(__dirname, '../../../deploy/mesh');
-const caDir = makeTempDir('meshcart-ca-');
-afterAll(() => caDir.remove());
-const silent = pino({ level: 'silent' });
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-async function startControlPlane() {
-  const app = buildApp({ configDir: deployDir, profile: 'optimized', logger: false, caDir: caDir.path, bootstrapToken: 'test-token' });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  cleanups.push(() => app.close());
-  return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-}
-
-async function startProxy(cpUrl: string) {
-  const rt = new MeshRuntime({
-    service: 'order-service',
-    instance: 'order-1',
-    mode: 'sidecar',
-    controlPlaneUrls: [cpUrl],
-    admin: { host: '127.0.0.1', port: 0 },
-    logger: silent,
-    heartbeatIntervalMs: 100,
-  });
-  rt.connect(await rt.startAdmin(), 'http://127.0.0.1:1');
-  cleanups.push(() => rt.close());
-  await rt.waitReady(5_000);
-  return rt;
-}
+const orderProxyOf = (cpUrl: string) => startProxy(cpUrl, { service: 'order-service', instance: 'order-1', endpointUrl: 'http://127.0.0.1:1' });
 
 async function call(method: 'GET' | 'PUT', url: string, body?: unknown): Promise<unknown> {
   const res = await request(url, { method, ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
@@ -58,15 +24,14 @@ describe('a push line that does not match the control-plane API', () => {
   it('is NACKed with the field and the reason, and the proxy keeps its last good config', async () => {
     const cp = await startControlPlane();
     let breakNext = false;
-    const relay = await startApiRelay(cp, (line) => {
+    const relay = await startRelay(cp, (line) => {
       if (!breakNext || !line.startsWith('{"type":"resources"')) return [line];
       breakNext = false;
       const msg = JSON.parse(line) as { resources: { mtls: { mode: string } } };
       msg.resources.mtls.mode = 'MAYBE';
       return [JSON.stringify(msg)];
     });
-    cleanups.push(() => relay.close());
-    const rt = await startProxy(relay.url);
+    const rt = await orderProxyOf(relay.url);
     const good = rt.dataPlane.versions().resources;
 
     breakNext = true;
@@ -89,15 +54,14 @@ describe('a push line that does not match the control-plane API', () => {
 
   it('is NACKed for endpoints too; a line whose kind cannot be told is skipped without dropping the stream', async () => {
     const cp = await startControlPlane();
-    const relay = await startApiRelay(cp, (line) => {
+    const relay = await startRelay(cp, (line) => {
       const msg = JSON.parse(line) as { type: string; clusters?: Record<string, { weight: unknown }[]> };
       const payment = msg.clusters?.['payment-service']?.[0];
       if (msg.type !== 'endpoints' || !payment) return [line];
       payment.weight = 'heavy';
       return ['this is not JSON', '{"type":"gossip","version":"1"}', JSON.stringify(msg)];
     });
-    cleanups.push(() => relay.close());
-    const rt = await startProxy(relay.url);
+    const rt = await orderProxyOf(relay.url);
     const good = rt.dataPlane.versions().endpoints;
 
     const payment = { service: 'payment-service', instance: 'payment-1', mode: 'sidecar', endpointUrl: 'http://127.0.0.1:2', labels: {} };

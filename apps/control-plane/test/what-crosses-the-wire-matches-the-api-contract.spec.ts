@@ -20,39 +20,14 @@ import {
   Registration,
 } from '@meshcart/control-plane-api';
 import { EndpointsSnapshot, ResourcesSnapshot } from '@meshcart/mesh-config';
-import { MeshRuntime } from '@meshcart/sidecar';
-import { eventually, makeTempDir } from '@meshcart/testing';
+import { eventually } from '@meshcart/testing';
 import type { TSchema } from '@sinclair/typebox';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pino from 'pino';
 import { request } from 'undici';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { buildApp, type ControlPlaneOptions } from '../src/app';
-import { startApiRelay, type RelayedCall } from './api-relay';
-
-const deployDir = join(__dirname, '../../../deploy/mesh');
-const caDir = makeTempDir('meshcart-ca-');
-afterAll(() => caDir.remove());
-const token = 'contract-token';
-const silent = pino({ level: 'silent' });
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-async function startControlPlane(peers?: ControlPlaneOptions['peers']) {
-  const app = buildApp({ configDir: deployDir, profile: 'optimized', logger: false, caDir: caDir.path, bootstrapToken: token, peers });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  cleanups.push(() => app.close());
-  return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-}
-
-async function startRelay(target: string) {
-  const relay = await startApiRelay(target);
-  cleanups.push(() => relay.close());
-  return relay;
-}
+import { describe, expect, it } from 'vitest';
+import type { RelayedCall } from './api-relay';
+import { deployDir, startControlPlane, startProxy, startRelay } from './loopback-mesh';
 
 /** Undefined when the value matches; otherwise the field that does not, so a failure says where. */
 const mismatch = (schema: TSchema, value: unknown) => new ContractCheck(schema).problem(value);
@@ -63,19 +38,7 @@ describe('the control-plane API on the wire', () => {
   it("a proxy's registrations, certificate request and ACKs, and every push line, match the contract", async () => {
     const cp = await startControlPlane();
     const relay = await startRelay(cp);
-    const rt = new MeshRuntime({
-      service: 'order-service',
-      instance: 'order-1',
-      mode: 'sidecar',
-      controlPlaneUrls: [relay.url],
-      admin: { host: '127.0.0.1', port: 0 },
-      logger: silent,
-      heartbeatIntervalMs: 100,
-      bootstrapToken: token,
-    });
-    rt.connect(await rt.startAdmin(), 'http://127.0.0.1:1');
-    cleanups.push(() => rt.close());
-    await rt.waitReady(5_000);
+    await startProxy(relay.url, { service: 'order-service', instance: 'order-1', endpointUrl: 'http://127.0.0.1:1', identity: true });
     // The heartbeat after the certificate arrives reports its expiry: every field a registration has is seen.
     await eventually(() => named(relay.calls, 'PUT', /^\/api\/v1\/proxies\/order-1$/), (l) => l.some((c) => /"certNotAfter"/.test(c.body)));
     await eventually(() => named(relay.calls, 'POST', /\/acks$/), (l) => l.length >= 2);
@@ -101,18 +64,7 @@ describe('the control-plane API on the wire', () => {
   it('the control plane answers every read and change as the contract says', async () => {
     const cp = await startControlPlane();
     const relay = await startRelay(cp);
-    const rt = new MeshRuntime({
-      service: 'gateway',
-      instance: 'gw-1',
-      mode: 'edge',
-      controlPlaneUrls: [cp],
-      admin: { host: '127.0.0.1', port: 0 },
-      logger: silent,
-      heartbeatIntervalMs: 100,
-    });
-    rt.connect(await rt.startAdmin());
-    cleanups.push(() => rt.close());
-    await rt.waitReady(5_000);
+    await startProxy(cp, { service: 'gateway', instance: 'gw-1', mode: 'edge' });
     await eventually(() => request(`${cp}/api/v1/proxies`).then((r) => r.body.json()), (l) => JSON.stringify(l).includes('"acked":true'));
 
     const send = async (method: 'GET' | 'PUT' | 'POST', path: string, schema: TSchema, body?: unknown) => {
@@ -149,18 +101,7 @@ describe('the control-plane API on the wire', () => {
     const b = await startControlPlane();
     const toB = await startRelay(b);
     const a = await startControlPlane({ discover: async () => [toB.url], refreshMs: 100, keepaliveMs: 200 });
-    const rt = new MeshRuntime({
-      service: 'order-service',
-      instance: 'order-a',
-      mode: 'sidecar',
-      controlPlaneUrls: [a],
-      admin: { host: '127.0.0.1', port: 0 },
-      logger: silent,
-      heartbeatIntervalMs: 100,
-    });
-    rt.connect(await rt.startAdmin(), 'http://127.0.0.1:1');
-    cleanups.push(() => rt.close());
-    await rt.waitReady(5_000);
+    await startProxy(a, { service: 'order-service', instance: 'order-a', endpointUrl: 'http://127.0.0.1:1' });
     const fault = await request(`${a}/api/v1/services/payment-service/fault`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
