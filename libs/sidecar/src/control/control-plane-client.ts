@@ -1,5 +1,5 @@
 // The proxy's side of the push protocol: register, hold a stream of versioned snapshots, ACK or NACK each.
-import { ContractCheck, EndpointsPush, ResourcesPush, STREAM_PING_MS, type PushAck, type Registration } from '@meshcart/control-plane-api';
+import { ContractCheck, EndpointsPush, ResourcesPush, STREAM_PING_MS, type PushAck, type PushKind, type Registration } from '@meshcart/control-plane-api';
 import type { EndpointsSnapshot, ResourcesSnapshot } from '@meshcart/mesh-config';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
@@ -15,7 +15,7 @@ export interface ControlPlaneClientOptions {
   /** `complete`: false while a freshly started control plane may not know every instance yet. */
   onEndpoints: (snapshot: EndpointsSnapshot, complete: boolean) => void;
   /** Told of each snapshot refused (after the NACK is decided, before it is sent). */
-  onRejected?: (kind: 'resources' | 'endpoints', version: string) => void;
+  onRejected?: (kind: PushKind, version: string) => void;
   versions: () => { resources?: string; endpoints?: string; certNotAfter?: string };
   heartbeatIntervalMs?: number;
   log?: { info: (msg: string) => void; warn: (msg: string) => void };
