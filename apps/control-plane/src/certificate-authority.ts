@@ -1,4 +1,5 @@
 // The mesh's certificate authority: a root kept on disk, short-lived workload certificates with SPIFFE IDs.
+import type { IssuedCertificate } from '@meshcart/control-plane-api';
 import * as x509 from '@peculiar/x509';
 import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -28,13 +29,6 @@ function fromPem(pem: string): ArrayBuffer {
   const b64 = pem.replace(/-----(BEGIN|END) [A-Z ]+-----/g, '').replace(/\s+/g, '');
   const buf = Buffer.from(b64, 'base64');
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-}
-
-export interface IssuedCertificate {
-  certificatePem: string;
-  caPem: string;
-  spiffeId: string;
-  notAfter: string;
 }
 
 export class CertificateAuthority {

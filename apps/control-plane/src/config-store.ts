@@ -1,4 +1,5 @@
 // The mesh config in force and every version applied before it: validated whole, compiled per service, kept for diff and rollback.
+import type { CurrentConfig, HistoryEntry, HistoryVersion, PeerConfigEntry } from '@meshcart/control-plane-api';
 import {
   compileProxyResources,
   contentVersion,
@@ -14,17 +15,6 @@ import { join } from 'node:path';
 const PROFILE = /^[a-z0-9][a-z0-9-]*$/;
 /** Versions kept; older ones are dropped from the history file. */
 const HISTORY_LIMIT = 200;
-
-export interface HistoryEntry {
-  seq: number;
-  /** Content hash: the same config is the same version everywhere. */
-  version: string;
-  profile: string;
-  appliedAt: string;
-  /** What applied it: a profile file, `meshctl apply`, a fault, a rollback. */
-  source: string;
-  config: MeshConfig;
-}
 
 export class UnknownVersionError extends Error {
   readonly code = 'UNKNOWN_VERSION';
@@ -74,12 +64,12 @@ export class ConfigStore extends EventEmitter<{ change: [] }> {
     if (this.file) unwatchFile(this.file);
   }
 
-  current(): { profile: string; config: MeshConfig; version: string } {
+  current(): CurrentConfig {
     const last = this.last()!;
     return { profile: last.profile, config: last.config, version: last.version };
   }
 
-  versions(): Omit<HistoryEntry, 'config'>[] {
+  versions(): HistoryVersion[] {
     return this.history.map(({ config: _c, ...rest }) => rest);
   }
 
@@ -121,7 +111,7 @@ export class ConfigStore extends EventEmitter<{ change: [] }> {
    * one; `force` takes it whatever its time (a replica joining adopts the running config). Validated
    * whole like any other change. Returns whether the config in force changed.
    */
-  adopt(entry: Pick<HistoryEntry, 'version' | 'appliedAt' | 'source' | 'config'>, force = false): boolean {
+  adopt(entry: Pick<PeerConfigEntry, 'version' | 'appliedAt' | 'source' | 'config'>, force = false): boolean {
     const config = validateMeshConfig(entry.config, `${entry.source} (from a peer replica)`);
     if (contentVersion(config) !== entry.version) throw new Error(`peer config ${entry.version} does not match its content (${contentVersion(config)})`);
     return this.locked(() => {

@@ -1,11 +1,9 @@
 // Holds one stream per proxy and pushes versioned snapshots: resources on connect, endpoints on every change.
-import { endpointsSnapshot, type PushMessage } from '@meshcart/mesh-config';
+import { STREAM_PING_MS, type PushMessage } from '@meshcart/control-plane-api';
+import { endpointsSnapshot } from '@meshcart/mesh-config';
 import type { ServerResponse } from 'node:http';
 import type { ConfigStore } from './config-store';
 import type { Registry } from './registry';
-
-/** Keep in step with the proxies' STREAM_PING_MS: they give up after three silent intervals. */
-export const PING_INTERVAL_MS = 5_000;
 
 interface Subscriber {
   instance: string;
@@ -38,7 +36,8 @@ export class PushServer {
     store.on('change', () => {
       for (const sub of this.subscribers.values()) this.sendResources(sub);
     });
-    this.pinger = setInterval(() => this.broadcast('{"type":"ping"}\n'), PING_INTERVAL_MS);
+    // Proxies give up on a stream after three silent intervals.
+    this.pinger = setInterval(() => this.broadcast(`${JSON.stringify({ type: 'ping' } satisfies PushMessage)}\n`), STREAM_PING_MS);
     this.pinger.unref();
     // After one lease every live proxy has re-registered: from then on, endpoint lists are complete.
     this.settle = setTimeout(() => this.markComplete(), registry.leaseTtlMs);

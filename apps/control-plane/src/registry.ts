@@ -1,29 +1,7 @@
 // Which proxies exist: registrations with leases; an instance that stops heartbeating drops out.
+import type { AckState, PushKind, Registration } from '@meshcart/control-plane-api';
 import type { Endpoint } from '@meshcart/mesh-config';
 import { EventEmitter } from 'node:events';
-
-export interface Registration {
-  service: string;
-  instance: string;
-  mode: 'sidecar' | 'edge' | 'proxyless' | 'off';
-  adminUrl?: string;
-  endpointUrl?: string;
-  h2cEndpointUrl?: string;
-  mtls?: boolean;
-  labels: Record<string, string>;
-  configVersion?: string | null;
-  endpointsVersion?: string | null;
-  /** When this proxy's workload certificate expires. */
-  certNotAfter?: string;
-}
-
-export interface AckState {
-  version: string;
-  acked: boolean;
-  error?: string;
-  rejectedVersion?: string;
-  at: string;
-}
 
 export interface ProxyRecord extends Registration {
   registeredAt: string;
@@ -92,7 +70,7 @@ export class Registry extends EventEmitter {
   }
 
   /** Records a proxy's ACK or NACK of a pushed version; false when the proxy is not registered. */
-  ack(instance: string, kind: 'resources' | 'endpoints', state: AckState): boolean {
+  ack(instance: string, kind: PushKind, state: AckState): boolean {
     const rec = this.proxies.get(instance);
     if (!rec) return false;
     rec.acks[kind] = state;

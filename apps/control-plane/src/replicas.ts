@@ -6,47 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
+import { ContractCheck, PeerReply, type PeerBatch, type PeerConfigEntry, type PeerEvent, type PeersView } from '@meshcart/control-plane-api';
 import { Agent, request } from 'undici';
-import type { ConfigStore, HistoryEntry } from './config-store';
+import type { ConfigStore } from './config-store';
 import type { PushServer } from './push-server';
-import { registrationOf, type AckState, type Registration, type Registry } from './registry';
-
-export type PeerEvent =
-  /** `ageMs`: how long ago the sending replica last heard from the proxy (snapshots). */
-  | { type: 'register'; registration: Registration; ageMs?: number }
-  | { type: 'leave'; instance: string }
-  | { type: 'ack'; instance: string; kind: 'resources' | 'endpoints'; state: AckState }
-  /** `replica` holds (open) or no longer holds (closed) the proxy's push stream. */
-  | { type: 'stream'; instance: string; replica: string; open: boolean }
-  | { type: 'config'; entry: HistoryEntry };
-
-export interface PeerBatch {
-  /** The sending replica's id (a new one on every start). */
-  from: string;
-  /** SHA-256 of the sender's CA root: replicas with different roots would issue certificates that do not trust each other. */
-  ca: string;
-  /**
-   * Present when `events` is everything the sender knows, not just what changed: the first batch to
-   * a peer, and the first after an error (events may have been lost). `joining`: the sender has not
-   * yet settled its config with a running replica; `fileVersions`: the profile-file versions it has
-   * applied, so a joining replica can tell a restart (its file is one of them) from a new file;
-   * `complete`: the sender's registry holds every live proxy (it is past its first lease).
-   */
-  snapshot?: { joining: boolean; fileVersions: string[]; complete: boolean };
-  events: PeerEvent[];
-}
-
-export interface PeerReply {
-  replica: string;
-  /**
-   * Config versions this replica refused (invalid here, e.g. a newer replica's schema during an
-   * upgrade), with the reason. The rest of the batch is applied: one config this replica cannot
-   * read must not stop the registry being shared.
-   */
-  refused?: { version: string; error: string }[];
-  /** A joining sender gets the receiver's whole state back at once, so it can settle its config. */
-  snapshot?: PeerBatch;
-}
+import { registrationOf, type Registry } from './registry';
 
 export interface ReplicasOptions {
   /** Peer base URLs, looked up again every `refreshMs` (a static list, or a headless Service's addresses). May include this replica. */
@@ -75,6 +39,8 @@ export class PeerCaMismatchError extends Error {
 
 /** A peer that falls this far behind gets a snapshot instead of an ever longer queue. */
 const MAX_QUEUE = 10_000;
+/** A peer's answer is checked like any batch a peer sends: a replica never acts on a reply it cannot read. */
+const peerReply = new ContractCheck(PeerReply);
 
 interface PeerLink {
   url: string;
@@ -98,7 +64,7 @@ export class Replicas {
   /** False until this replica has compared its config with the running replicas' (or found none). */
   private joined = false;
   /** What peers answered while this replica was joining. */
-  private readonly offers: { entry: HistoryEntry; joining: boolean; fileVersions: string[]; complete: boolean }[] = [];
+  private readonly offers: ({ entry: PeerConfigEntry } & NonNullable<PeerBatch['snapshot']>)[] = [];
   private readonly links = new Map<string, PeerLink>();
   private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 1 });
   private refresher?: NodeJS.Timeout;
@@ -198,7 +164,7 @@ export class Replicas {
     return refused;
   }
 
-  status() {
+  status(): PeersView {
     return {
       replica: this.id,
       joined: this.joined,
@@ -215,7 +181,7 @@ export class Replicas {
   }
 
   /** A peer's config in a snapshot: an offer while joining, afterwards the later of the two wins. */
-  private snapshotConfig(entry: HistoryEntry, peer: NonNullable<PeerBatch['snapshot']>): void {
+  private snapshotConfig(entry: PeerConfigEntry, peer: NonNullable<PeerBatch['snapshot']>): void {
     if (!this.joined) {
       this.offers.push({ entry, ...peer });
       return;
@@ -305,7 +271,7 @@ export class Replicas {
       });
       const text = await res.body.text();
       if (res.statusCode !== 200) throw new Error(`answered ${res.statusCode}: ${text.slice(0, 300)}`);
-      const reply = JSON.parse(text) as PeerReply;
+      const reply = peerReply.verify(JSON.parse(text), 'the reply');
       link.batches++;
       if (reply.replica === this.id) {
         link.self = true;

@@ -1,4 +1,6 @@
 // The control plane's HTTP API as meshctl uses it, with errors that say what the control plane said.
+import type { ContractCheck } from '@meshcart/control-plane-api';
+import type { Static, TSchema } from '@sinclair/typebox';
 import { request } from 'undici';
 
 export class ApiError extends Error {}
@@ -6,7 +8,13 @@ export class ApiError extends Error {}
 export class ControlPlaneApi {
   constructor(readonly baseUrl: string) {}
 
-  async call<T>(method: 'GET' | 'PUT' | 'DELETE' | 'POST', path: string, body?: unknown): Promise<T> {
+  /** `reply` is the answer's schema in the contract: an answer meshctl cannot read is an error, not a half-printed table. */
+  async call<T extends TSchema>(
+    method: 'GET' | 'PUT' | 'DELETE' | 'POST',
+    path: string,
+    reply: ContractCheck<T>,
+    body?: unknown,
+  ): Promise<Static<T>> {
     let res;
     try {
       res = await request(`${this.baseUrl}${path}`, {
@@ -24,6 +32,10 @@ export class ControlPlaneApi {
       const e = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
       throw new ApiError(`${e?.code ?? res.statusCode}: ${e?.message ?? text}`);
     }
-    return parsed as T;
+    try {
+      return reply.verify(parsed, `the answer to ${method} ${path}`);
+    } catch (err) {
+      throw new ApiError((err as Error).message);
+    }
   }
 }

@@ -1,4 +1,5 @@
 // `meshctl fault`: inject or clear delays and aborts on a service's routes through the control plane.
+import { ConfigSummary, ContractCheck, FaultList } from '@meshcart/control-plane-api';
 import type { Fault } from '@meshcart/mesh-config';
 import Table from 'cli-table3';
 import { parseArgs } from 'node:util';
@@ -11,6 +12,9 @@ export const FAULT_USAGE = `usage:
 NAME may be short: "product" means product-service. P is 0-100 (default 100).`;
 
 export class UsageError extends Error {}
+
+const configSummary = new ContractCheck(ConfigSummary);
+const faultList = new ContractCheck(FaultList);
 
 /** "product" → "product-service"; full names pass through. */
 export function serviceName(name: string): string {
@@ -69,22 +73,22 @@ export async function faultCommand(api: ControlPlaneApi, args: string[], out: (l
   if (sub === 'clear') {
     const { values } = parseArgs({ args: rest, options: { service: { type: 'string' } } });
     if (values.service) {
-      await api.call('DELETE', `/api/v1/services/${serviceName(values.service)}/fault`);
+      await api.call('DELETE', `/api/v1/services/${serviceName(values.service)}/fault`, configSummary);
       out(`cleared the fault on ${serviceName(values.service)}`);
     } else {
-      await api.call('DELETE', '/api/v1/faults');
+      await api.call('DELETE', '/api/v1/faults', configSummary);
       out('cleared every fault');
     }
     return;
   }
   if (sub === 'list') {
-    const faults = await api.call<Record<string, Fault>>('GET', '/api/v1/faults');
+    const faults = await api.call('GET', '/api/v1/faults', faultList);
     if (Object.keys(faults).length === 0) return out('no faults');
     const table = new Table({ head: ['service', 'fault'], style: { head: [], border: [] } });
     for (const [svc, f] of Object.entries(faults)) table.push([svc, describe(f)]);
     return out(table.toString());
   }
   const { service, fault } = parseFault(args);
-  await api.call('PUT', `/api/v1/services/${service}/fault`, fault);
+  await api.call('PUT', `/api/v1/services/${service}/fault`, configSummary, fault);
   out(`${service}: ${describe(fault)} (pushed to every proxy)`);
 }

@@ -1,5 +1,6 @@
 // meshctl status / routes / stat: what runs, with which config, and how healthy it is.
-import type { ResourcesSnapshot } from '@meshcart/mesh-config';
+import { ContractCheck, ProxyList, type ProxyView } from '@meshcart/control-plane-api';
+import { ResourcesSnapshot } from '@meshcart/mesh-config';
 import { histogramQuantile, parsePrometheusText, sumHistograms, type Labels, type Sample } from '@meshcart/prometheus-text';
 import { request } from 'undici';
 import { parseArgs } from 'node:util';
@@ -7,23 +8,13 @@ import type { ControlPlaneApi } from './control-plane-api';
 import { serviceName, UsageError } from './fault-command';
 import { show, table, type Output } from './output';
 
-interface Proxy {
-  service: string;
-  instance: string;
-  mode: string;
-  adminUrl: string | null;
-  configVersion: string | null;
-  certNotAfter: string | null;
-  connected: boolean;
-  /** The control-plane replica holding the proxy's stream (several replicas share one mesh). */
-  controlPlane: string | null;
-  acks: { resources?: { acked: boolean; error?: string } };
-}
+const proxyList = new ContractCheck(ProxyList);
+const resourcesSnapshot = new ContractCheck(ResourcesSnapshot);
 
 export async function statusCommand(api: ControlPlaneApi, out: Output): Promise<void> {
-  const proxies = await api.call<Proxy[]>('GET', '/api/v1/proxies');
-  const ack = (p: Proxy) => (!p.acks.resources ? 'pending' : p.acks.resources.acked ? 'ACK' : `NACK: ${p.acks.resources.error}`);
-  const expiry = (p: Proxy) => (p.certNotAfter ? `${Math.round((new Date(p.certNotAfter).getTime() - Date.now()) / 60_000)} min` : '—');
+  const proxies = await api.call('GET', '/api/v1/proxies', proxyList);
+  const ack = (p: ProxyView) => (!p.acks.resources ? 'pending' : p.acks.resources.acked ? 'ACK' : `NACK: ${p.acks.resources.error}`);
+  const expiry = (p: ProxyView) => (p.certNotAfter ? `${Math.round((new Date(p.certNotAfter).getTime() - Date.now()) / 60_000)} min` : '—');
   table(
     out,
     ['service', 'instance', 'mode', 'config', 'state', 'control plane', 'cert expires in'],
@@ -36,7 +27,7 @@ export async function routesCommand(api: ControlPlaneApi, args: string[], out: O
   const [name] = args;
   if (!name) throw new UsageError('usage: meshctl routes SERVICE');
   const service = serviceName(name);
-  const { resources } = await api.call<ResourcesSnapshot>('GET', `/api/v1/services/${service}/resources`);
+  const { resources } = await api.call('GET', `/api/v1/services/${service}/resources`, resourcesSnapshot);
   const vhost = resources.virtualHosts.find((v) => v.name === service);
   if (!vhost) throw new UsageError(`no service "${service}"`);
   const match = (m: (typeof vhost.routes)[number]['match']) =>
@@ -83,7 +74,7 @@ export async function statCommand(api: ControlPlaneApi, args: string[], out: Out
   const { values } = parseArgs({ args, options: { window: { type: 'string' } } });
   const windowS = Number(values.window ?? 2);
   if (!Number.isFinite(windowS) || windowS <= 0) throw new UsageError('--window must be a number of seconds above 0');
-  const proxies = (await api.call<Proxy[]>('GET', '/api/v1/proxies')).filter((p) => p.adminUrl);
+  const proxies = (await api.call('GET', '/api/v1/proxies', proxyList)).filter((p) => p.adminUrl);
   const metricsOf = async (url: string) => parsePrometheusText(await (await request(`${url}/metrics`, { headersTimeout: 3_000 })).body.text());
   // A proxy that cannot be scraped counts as silent rather than failing the whole table.
   const scrape = () => Promise.all(proxies.map((p) => metricsOf(p.adminUrl!).catch(() => [])));

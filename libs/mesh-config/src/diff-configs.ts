@@ -1,9 +1,13 @@
 // Which knobs differ between two configs: one line per changed leaf, with its path and both values.
-export interface ConfigChange {
-  path: string;
-  from: unknown;
-  to: unknown;
-}
+import { Type, type Static } from '@sinclair/typebox';
+
+export const ConfigChange = Type.Object({
+  path: Type.String(),
+  // Absent in JSON when the knob is new (from) or gone (to).
+  from: Type.Optional(Type.Unknown()),
+  to: Type.Optional(Type.Unknown()),
+});
+export type ConfigChange = Static<typeof ConfigChange>;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

@@ -4,4 +4,4 @@ export * from './resources';
 export { ConfigError, type ConfigIssue } from './config-error';
 export { parseMeshConfig, validateMeshConfig, loadMeshConfigFile } from './validate';
 export { compileProxyResources, endpointsSnapshot, contentVersion, canonicalJson, serviceMode, durationMs, BUILT_IN_DEFAULTS } from './compile';
-export { diffConfigs, type ConfigChange } from './diff-configs';
+export { diffConfigs, ConfigChange } from './diff-configs';

@@ -1,7 +1,10 @@
 // The MeshConfig schema: what people write in deploy/mesh/*.yaml, with Istio/Envoy meanings and units in names.
 import { Type, type Static } from '@sinclair/typebox';
 
-const ServiceName = Type.String({ pattern: '^[a-z][a-z0-9-]{0,62}$', description: 'a DNS-label service name' });
+export const ServiceName = Type.String({ pattern: '^[a-z][a-z0-9-]{0,62}$', description: 'a DNS-label service name' });
+
+/** When a pool speaks HTTP/2 (cleartext, prior knowledge) to endpoints that offer it. */
+export const H2UpgradePolicy = Type.Union([Type.Literal('DEFAULT'), Type.Literal('DO_NOT_UPGRADE'), Type.Literal('UPGRADE')]);
 
 export const ConnectionPool = Type.Object(
   {
@@ -15,7 +18,7 @@ export const ConnectionPool = Type.Object(
     /** Requests in flight on one HTTP/1.1 connection. */
     pipelining: Type.Optional(Type.Integer({ minimum: 1, maximum: 128 })),
     /** UPGRADE: HTTP/2 (cleartext, prior knowledge) to endpoints that offer it, i.e. peer sidecars (Istio's knob). */
-    h2UpgradePolicy: Type.Optional(Type.Union([Type.Literal('DEFAULT'), Type.Literal('DO_NOT_UPGRADE'), Type.Literal('UPGRADE')])),
+    h2UpgradePolicy: Type.Optional(H2UpgradePolicy),
     /** HTTP/2 streams at once on one connection. */
     maxConcurrentStreams: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000 })),
     /** Istio's names for the circuit-breaker thresholds (same meaning as circuitBreaker.maxPendingRequests / maxRequests). */
@@ -33,24 +36,26 @@ export const LoadBalancerPolicy = Type.Union([
   Type.Literal('CONSISTENT_HASH'),
 ]);
 
+/** CONSISTENT_HASH: what to hash; requests without it are spread at random. */
+export const HashOnSchema = Type.Union([
+  Type.Object({ header: Type.String({ pattern: '^[a-z0-9-]+$' }) }, { additionalProperties: false }),
+  Type.Object({ cookie: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+]);
+
 export const LoadBalancer = Type.Object(
   {
     policy: Type.Optional(LoadBalancerPolicy),
-    /** CONSISTENT_HASH: what to hash; requests without it are spread at random. */
-    hashOn: Type.Optional(
-      Type.Union([
-        Type.Object({ header: Type.String({ pattern: '^[a-z0-9-]+$' }) }, { additionalProperties: false }),
-        Type.Object({ cookie: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
-      ]),
-    ),
+    hashOn: Type.Optional(HashOnSchema),
   },
   { additionalProperties: false },
 );
 
+/** off; sync: one blocking write per request (a baseline knob); sampled: buffered, a fraction of requests. */
+export const AccessLogModeSchema = Type.Union([Type.Literal('off'), Type.Literal('sync'), Type.Literal('sampled')]);
+
 export const AccessLog = Type.Object(
   {
-    /** off; sync: one blocking write per request (a baseline knob); sampled: buffered, a fraction of requests. */
-    mode: Type.Optional(Type.Union([Type.Literal('off'), Type.Literal('sync'), Type.Literal('sampled')])),
+    mode: Type.Optional(AccessLogModeSchema),
     sampleRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   },
   { additionalProperties: false },
@@ -261,13 +266,16 @@ export const EdgeRoute = Type.Object(
 );
 export type EdgeRoute = Static<typeof EdgeRoute>;
 
+/** STRICT: sidecars accept only mTLS; PERMISSIVE: mTLS or plaintext; DISABLE: plaintext. */
+export const MtlsModeSchema = Type.Union([Type.Literal('STRICT'), Type.Literal('PERMISSIVE'), Type.Literal('DISABLE')]);
+/** Workload key type: RSA_2048 (Istio's long-time default) or ECDSA_P256 (cheaper handshakes). */
+export const KeyTypeSchema = Type.Union([Type.Literal('RSA_2048'), Type.Literal('ECDSA_P256')]);
+
 /** Mesh-wide peer authentication and workload certificates (Istio's PeerAuthentication modes). */
 export const Mtls = Type.Object(
   {
-    /** STRICT: sidecars accept only mTLS; PERMISSIVE: mTLS or plaintext; DISABLE: plaintext. */
-    mode: Type.Optional(Type.Union([Type.Literal('STRICT'), Type.Literal('PERMISSIVE'), Type.Literal('DISABLE')])),
-    /** Workload key type: RSA_2048 (Istio's long-time default) or ECDSA_P256 (cheaper handshakes). */
-    keyType: Type.Optional(Type.Union([Type.Literal('RSA_2048'), Type.Literal('ECDSA_P256')])),
+    mode: Type.Optional(MtlsModeSchema),
+    keyType: Type.Optional(KeyTypeSchema),
     /** Lifetime of workload certificates; they are renewed at two thirds of it. */
     certTtl: Type.Optional(Duration),
   },
@@ -277,11 +285,13 @@ export type Mtls = Static<typeof Mtls>;
 
 const AuthzPath = Type.String({ pattern: '^(\\*|/[^*]*(/\\*)?)$', description: '"/exact", "/prefix/*" or "*"' });
 
+/** DENY: only what a rule allows gets through (default-deny). ALLOW: rules are not needed. */
+export const DefaultAction = Type.Union([Type.Literal('ALLOW'), Type.Literal('DENY')]);
+
 /** Who may call whom (Istio's AuthorizationPolicy, ALLOW rules), enforced by the destination. */
 export const Authorization = Type.Object(
   {
-    /** DENY: only what a rule allows gets through (default-deny). ALLOW: rules are not needed. */
-    defaultAction: Type.Union([Type.Literal('ALLOW'), Type.Literal('DENY')]),
+    defaultAction: DefaultAction,
     rules: Type.Array(
       Type.Object(
         {

@@ -1,40 +1,28 @@
 // The proxy's side of the push protocol: register, hold a stream of versioned snapshots, ACK or NACK each.
-import type { EndpointsSnapshot, PushAck, PushMessage, ResourcesSnapshot } from '@meshcart/mesh-config';
+import { ContractCheck, EndpointsPush, ResourcesPush, STREAM_PING_MS, type PushAck, type PushKind, type Registration } from '@meshcart/control-plane-api';
+import type { EndpointsSnapshot, ResourcesSnapshot } from '@meshcart/mesh-config';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 
-export type ProxyMode = 'sidecar' | 'edge' | 'proxyless' | 'off';
-
-export interface ProxyRegistration {
-  service: string;
-  instance: string;
-  mode: ProxyMode;
-  adminUrl?: string;
-  /** Where peers reach this instance; absent for proxies that take no mesh traffic (the gateway). */
-  endpointUrl?: string;
-  /** The same over HTTP/2 cleartext (sidecars only). */
-  h2cEndpointUrl?: string;
-  /** endpointUrl also accepts mTLS (sidecars only). */
-  mtls?: boolean;
-  labels: Record<string, string>;
-}
+/** Reported with every heartbeat, rather than said once at start. */
+type Reported = 'configVersion' | 'endpointsVersion' | 'certNotAfter';
 
 export interface ControlPlaneClientOptions {
   urls: string[];
-  registration: ProxyRegistration;
+  registration: Omit<Registration, Reported>;
   /** Throws to refuse (NACK) the snapshot; the data plane keeps its last good one. */
   onResources: (snapshot: ResourcesSnapshot) => void;
   /** `complete`: false while a freshly started control plane may not know every instance yet. */
   onEndpoints: (snapshot: EndpointsSnapshot, complete: boolean) => void;
   /** Told of each snapshot refused (after the NACK is decided, before it is sent). */
-  onRejected?: (kind: 'resources' | 'endpoints', version: string) => void;
+  onRejected?: (kind: PushKind, version: string) => void;
   versions: () => { resources?: string; endpoints?: string; certNotAfter?: string };
   heartbeatIntervalMs?: number;
   log?: { info: (msg: string) => void; warn: (msg: string) => void };
 }
 
-/** The control plane sends a ping line this often; silence for three times as long means it is gone. */
-export const STREAM_PING_MS = 5_000;
+/** A pushed snapshot is checked whole against the API before any of it is used. */
+const pushes = { resources: new ContractCheck(ResourcesPush), endpoints: new ContractCheck(EndpointsPush) };
 
 export class ControlPlaneClient {
   private stopped = false;
@@ -108,10 +96,11 @@ export class ControlPlaneClient {
   }
 
   private async register(url: string): Promise<void> {
+    const registration: Registration = { ...this.opts.registration, ...this.reportedVersions() };
     const res = await request(`${url}/api/v1/proxies/${encodeURIComponent(this.opts.registration.instance)}`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...this.opts.registration, ...this.reportedVersions() }),
+      body: JSON.stringify(registration),
       headersTimeout: 2_000,
       bodyTimeout: 2_000,
     });
@@ -119,7 +108,7 @@ export class ControlPlaneClient {
     if (res.statusCode !== 200) throw new Error(`register answered ${res.statusCode}: ${text}`);
   }
 
-  private reportedVersions() {
+  private reportedVersions(): Pick<Registration, Reported> {
     const v = this.opts.versions();
     return { configVersion: v.resources ?? null, endpointsVersion: v.endpoints ?? null, ...(v.certNotAfter ? { certNotAfter: v.certNotAfter } : {}) };
   }
@@ -146,26 +135,49 @@ export class ControlPlaneClient {
       while ((newline = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, newline);
         buffered = buffered.slice(newline + 1);
-        if (line.trim()) await this.handle(url, JSON.parse(line) as PushMessage | { type: 'ping' });
+        if (line.trim()) await this.handle(url, line);
       }
     }
     throw new Error('stream closed by the control plane');
   }
 
-  private async handle(url: string, msg: PushMessage | { type: 'ping' }): Promise<void> {
-    if (msg.type === 'ping') return;
-    const kind = msg.type;
+  /**
+   * Applies one pushed line and ACKs it, or NACKs it with why: a snapshot the data plane refuses, or
+   * one that does not match the API (the last good config stays either way). A line whose kind
+   * cannot be told has no version to NACK: it is logged and skipped.
+   */
+  private async handle(url: string, line: string): Promise<void> {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(line);
+    } catch (err) {
+      this.opts.log?.warn(`skipped a push line that is not JSON (${(err as Error).message})`);
+      return;
+    }
+    const head = typeof msg === 'object' && msg !== null ? msg : {};
+    const kind = 'type' in head ? head.type : undefined;
+    if (kind === 'ping') return;
+    if (kind !== 'resources' && kind !== 'endpoints') {
+      this.opts.log?.warn(`skipped a push line of no known kind: ${line.slice(0, 200)}`);
+      return;
+    }
+    const pushed = 'version' in head && typeof head.version === 'string' ? head.version : '';
     const before = this.opts.versions()[kind];
     let ack: PushAck;
     try {
-      if (msg.type === 'resources') this.opts.onResources({ version: msg.version, resources: msg.resources });
-      else this.opts.onEndpoints({ version: msg.version, clusters: msg.clusters }, msg.complete !== false);
-      ack = { kind, version: msg.version };
+      if (kind === 'resources') {
+        const { version, resources } = pushes.resources.verify(msg, 'the push');
+        this.opts.onResources({ version, resources });
+      } else {
+        const { version, clusters, complete } = pushes.endpoints.verify(msg, 'the push');
+        this.opts.onEndpoints({ version, clusters }, complete !== false);
+      }
+      ack = { kind, version: pushed };
     } catch (err) {
       const error = (err as Error).message;
-      this.opts.log?.warn(`refused ${kind} ${msg.version}: ${error}`);
-      this.opts.onRejected?.(kind, msg.version);
-      ack = { kind, version: before ?? '', rejectedVersion: msg.version, error };
+      this.opts.log?.warn(`refused ${kind} ${pushed}: ${error}`);
+      this.opts.onRejected?.(kind, pushed);
+      ack = { kind, version: before ?? '', rejectedVersion: pushed, error };
     }
     const instance = encodeURIComponent(this.opts.registration.instance);
     await request(`${url}/api/v1/proxies/${instance}/acks`, {

@@ -1,4 +1,5 @@
 // This workload's mTLS identity: a key made here, a certificate for its SPIFFE ID from the control plane, renewed at 2/3 of its life.
+import { ContractCheck, IssuedCertificate, type CertificateRequest } from '@meshcart/control-plane-api';
 import type { KeyType } from '@meshcart/mesh-config';
 import * as x509 from '@peculiar/x509';
 import { EventEmitter } from 'node:events';
@@ -6,6 +7,8 @@ import { webcrypto } from 'node:crypto';
 import { request } from 'undici';
 
 x509.cryptoProvider.set(webcrypto as never);
+
+const issuedCertificate = new ContractCheck(IssuedCertificate);
 
 const ALGORITHMS = {
   RSA_2048: { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
@@ -106,19 +109,22 @@ export class WorkloadIdentity extends EventEmitter<{ change: [Credentials]; erro
     this.renewal.unref();
   }
 
-  private async requestCertificate(csr: string): Promise<{ certificatePem: string; caPem: string; spiffeId: string; notAfter: string }> {
+  private async requestCertificate(csr: string): Promise<IssuedCertificate> {
     let last: Error | undefined;
     for (const url of this.opts.controlPlaneUrls) {
       try {
         const res = await request(`${url}/api/v1/certificates`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${this.opts.bootstrapToken}` },
-          body: JSON.stringify({ service: this.opts.service, csr }),
+          body: JSON.stringify({ service: this.opts.service, csr } satisfies CertificateRequest),
           headersTimeout: 5_000,
         });
-        const body = (await res.body.json()) as { certificatePem: string; caPem: string; spiffeId: string; notAfter: string; error?: { message: string } };
-        if (res.statusCode !== 200) throw new Error(`certificate request refused (${res.statusCode}): ${body.error?.message ?? ''}`);
-        return body;
+        const body = await res.body.json();
+        if (res.statusCode !== 200) {
+          const { error } = body as { error?: { message: string } };
+          throw new Error(`certificate request refused (${res.statusCode}): ${error?.message ?? ''}`);
+        }
+        return issuedCertificate.verify(body, 'the issued certificate');
       } catch (err) {
         last = err as Error;
       }

@@ -1,10 +1,11 @@
 // What every mesh participant runs, sidecar or edge: data plane, control-plane client, metrics, logs, admin port.
+import type { ProxyMode } from '@meshcart/control-plane-api';
 import type { EndpointsSnapshot, ResourcesSnapshot } from '@meshcart/mesh-config';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { ControlPlaneClient, type ProxyMode } from '../control/control-plane-client';
+import { ControlPlaneClient } from '../control/control-plane-client';
 import { WorkloadIdentity, type Credentials } from '../control/workload-identity';
 import { AccessLog } from '../policies/access-log/access-log';
 import { MeshMetrics } from '../policies/telemetry/metrics';

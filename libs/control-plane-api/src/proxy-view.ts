@@ -1,0 +1,27 @@
+// One proxy as the control plane lists it (GET /api/v1/proxies): what it registered, and how its pushes went.
+import { Type, type Static } from '@sinclair/typebox';
+import { Nullable } from './nullable';
+import { AckState } from './push-message';
+import { InstanceName, ProxyMode } from './registration';
+
+export const ProxyView = Type.Object({
+  service: Type.String(),
+  instance: InstanceName,
+  mode: ProxyMode,
+  adminUrl: Nullable(Type.String()),
+  endpointUrl: Nullable(Type.String()),
+  configVersion: Nullable(Type.String()),
+  endpointsVersion: Nullable(Type.String()),
+  certNotAfter: Nullable(Type.String()),
+  /** Whether some replica holds the proxy's push stream. */
+  connected: Type.Boolean(),
+  /** The control-plane replica holding the proxy's push stream (several replicas share one mesh). */
+  controlPlane: Nullable(Type.String()),
+  acks: Type.Object({ resources: Type.Optional(AckState), endpoints: Type.Optional(AckState) }),
+  /** When the proxy last registered or heartbeat, as an ISO time. */
+  lastSeen: Type.String(),
+});
+export type ProxyView = Static<typeof ProxyView>;
+
+export const ProxyList = Type.Array(ProxyView);
+export type ProxyList = Static<typeof ProxyList>;
