@@ -1,4 +1,5 @@
 // How long a config change takes to reach every proxy, and what the control plane's memory does, with N proxies subscribed.
+import { ConfigApplied, ContractCheck, ProxyList } from '@meshcart/control-plane-api';
 import { ManagedProcess } from '@meshcart/service-kit';
 import { ControlPlaneClient } from '@meshcart/sidecar';
 import Table from 'cli-table3';
@@ -46,8 +47,11 @@ const clients = Array.from({ length: proxies }, (_, i) => {
   return client;
 });
 
+const PROXIES = new ContractCheck(ProxyList);
+const APPLIED = new ContractCheck(ConfigApplied);
+
 async function proxyList() {
-  return (await (await request(`${url}/api/v1/proxies`)).body.json()) as { instance: string; configVersion: string | null; acks: { resources?: { acked: boolean } } }[];
+  return PROXIES.verify(await (await request(`${url}/api/v1/proxies`)).body.json(), 'GET /api/v1/proxies');
 }
 process.stdout.write(`subscribing ${proxies} proxies ... `);
 for (;;) {
@@ -67,7 +71,7 @@ for (let round = 1; round <= rounds; round++) {
   base.spec.defaults.policy.timeoutMs = Number(target);
   const t0 = performance.now();
   const res = await request(`${url}/api/v1/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ yaml: stringify(base), source: 'bench:push' }) });
-  const { version } = (await res.body.json()) as { version: string };
+  const { version } = APPLIED.verify(await res.body.json(), 'POST /api/v1/config');
   while (arrivals.size < proxies) await new Promise((r) => setTimeout(r, 1));
   const times = [...arrivals.values()].map((t) => t - t0).sort((a, b) => a - b);
   // Done when the control plane has every proxy's ACK for its new resources (each service has its own version).

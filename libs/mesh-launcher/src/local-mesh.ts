@@ -1,5 +1,6 @@
 // The whole mesh on loopback as real processes: control plane, services each beside a sidecar, gateway.
-import { loadMeshConfigFile, serviceMode, type MeshMode } from '@meshcart/mesh-config';
+import { ContractCheck, ProxyList } from '@meshcart/control-plane-api';
+import { EndpointsSnapshot, loadMeshConfigFile, serviceMode, type MeshMode } from '@meshcart/mesh-config';
 import { ManagedProcess, workspaceRoot } from '@meshcart/service-kit';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -31,6 +32,10 @@ export interface ProcessRow {
   url: string;
   pid: number | undefined;
 }
+
+/** What the launcher reads of the control plane, checked against its API contract. */
+const PROXIES = new ContractCheck(ProxyList);
+const ENDPOINTS = new ContractCheck(EndpointsSnapshot);
 
 const ENTRY = {
   controlPlane: 'apps/control-plane/src/main.ts',
@@ -196,8 +201,8 @@ export class LocalMesh {
     while (Date.now() < deadline) {
       try {
         const res = await request(`${this.controlPlaneUrl}/api/v1/proxies`);
-        const proxies = (await res.body.json()) as { instance: string; configVersion: string | null; endpointsVersion: string | null }[];
-        const endpoints = (await (await request(`${this.controlPlaneUrl}/api/v1/endpoints`)).body.json()) as { version: string; clusters: Record<string, unknown[]> };
+        const proxies = PROXIES.verify(await res.body.json(), 'GET /api/v1/proxies');
+        const endpoints = ENDPOINTS.verify(await (await request(`${this.controlPlaneUrl}/api/v1/endpoints`)).body.json(), 'GET /api/v1/endpoints');
         const missing = expected.filter((name) => {
           const p = proxies.find((x) => x.instance === name);
           return !p || !p.configVersion || p.endpointsVersion !== endpoints.version;

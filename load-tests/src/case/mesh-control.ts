@@ -1,10 +1,16 @@
 // Changing the running mesh's config through the control plane, and waiting until every proxy runs it.
-import type { MeshConfig } from '@meshcart/mesh-config';
+import { ConfigApplied, ContractCheck, ProxyList } from '@meshcart/control-plane-api';
+import { MeshConfigSchema, ResourcesSnapshot, type MeshConfig } from '@meshcart/mesh-config';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { stringify } from 'yaml';
 
-async function call<T>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> {
+/** The part of a proxy's /config_dump (its admin port, not the control plane) read here: its workload certificate's key type. */
+const ProxyIdentity = Type.Object({ identity: Type.Optional(Type.Union([Type.Null(), Type.Object({ keyType: Type.Optional(Type.String()) })])) });
+
+/** One call to the control plane, its answer checked against the API contract (`schema`). */
+async function call<T extends TSchema>(method: 'GET' | 'POST', url: string, schema: T, body?: unknown): Promise<Static<T>> {
   const res = await request(url, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -12,24 +18,17 @@ async function call<T>(method: 'GET' | 'POST', url: string, body?: unknown): Pro
   });
   const text = await res.body.text();
   if (res.statusCode >= 300) throw new Error(`${method} ${url} → ${res.statusCode}: ${text.slice(0, 300)}`);
-  return JSON.parse(text) as T;
+  return new ContractCheck(schema).verify(JSON.parse(text), `${method} ${url}`);
 }
 
 export function loadProfile(controlPlaneUrl: string, profile: string): Promise<MeshConfig> {
-  return call<MeshConfig>('GET', `${controlPlaneUrl}/api/v1/profiles/${profile}`);
+  return call('GET', `${controlPlaneUrl}/api/v1/profiles/${profile}`, MeshConfigSchema);
 }
 
 /** Applies a whole config (as `meshctl apply` does) and waits until every proxy has ACKed it and holds the certificate it asks for. */
 export async function applyConfig(controlPlaneUrl: string, config: MeshConfig, source: string): Promise<void> {
-  await call('POST', `${controlPlaneUrl}/api/v1/config`, { yaml: stringify(config), source });
+  await call('POST', `${controlPlaneUrl}/api/v1/config`, ConfigApplied, { yaml: stringify(config), source });
   await waitForConvergence(controlPlaneUrl, config.spec.mtls?.mode === 'DISABLE' ? undefined : config.spec.mtls?.keyType);
-}
-
-interface ProxyRow {
-  service: string;
-  instance: string;
-  adminUrl: string | null;
-  configVersion: string | null;
 }
 
 /**
@@ -41,10 +40,10 @@ export async function waitForConvergence(controlPlaneUrl: string, keyType?: stri
   const deadline = Date.now() + timeoutMs;
   let waiting = '';
   while (Date.now() < deadline) {
-    const proxies = await call<ProxyRow[]>('GET', `${controlPlaneUrl}/api/v1/proxies`);
+    const proxies = await call('GET', `${controlPlaneUrl}/api/v1/proxies`, ProxyList);
     const wanted = new Map<string, string>();
     for (const service of new Set(proxies.map((p) => p.service))) {
-      wanted.set(service, (await call<{ version: string }>('GET', `${controlPlaneUrl}/api/v1/services/${service}/resources`)).version);
+      wanted.set(service, (await call('GET', `${controlPlaneUrl}/api/v1/services/${service}/resources`, ResourcesSnapshot)).version);
     }
     const behind: string[] = [];
     for (const p of proxies) {
@@ -53,7 +52,7 @@ export async function waitForConvergence(controlPlaneUrl: string, keyType?: stri
         continue;
       }
       if (keyType && p.adminUrl && p.service !== 'gateway') {
-        const dump = await call<{ identity?: { keyType?: string } | null }>('GET', `${p.adminUrl}/config_dump`);
+        const dump = await call('GET', `${p.adminUrl}/config_dump`, ProxyIdentity);
         if (dump.identity?.keyType !== keyType) behind.push(`${p.instance} (certificate)`);
       }
     }
