@@ -19,9 +19,18 @@ const scopeRules = [
 ];
 
 const typeRules = (allowTesting) => [
-  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:feature', 'type:data-access', 'type:util', 'type:contract', ...(allowTesting ? ['type:testing'] : [])] },
-  { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:feature', 'type:data-access', 'type:util', 'type:contract', ...(allowTesting ? ['type:testing'] : [])] },
-  { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:data-access', 'type:util', 'type:contract', ...(allowTesting ? ['type:testing'] : [])] },
+  {
+    sourceTag: 'type:app',
+    onlyDependOnLibsWithTags: ['type:feature', 'type:data-access', 'type:util', 'type:contract', ...(allowTesting ? ['type:testing'] : [])],
+  },
+  {
+    sourceTag: 'type:feature',
+    onlyDependOnLibsWithTags: ['type:feature', 'type:data-access', 'type:util', 'type:contract', ...(allowTesting ? ['type:testing'] : [])],
+  },
+  {
+    sourceTag: 'type:data-access',
+    onlyDependOnLibsWithTags: ['type:data-access', 'type:util', 'type:contract', ...(allowTesting ? ['type:testing'] : [])],
+  },
   // Contracts depend only on utils.
   { sourceTag: 'type:contract', onlyDependOnLibsWithTags: ['type:util'] },
   { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util', ...(allowTesting ? ['type:testing'] : [])] },

@@ -7,9 +7,7 @@ const root = new URL('.', import.meta.url).pathname;
 const base = JSON.parse(readFileSync(resolve(root, 'tsconfig.base.json'), 'utf8')) as {
   compilerOptions: { paths: Record<string, string[]> };
 };
-const alias = Object.fromEntries(
-  Object.entries(base.compilerOptions.paths).map(([name, [target]]) => [name, resolve(root, target!)]),
-);
+const alias = Object.fromEntries(Object.entries(base.compilerOptions.paths).map(([name, [target]]) => [name, resolve(root, target!)]));
 
 export function projectConfig(overrides: ViteUserConfig['test'] = {}) {
   return defineConfig({

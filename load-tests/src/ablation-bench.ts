@@ -14,7 +14,11 @@ const { values } = parseOptions('bench:ablation', {
 const num = (name: string, fallback: number, min: number, max: number) => numberOption('bench:ablation', values, name, fallback, min, max);
 
 const quick = values.quick!;
-const { load, fixedRate } = loadOptions('bench:ablation', values, { rateSeconds: quick ? 5 : 20, saturationSeconds: quick ? 4 : 12, warmupSeconds: quick ? 1 : 3 });
+const { load, fixedRate } = loadOptions('bench:ablation', values, {
+  rateSeconds: quick ? 5 : 20,
+  saturationSeconds: quick ? 4 : 12,
+  warmupSeconds: quick ? 1 : 3,
+});
 const rounds = num('rounds', 1, 1, 100);
 const log = (m: string) => process.stderr.write(`bench:ablation: ${m}\n`);
 
@@ -55,7 +59,10 @@ try {
       samples.get(v.name)!.push(await measure({ name: v.name, mesh: m.mesh, scenario: m.scenario, dataDir: m.dataDir }, load, v.name));
     }
   }
-  await report(variants.map((v) => summarizeRuns(v.name, load, samples.get(v.name)!)), (Date.now() - started) / 1000);
+  await report(
+    variants.map((v) => summarizeRuns(v.name, load, samples.get(v.name)!)),
+    (Date.now() - started) / 1000,
+  );
 } finally {
   await stopMeshes(meshes);
 }
@@ -84,7 +91,17 @@ async function report(runs: CaseRun[], seconds: number): Promise<void> {
     };
   });
   const fmt = (x: number | null, d = 2) => (x !== null && Number.isFinite(x) ? x.toFixed(d) : '—');
-  const head = ['knob', 'baseline + knob: mean ms', 'max rps', 'latency share %', 'throughput share %', 'optimized − knob: mean ms', 'max rps', 'latency share %', 'throughput share %'];
+  const head = [
+    'knob',
+    'baseline + knob: mean ms',
+    'max rps',
+    'latency share %',
+    'throughput share %',
+    'optimized − knob: mean ms',
+    'max rps',
+    'latency share %',
+    'throughput share %',
+  ];
   const rows = knobsOut.map((k) => [
     k.knob,
     fmt(k.baselinePlus.interServiceMeanMs),
@@ -101,7 +118,11 @@ async function report(runs: CaseRun[], seconds: number): Promise<void> {
     ['optimized', fmt(opt.interService!.meanMs), opt.maxThroughputRps, opt.errors],
   ];
   printTable('The two ends', ['profile', 'inter-service mean ms', 'max rps', 'errors'], ends);
-  printTable(`Each knob alone (${load.rateRps} rps for latency, ${load.concurrency} in flight for throughput; share = part of the whole gain)`, head, rows);
+  printTable(
+    `Each knob alone (${load.rateRps} rps for latency, ${load.concurrency} in flight for throughput; share = part of the whole gain)`,
+    head,
+    rows,
+  );
 
   const machine = machineInfo();
   const command = `npm run bench:ablation --${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
@@ -112,7 +133,7 @@ async function report(runs: CaseRun[], seconds: number): Promise<void> {
     durationS: Math.round(seconds),
     settings: { ...load, rounds },
     gain: { interServiceMeanMs: Math.round(latencyGain * 1000) / 1000, maxThroughputRps: throughputGain },
-  knobs: knobsOut,
+    knobs: knobsOut,
     runs,
   };
   const markdown = [

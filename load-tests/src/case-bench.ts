@@ -13,7 +13,11 @@ const { values } = parseOptions('bench:case', {
 const num = (name: string, fallback: number, min: number, max: number) => numberOption('bench:case', values, name, fallback, min, max);
 
 const quick = values.quick!;
-const { load, fixedRate } = loadOptions('bench:case', values, { rateSeconds: quick ? 8 : 30, saturationSeconds: quick ? 6 : 20, warmupSeconds: quick ? 2 : 5 });
+const { load, fixedRate } = loadOptions('bench:case', values, {
+  rateSeconds: quick ? 8 : 30,
+  saturationSeconds: quick ? 6 : 20,
+  warmupSeconds: quick ? 2 : 5,
+});
 const rounds = num('rounds', quick ? 1 : 3, 1, 100);
 const users = num('users', quick ? 10 : 50, 1, 10_000);
 const log = (m: string) => process.stderr.write(`bench:case: ${m}\n`);
@@ -59,7 +63,9 @@ try {
       const m = byKey.get(run.mesh)!;
       if ('profile' in run) await applyConfig(m.mesh.controlPlaneUrl, profiles[run.profile], `bench:case ${run.profile}`);
       log(`round ${round + 1}/${rounds}: ${run.name}`);
-      samples.get(run.name)!.push(await measure({ name: run.name, mesh: m.mesh, scenario: m.scenario, dataDir: m.dataDir }, load, `${run.name} r${round + 1}`));
+      samples
+        .get(run.name)!
+        .push(await measure({ name: run.name, mesh: m.mesh, scenario: m.scenario, dataDir: m.dataDir }, load, `${run.name} r${round + 1}`));
     }
   }
   const runs = RUNS.map((r) => summarizeRuns(r.name, load, samples.get(r.name)!));
@@ -75,7 +81,20 @@ async function report(runs: CaseRun[], seconds: number): Promise<void> {
   const latencyRatio = opt.interService!.meanMs / base.interService!.meanMs;
   const throughputRatio = opt.maxThroughputRps / base.maxThroughputRps;
   const fmt = (x: number | null | undefined, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
-  const head = ['run', 'inter-service mean ms', 'p50', 'p90', 'p99', 'calls', 'end-to-end mean ms', 'p50', 'p99', 'max rps', 'errors', 'proxy CPU cores / 1k rps'];
+  const head = [
+    'run',
+    'inter-service mean ms',
+    'p50',
+    'p90',
+    'p99',
+    'calls',
+    'end-to-end mean ms',
+    'p50',
+    'p99',
+    'max rps',
+    'errors',
+    'proxy CPU cores / 1k rps',
+  ];
   const rows = runs.map((r) => [
     r.name,
     fmt(r.interService?.meanMs),
@@ -101,7 +120,15 @@ async function report(runs: CaseRun[], seconds: number): Promise<void> {
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
   const proxyless = by('optimized-proxyless');
   const roundRatios = base.perRound.map((b, i) => r3(opt.perRound[i]!.interServiceMeanMs! / b.interServiceMeanMs!));
-  const roundHead = ['round', 'baseline mean ms', 'optimized mean ms', 'optimized / baseline', 'proxyless mean ms', 'baseline max rps', 'optimized max rps'];
+  const roundHead = [
+    'round',
+    'baseline mean ms',
+    'optimized mean ms',
+    'optimized / baseline',
+    'proxyless mean ms',
+    'baseline max rps',
+    'optimized max rps',
+  ];
   const roundRows = base.perRound.map((b, i) => [
     i + 1,
     fmt(b.interServiceMeanMs),
@@ -132,7 +159,15 @@ async function report(runs: CaseRun[], seconds: number): Promise<void> {
 
   const machine = machineInfo();
   const command = `npm run bench:case --${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
-  const json = { when: new Date().toISOString(), machine, command, durationS: Math.round(seconds), settings: { ...load, rounds, users, calibration: calibrated }, targets, runs };
+  const json = {
+    when: new Date().toISOString(),
+    machine,
+    command,
+    durationS: Math.round(seconds),
+    settings: { ...load, rounds, users, calibration: calibrated },
+    targets,
+    runs,
+  };
   const markdown = [
     `# The case, measured`,
     '',
@@ -157,7 +192,13 @@ async function report(runs: CaseRun[], seconds: number): Promise<void> {
     title: `Inter-service latency (ms) at ${load.rateRps} rps`,
     width: 360,
     height: 200,
-    data: { values: meshRuns.flatMap((r) => [{ run: r.name, stat: 'mean', ms: r.interService!.meanMs }, { run: r.name, stat: 'p50', ms: r.interService!.p50Ms }, { run: r.name, stat: 'p99', ms: r.interService!.p99Ms }]) },
+    data: {
+      values: meshRuns.flatMap((r) => [
+        { run: r.name, stat: 'mean', ms: r.interService!.meanMs },
+        { run: r.name, stat: 'p50', ms: r.interService!.p50Ms },
+        { run: r.name, stat: 'p99', ms: r.interService!.p99Ms },
+      ]),
+    },
     mark: 'bar',
     encoding: {
       x: { field: 'run', type: 'nominal', sort: meshRuns.map((r) => r.name), title: null },
@@ -173,7 +214,10 @@ async function report(runs: CaseRun[], seconds: number): Promise<void> {
     height: 200,
     data: { values: runs.map((r) => ({ run: r.name, rps: r.maxThroughputRps })) },
     mark: 'bar',
-    encoding: { x: { field: 'run', type: 'nominal', sort: runs.map((r) => r.name), title: null }, y: { field: 'rps', type: 'quantitative', title: 'req/s' } },
+    encoding: {
+      x: { field: 'run', type: 'nominal', sort: runs.map((r) => r.name), title: null },
+      y: { field: 'rps', type: 'quantitative', title: 'req/s' },
+    },
   };
   const { files } = await writeResults({
     dir: values.out!,

@@ -20,7 +20,11 @@ export function ownerOf(url: string, functionName: string): string {
   // The only WebAssembly in these proxies is undici's HTTP parser (llhttp); it is not MeshCart's.
   if (url.startsWith('wasm://')) return 'undici (llhttp wasm)';
   // node:internal/modules/… is start-up (module loading); node:internal/streams/… the request path.
-  if (url.startsWith('node:')) return url.split('/').slice(0, url.startsWith('node:internal/') ? 2 : 1).join('/');
+  if (url.startsWith('node:'))
+    return url
+      .split('/')
+      .slice(0, url.startsWith('node:internal/') ? 2 : 1)
+      .join('/');
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1]!;
   return 'meshcart';
@@ -46,7 +50,10 @@ export function summarize(profile: Profile) {
     byOwner.set(owner, (byOwner.get(owner) ?? 0) + us);
   }
   const top = (m: Map<string, number>, n: number) =>
-    [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, us]) => ({ name: k, ms: Math.round(us / 1000), pct: Math.round((us / total) * 1000) / 10 }));
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, us]) => ({ name: k, ms: Math.round(us / 1000), pct: Math.round((us / total) * 1000) / 10 }));
   return { totalMs: Math.round(total / 1000), functions: top(byFunction, 25), owners: top(byOwner, 15) };
 }
 
@@ -56,10 +63,24 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.error('usage: node --import tsx load-tests/src/cpu-profile-summary.ts FILE.cpuprofile|DIR ...');
     process.exit(2);
   }
-  const files = args.flatMap((a) => (statSync(a).isDirectory() ? readdirSync(a).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(a, f)) : [a]));
+  const files = args.flatMap((a) =>
+    statSync(a).isDirectory()
+      ? readdirSync(a)
+          .filter((f) => f.endsWith('.cpuprofile'))
+          .map((f) => join(a, f))
+      : [a],
+  );
   for (const file of files) {
     const s = summarize(JSON.parse(readFileSync(file, 'utf8')) as Profile);
-    printTable(`${file}: ${s.totalMs} ms sampled, by owner`, ['owner', 'self ms', '%'], s.owners.map((o) => [o.name, o.ms, o.pct]));
-    printTable('by function (self time)', ['function', 'self ms', '%'], s.functions.map((o) => [o.name, o.ms, o.pct]));
+    printTable(
+      `${file}: ${s.totalMs} ms sampled, by owner`,
+      ['owner', 'self ms', '%'],
+      s.owners.map((o) => [o.name, o.ms, o.pct]),
+    );
+    printTable(
+      'by function (self time)',
+      ['function', 'self ms', '%'],
+      s.functions.map((o) => [o.name, o.ms, o.pct]),
+    );
   }
 }

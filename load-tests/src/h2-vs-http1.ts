@@ -35,11 +35,19 @@ const app = createServer((_req, res) => {
 await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
 const silent = pino({ level: 'silent' });
 const appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
-const order = new Sidecar({ service: 'order-service', instance: 'order-1', appUrl: 'http://127.0.0.1:9', controlPlaneUrls: ['http://127.0.0.1:9'], logger: silent });
+const order = new Sidecar({
+  service: 'order-service',
+  instance: 'order-1',
+  appUrl: 'http://127.0.0.1:9',
+  controlPlaneUrls: ['http://127.0.0.1:9'],
+  logger: silent,
+});
 const payment = new Sidecar({ service: 'payment-service', instance: 'payment-1', appUrl, controlPlaneUrls: ['http://127.0.0.1:9'], logger: silent });
 const [o, p] = [await order.start(), await payment.start()];
 const endpoints = endpointsSnapshot({
-  'payment-service': [{ instance: 'payment-1', url: `http://127.0.0.1:${p.inbound}`, h2cUrl: `http://127.0.0.1:${p.inboundH2c}`, weight: 1, labels: {} }],
+  'payment-service': [
+    { instance: 'payment-1', url: `http://127.0.0.1:${p.inbound}`, h2cUrl: `http://127.0.0.1:${p.inboundH2c}`, weight: 1, labels: {} },
+  ],
 });
 
 async function measure(h2: boolean, concurrency: number) {

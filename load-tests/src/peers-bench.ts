@@ -60,7 +60,10 @@ const durationS = positive('duration', values.duration, quick ? 3 : 5);
 const warmupS = values.warmup === '0' ? 0 : positive('warmup', values.warmup, quick ? 0.5 : 1);
 const rounds = Math.round(positive('rounds', values.rounds, quick ? 1 : 3));
 const concurrency = Math.round(positive('concurrency', values.concurrency, 64));
-const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
+const only = values.only
+  ?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 for (const name of only ?? []) {
   if (!(PEER_NAMES as readonly string[]).includes(name)) {
     console.error(`--only ${name}: unknown peer; peers are ${PEER_NAMES.join(', ')}`);
@@ -68,7 +71,17 @@ for (const name of only ?? []) {
   }
 }
 
-const ALL: Peer[] = [direct, nodeForwarder, fastifyHttpProxy, nginx, haproxy, meshcartSidecar, meshcartSidecarMtls, meshcartSidecarFull, meshcartProxyless];
+const ALL: Peer[] = [
+  direct,
+  nodeForwarder,
+  fastifyHttpProxy,
+  nginx,
+  haproxy,
+  meshcartSidecar,
+  meshcartSidecarMtls,
+  meshcartSidecarFull,
+  meshcartProxyless,
+];
 const selected = ALL.filter((p) => p.name === 'direct' || !only || only.includes(p.name));
 const log = (message: string) => process.stderr.write(`[bench:peers] ${message}\n`);
 const root = workspaceRoot();
@@ -113,7 +126,14 @@ async function measureRound(round: number, peer: Peer, target: RunningPeer): Pro
   // Timer-paced sends: a generator spinning for send precision would hold one of this machine's two
   // cores and starve the proxies under test. Its send lag (~0.5 ms) is in every peer's figures alike,
   // and cancels out of the added latency (peer minus direct, same round).
-  const open = await runOpenLoop({ rateRps, durationMs: durationS * 1000, warmupMs: warmupS * 1000, send: target.send, label: `${label} @${rateRps}/s`, spin: false });
+  const open = await runOpenLoop({
+    rateRps,
+    durationMs: durationS * 1000,
+    warmupMs: warmupS * 1000,
+    send: target.send,
+    label: `${label} @${rateRps}/s`,
+    spin: false,
+  });
   const usage = await Promise.all(samplers.map((s) => s.stop()));
   const windowS = (performance.now() - t0) / 1000;
   const closed = await runClosedLoop({
@@ -132,7 +152,8 @@ async function measureRound(round: number, peer: Peer, target: RunningPeer): Pro
     windowS,
   });
   const errors = open.errors + closed.errors;
-  if (open.achievedRps < 0.95 * rateRps) log(`warning: ${label} served ${Math.round(open.achievedRps)}/s of ${rateRps}/s: the path (or this machine) could not keep up`);
+  if (open.achievedRps < 0.95 * rateRps)
+    log(`warning: ${label} served ${Math.round(open.achievedRps)}/s of ${rateRps}/s: the path (or this machine) could not keep up`);
   log(
     `${label}: p50 ${open.p50Us} µs, p99 ${open.p99Us} µs at ${Math.round(open.achievedRps)}/s; max ${Math.round(closed.achievedRps)} req/s` +
       (usage.length ? `; RSS ${usage.map((u) => u.maxRssMb.toFixed(1)).join('+')} MB` : '') +
@@ -147,9 +168,17 @@ function loadNow(): number[] {
 const loadAtStart = loadNow();
 
 async function main(): Promise<void> {
-  if (loadAtStart[0]! > machineInfo().cpus) log(`warning: load average ${loadAtStart[0]} on ${machineInfo().cpus} CPUs: other work will skew the figures`);
-  log(`${selected.length} peers, ${rounds} round(s): ${durationS} s at ${rateRps} req/s, then ${Math.max(0.5, durationS * 0.6).toFixed(1)} s at ${concurrency} in flight, each after ${warmupS} s of warm-up`);
-  upstream = await ManagedProcess.start({ name: 'bench-upstream', entry: await bundleEntry('load-tests/src/peers/upstream-server.ts'), readyTimeoutMs: 60_000, env: { PORT: '0' } });
+  if (loadAtStart[0]! > machineInfo().cpus)
+    log(`warning: load average ${loadAtStart[0]} on ${machineInfo().cpus} CPUs: other work will skew the figures`);
+  log(
+    `${selected.length} peers, ${rounds} round(s): ${durationS} s at ${rateRps} req/s, then ${Math.max(0.5, durationS * 0.6).toFixed(1)} s at ${concurrency} in flight, each after ${warmupS} s of warm-up`,
+  );
+  upstream = await ManagedProcess.start({
+    name: 'bench-upstream',
+    entry: await bundleEntry('load-tests/src/peers/upstream-server.ts'),
+    readyTimeoutMs: 60_000,
+    env: { PORT: '0' },
+  });
   const upstreamUrl = `http://127.0.0.1:${upstream.ports['http']}`;
   log(`upstream (Fastify, own process) at ${upstreamUrl}`);
 
@@ -158,7 +187,10 @@ async function main(): Promise<void> {
     mkdirSync(tmpDir, { recursive: true });
     const t0 = performance.now();
     try {
-      running.set(peer.name, await peer.start({ upstreamUrl, path, tmpDir, log, ...(cpuProfDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] } : {}) }));
+      running.set(
+        peer.name,
+        await peer.start({ upstreamUrl, path, tmpDir, log, ...(cpuProfDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] } : {}) }),
+      );
       log(`${peer.name} ready in ${Math.round(performance.now() - t0)} ms`);
     } catch (err) {
       const reason = err instanceof PeerUnavailableError ? err.message : `failed to start: ${(err as Error).message.split('\n')[0]}`;

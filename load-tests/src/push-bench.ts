@@ -21,7 +21,15 @@ copyFileSync('deploy/mesh/optimized.yaml', join(dir, 'optimized.yaml'));
 const cp = await ManagedProcess.start({
   name: 'control-plane',
   entry: 'apps/control-plane/src/main.ts',
-  env: { PORT: '0', LOG_LEVEL: 'warn', MESH_CONFIG_DIR: dir, MESH_PROFILE: 'optimized', MESH_CA_DIR: join(dir, 'ca'), MESH_CONFIG_STATE_DIR: join(dir, 'state'), MESH_LEASE_TTL_MS: '60000' },
+  env: {
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    MESH_CONFIG_DIR: dir,
+    MESH_PROFILE: 'optimized',
+    MESH_CA_DIR: join(dir, 'ca'),
+    MESH_CONFIG_STATE_DIR: join(dir, 'state'),
+    MESH_LEASE_TTL_MS: '60000',
+  },
 });
 const url = `http://127.0.0.1:${cp.ports['http']}`;
 const rssMb = async () => (await readProcessStats(cp.pid!)).rssMb;
@@ -34,10 +42,17 @@ const clients = Array.from({ length: proxies }, (_, i) => {
   const versions: { resources?: string; endpoints?: string } = {};
   const client = new ControlPlaneClient({
     urls: [url],
-    registration: { service: services[i % services.length]!, instance: `sim-${i}`, mode: 'sidecar', endpointUrl: `http://127.0.0.1:${20_000 + i}`, labels: {} },
+    registration: {
+      service: services[i % services.length]!,
+      instance: `sim-${i}`,
+      mode: 'sidecar',
+      endpointUrl: `http://127.0.0.1:${20_000 + i}`,
+      labels: {},
+    },
     onResources: (s) => {
       versions.resources = s.version;
-      if (s.resources.listeners && target && JSON.stringify(s.resources).includes(`"timeoutMs":${target}`)) arrivals.set(`sim-${i}`, performance.now());
+      if (s.resources.listeners && target && JSON.stringify(s.resources).includes(`"timeoutMs":${target}`))
+        arrivals.set(`sim-${i}`, performance.now());
     },
     onEndpoints: (s) => void (versions.endpoints = s.version),
     versions: () => versions,
@@ -70,7 +85,11 @@ for (let round = 1; round <= rounds; round++) {
   target = String(4000 + round);
   base.spec.defaults.policy.timeoutMs = Number(target);
   const t0 = performance.now();
-  const res = await request(`${url}/api/v1/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ yaml: stringify(base), source: 'bench:push' }) });
+  const res = await request(`${url}/api/v1/config`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ yaml: stringify(base), source: 'bench:push' }),
+  });
   const { version } = APPLIED.verify(await res.body.json(), 'POST /api/v1/config');
   while (arrivals.size < proxies) await new Promise((r) => setTimeout(r, 1));
   const times = [...arrivals.values()].map((t) => t - t0).sort((a, b) => a - b);

@@ -42,9 +42,11 @@ try {
   console.error(`${COMMAND}: ${rateRps} req/s for ${durationS} s (browse 60%, detail 25%, order 10%, history 5%)`);
   const r = await runOpenLoop({ rateRps, durationMs: durationS * 1000, warmupMs: 2_000, send: shop.sender(), label: 'shop', spin: false });
   const ms = (us: number) => (us / 1000).toFixed(2);
-  printTable(`shop traffic at ${target}`, ['rate', 'achieved', 'requests', 'errors', 'mean ms', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'], [
-    [rateRps, r.achievedRps.toFixed(1), r.count, r.errors, ms(r.meanUs), ms(r.p50Us), ms(r.p90Us), ms(r.p99Us), ms(r.maxUs)],
-  ]);
+  printTable(
+    `shop traffic at ${target}`,
+    ['rate', 'achieved', 'requests', 'errors', 'mean ms', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
+    [[rateRps, r.achievedRps.toFixed(1), r.count, r.errors, ms(r.meanUs), ms(r.p50Us), ms(r.p90Us), ms(r.p99Us), ms(r.maxUs)]],
+  );
   for (const sample of r.errorSamples) console.log(`error: ${sample}`);
   if (values.json) await writeFile(values.json, `${JSON.stringify({ when: new Date().toISOString(), target, ...r }, null, 2)}\n`);
 } catch (err) {

@@ -12,11 +12,32 @@ const dir = makeTempDir('meshcart-ablation-smoke-');
 afterAll(() => dir.remove());
 
 describe('npm run bench:ablation --quick', () => {
-  it('measures baseline + each knob and optimized − each knob, and reports each knob\'s share', async () => {
+  it("measures baseline + each knob and optimized − each knob, and reports each knob's share", async () => {
     const out = join(dir.path, 'results');
     const jsonFile = join(dir.path, 'ablation.json');
-    const args = ['--quick', '--knobs', 'connection-reuse,key-type', '--rate', '20', '--rate-seconds', '1', '--saturation-seconds', '1', '--warmup-seconds', '0.5', '--concurrency', '4', '--out', out, '--json', jsonFile];
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'load-tests/src/ablation-bench.ts', ...args], { cwd: workspaceRoot(), maxBuffer: 16 << 20 });
+    const args = [
+      '--quick',
+      '--knobs',
+      'connection-reuse,key-type',
+      '--rate',
+      '20',
+      '--rate-seconds',
+      '1',
+      '--saturation-seconds',
+      '1',
+      '--warmup-seconds',
+      '0.5',
+      '--concurrency',
+      '4',
+      '--out',
+      out,
+      '--json',
+      jsonFile,
+    ];
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'load-tests/src/ablation-bench.ts', ...args], {
+      cwd: workspaceRoot(),
+      maxBuffer: 16 << 20,
+    });
 
     const result = JSON.parse(readFileSync(jsonFile, 'utf8'));
     expect(result.runs.map((r: { name: string }) => r.name)).toEqual([

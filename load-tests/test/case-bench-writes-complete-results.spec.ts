@@ -17,8 +17,29 @@ describe('npm run bench:case --quick', () => {
   it('measures every run and writes JSON, Markdown and charts', async () => {
     const out = join(dir.path, 'results');
     const jsonFile = join(dir.path, 'case.json');
-    const args = ['--quick', '--rate', '20', '--rate-seconds', '1', '--saturation-seconds', '1', '--warmup-seconds', '0.5', '--concurrency', '4', '--users', '2', '--out', out, '--json', jsonFile];
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'load-tests/src/case-bench.ts', ...args], { cwd: workspaceRoot(), maxBuffer: 16 << 20 });
+    const args = [
+      '--quick',
+      '--rate',
+      '20',
+      '--rate-seconds',
+      '1',
+      '--saturation-seconds',
+      '1',
+      '--warmup-seconds',
+      '0.5',
+      '--concurrency',
+      '4',
+      '--users',
+      '2',
+      '--out',
+      out,
+      '--json',
+      jsonFile,
+    ];
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'load-tests/src/case-bench.ts', ...args], {
+      cwd: workspaceRoot(),
+      maxBuffer: 16 << 20,
+    });
 
     const result = JSON.parse(readFileSync(jsonFile, 'utf8'));
     expect(JSON.parse(readFileSync(join(out, 'case.json'), 'utf8'))).toEqual(result);
@@ -35,7 +56,8 @@ describe('npm run bench:case --quick', () => {
         expect(r.interService).toBeNull();
       } else {
         expect(r.interService.count, r.name).toBeGreaterThan(0);
-        for (const k of ['meanMs', 'p50Ms', 'p90Ms', 'p99Ms']) expect(finite(r.interService[k]) && r.interService[k] > 0, `${r.name} interService.${k}`).toBe(true);
+        for (const k of ['meanMs', 'p50Ms', 'p90Ms', 'p99Ms'])
+          expect(finite(r.interService[k]) && r.interService[k] > 0, `${r.name} interService.${k}`).toBe(true);
         // Every hop of the shop was seen by its caller's proxy.
         expect(Object.keys(r.edges), r.name).toEqual(expect.arrayContaining(['gateway→product-service', 'gateway→order-service']));
       }
@@ -47,7 +69,12 @@ describe('npm run bench:case --quick', () => {
       expect(r.perRound[0].interServiceMeanMs, r.name).toBe(r.name === 'off' ? null : r.interService.meanMs);
     }
     expect(result.targets.latencyRatioByRound).toEqual([result.targets.latencyRatio]);
-    expect(result.targets).toMatchObject({ latencyTarget: 0.4, throughputTarget: 1.3, latencyMet: expect.any(Boolean), throughputMet: expect.any(Boolean) });
+    expect(result.targets).toMatchObject({
+      latencyTarget: 0.4,
+      throughputTarget: 1.3,
+      latencyMet: expect.any(Boolean),
+      throughputMet: expect.any(Boolean),
+    });
     expect(stdout).toContain('optimized vs baseline: inter-service mean');
     expect(stdout).toContain('optimized-proxyless');
 

@@ -13,7 +13,7 @@ describe('cpu profile summary', () => {
     expect(ownerOf('wasm://wasm/00034eea', 'wasm-function[20]')).toBe('undici (llhttp wasm)');
   });
 
-  it('adds each sample\'s time delta to the sampled function', () => {
+  it("adds each sample's time delta to the sampled function", () => {
     const profile = {
       nodes: [
         { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 } },

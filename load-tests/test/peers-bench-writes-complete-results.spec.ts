@@ -62,7 +62,13 @@ describe('npm run bench:peers', () => {
       { cwd: join(__dirname, '../..'), timeout: 280_000, maxBuffer: 16 * 1024 * 1024 },
     );
 
-    const result = JSON.parse(readFileSync(jsonFile, 'utf8')) as { when: string; machine: { cpus: number }; rateRps: number; rounds: number; runs: Run[] };
+    const result = JSON.parse(readFileSync(jsonFile, 'utf8')) as {
+      when: string;
+      machine: { cpus: number };
+      rateRps: number;
+      rounds: number;
+      runs: Run[];
+    };
     expect(Number.isNaN(Date.parse(result.when))).toBe(false);
     expect(result.machine.cpus).toBeGreaterThan(0);
     expect(result).toMatchObject({ rateRps: 200, rounds: 1 });

@@ -10,7 +10,12 @@ const chart = {
   title: 'p99 by protocol',
   width: 300,
   height: 120,
-  data: { values: [{ protocol: 'h2c-proto', p99: 812 }, { protocol: 'http1-proto', p99: 1034 }] },
+  data: {
+    values: [
+      { protocol: 'h2c-proto', p99: 812 },
+      { protocol: 'http1-proto', p99: 1034 },
+    ],
+  },
   mark: 'bar',
   encoding: {
     y: { field: 'protocol', type: 'nominal' },
@@ -54,9 +59,15 @@ describe('report', () => {
   });
 
   it('builds Markdown tables with escaped cells and right-aligned number columns', () => {
-    expect(markdownTable(['peer', 'p99 µs'], [['a|b', 812], ['envoy', 1034]])).toBe(
-      ['| peer | p99 µs |', '| --- | ---: |', '| a\\|b | 812 |', '| envoy | 1034 |'].join('\n'),
-    );
+    expect(
+      markdownTable(
+        ['peer', 'p99 µs'],
+        [
+          ['a|b', 812],
+          ['envoy', 1034],
+        ],
+      ),
+    ).toBe(['| peer | p99 µs |', '| --- | ---: |', '| a\\|b | 812 |', '| envoy | 1034 |'].join('\n'));
   });
 
   it('prints tables to stdout only, without colour codes', () => {

@@ -21,7 +21,10 @@ export function spiffeId(trustDomain: string, namespace: string, service: string
 }
 
 function toPem(der: ArrayBuffer, label: string): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').trimEnd();
+  const b64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .trimEnd();
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 
@@ -73,7 +76,9 @@ export class CertificateAuthority {
       ],
     });
     mkdirSync(dir, { recursive: true });
-    writeFileSync(keyFile, toPem((await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as never)) as ArrayBuffer, 'PRIVATE KEY'), { mode: 0o600 });
+    writeFileSync(keyFile, toPem((await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as never)) as ArrayBuffer, 'PRIVATE KEY'), {
+      mode: 0o600,
+    });
     writeFileSync(certFile, root.toString('pem') + '\n');
     return new CertificateAuthority(keys.privateKey, root);
   }

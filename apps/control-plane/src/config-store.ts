@@ -9,7 +9,19 @@ import {
   type ResourcesSnapshot,
 } from '@meshcart/mesh-config';
 import { EventEmitter } from 'node:events';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  unwatchFile,
+  watchFile,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 const PROFILE = /^[a-z0-9][a-z0-9-]*$/;
@@ -113,14 +125,22 @@ export class ConfigStore extends EventEmitter<{ change: [] }> {
    */
   adopt(entry: Pick<PeerConfigEntry, 'version' | 'appliedAt' | 'source' | 'config'>, force = false): boolean {
     const config = validateMeshConfig(entry.config, `${entry.source} (from a peer replica)`);
-    if (contentVersion(config) !== entry.version) throw new Error(`peer config ${entry.version} does not match its content (${contentVersion(config)})`);
+    if (contentVersion(config) !== entry.version)
+      throw new Error(`peer config ${entry.version} does not match its content (${contentVersion(config)})`);
     return this.locked(() => {
       this.reload();
       const last = this.last()!;
       if (last.version === entry.version) return false;
       const later = entry.appliedAt > last.appliedAt || (entry.appliedAt === last.appliedAt && entry.version > last.version);
       if (!later && !force) return false;
-      this.append({ seq: last.seq + 1, version: entry.version, profile: config.metadata.name, appliedAt: entry.appliedAt, source: entry.source, config });
+      this.append({
+        seq: last.seq + 1,
+        version: entry.version,
+        profile: config.metadata.name,
+        appliedAt: entry.appliedAt,
+        source: entry.source,
+        config,
+      });
       return true;
     });
   }

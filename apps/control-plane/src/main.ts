@@ -26,9 +26,20 @@ function bootstrapToken(e: NodeJS.ProcessEnv): string {
 function injectorOptions(e: NodeJS.ProcessEnv): InjectorOptions | undefined {
   if (!e['INJECTOR_PORT']) return undefined;
   const image = e['INJECT_SIDECAR_IMAGE'];
-  if (!image) throw new EnvError('INJECT_SIDECAR_IMAGE', '', 'the image injected sidecars run, e.g. registry.example.com/meshcart:1.0 (required with INJECTOR_PORT)');
+  if (!image)
+    throw new EnvError(
+      'INJECT_SIDECAR_IMAGE',
+      '',
+      'the image injected sidecars run, e.g. registry.example.com/meshcart:1.0 (required with INJECTOR_PORT)',
+    );
   const ns = e['POD_NAMESPACE'] ?? 'meshcart';
-  const list = (v: string | undefined, fallback: string[]) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : fallback);
+  const list = (v: string | undefined, fallback: string[]) =>
+    v
+      ? v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : fallback;
   return {
     host: e['HOST'] ?? '127.0.0.1',
     port: readPort(e, 'INJECTOR_PORT', 15017),
@@ -51,12 +62,18 @@ function injectorOptions(e: NodeJS.ProcessEnv): InjectorOptions | undefined {
  * name with every replica's address, e.g. a headless Service). Neither set: a single control plane.
  */
 function peers(e: NodeJS.ProcessEnv) {
-  const urls = (e['MESH_PEERS'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const url of urls) if (!/^https?:\/\/[^/]+\/?$/.test(url)) throw new EnvError('MESH_PEERS', e['MESH_PEERS']!, 'base URLs separated by commas, e.g. http://cp-1:15010,http://cp-2:15010');
+  const urls = (e['MESH_PEERS'] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const url of urls)
+    if (!/^https?:\/\/[^/]+\/?$/.test(url))
+      throw new EnvError('MESH_PEERS', e['MESH_PEERS']!, 'base URLs separated by commas, e.g. http://cp-1:15010,http://cp-2:15010');
   let dns: { host: string; port: number } | undefined;
   if (e['MESH_PEERS_DNS']) {
     const m = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(e['MESH_PEERS_DNS']);
-    if (!m || Number(m[2]) > 65535) throw new EnvError('MESH_PEERS_DNS', e['MESH_PEERS_DNS'], 'host:port, e.g. control-plane-peers.meshcart.svc.cluster.local:15010');
+    if (!m || Number(m[2]) > 65535)
+      throw new EnvError('MESH_PEERS_DNS', e['MESH_PEERS_DNS'], 'host:port, e.g. control-plane-peers.meshcart.svc.cluster.local:15010');
     dns = { host: m[1]!, port: Number(m[2]) };
   }
   if (urls.length === 0 && !dns) return undefined;

@@ -89,7 +89,10 @@ export class Replicas {
     await this.refresh().catch((err: Error) => this.opts.log?.warn({ err: err.message }, 'peer discovery failed; starting alone'));
     await Promise.all([...this.links.values()].map((link) => this.flush(link)));
     this.join();
-    this.refresher = setInterval(() => void this.refresh().catch((err: Error) => this.opts.log?.warn({ err: err.message }, 'peer discovery failed')), this.opts.refreshMs ?? 5_000);
+    this.refresher = setInterval(
+      () => void this.refresh().catch((err: Error) => this.opts.log?.warn({ err: err.message }, 'peer discovery failed')),
+      this.opts.refreshMs ?? 5_000,
+    );
     this.ticker = setInterval(() => this.tick(), 500);
     this.refresher.unref();
     this.ticker.unref();
@@ -156,7 +159,10 @@ export class Replicas {
             else this.store.adopt(event.entry);
           } catch (err) {
             refused.push({ version: event.entry.version, error: (err as Error).message });
-            this.opts.log?.warn({ peer: batch.from, version: event.entry.version, err: (err as Error).message }, 'refused a config from a peer replica; the last good one stays');
+            this.opts.log?.warn(
+              { peer: batch.from, version: event.entry.version, err: (err as Error).message },
+              'refused a config from a peer replica; the last good one stays',
+            );
           }
           break;
       }
@@ -189,7 +195,8 @@ export class Replicas {
     // A joining peer decides for itself, and announces its file if that is news.
     if (peer.joining) return;
     // Two replicas that drifted apart (a partition): the later change wins on both.
-    if (!this.store.adopt(entry) && entry.version !== this.store.currentEntry().version) this.publish({ type: 'config', entry: this.store.currentEntry() });
+    if (!this.store.adopt(entry) && entry.version !== this.store.currentEntry().version)
+      this.publish({ type: 'config', entry: this.store.currentEntry() });
   }
 
   /**
@@ -210,11 +217,16 @@ export class Replicas {
       if (offers.some((o) => o.entry.version !== mine.version)) this.publish({ type: 'config', entry: mine });
       return;
     }
-    const latest = running.map((o) => o.entry).reduce((a, b) => (b.appliedAt > a.appliedAt || (b.appliedAt === a.appliedAt && b.version > a.version) ? b : a));
+    const latest = running
+      .map((o) => o.entry)
+      .reduce((a, b) => (b.appliedAt > a.appliedAt || (b.appliedAt === a.appliedAt && b.version > a.version) ? b : a));
     if (running.some((o) => o.fileVersions.includes(mine.version))) {
       this.store.adopt(latest, true);
     } else if (latest.version !== mine.version) {
-      this.opts.log?.info({ version: mine.version, running: latest.version }, 'this replica brings a profile file the running replicas have not applied');
+      this.opts.log?.info(
+        { version: mine.version, running: latest.version },
+        'this replica brings a profile file the running replicas have not applied',
+      );
       this.publish({ type: 'config', entry: mine });
     }
   }
@@ -231,13 +243,19 @@ export class Replicas {
       }
     }
     events.push({ type: 'config', entry: this.store.currentEntry() });
-    return { from: this.id, ca: this.opts.caFingerprint(), snapshot: { joining: !this.joined, fileVersions: this.store.fileVersions(), complete: this.push.isComplete() }, events };
+    return {
+      from: this.id,
+      ca: this.opts.caFingerprint(),
+      snapshot: { joining: !this.joined, fileVersions: this.store.fileVersions(), complete: this.push.isComplete() },
+      events,
+    };
   }
 
   private async refresh(): Promise<void> {
     const urls = new Set((await this.opts.discover()).map((u) => u.replace(/\/+$/, '')));
     for (const url of urls) {
-      if (!this.links.has(url)) this.links.set(url, { url, self: false, up: false, busy: false, needsSnapshot: true, queue: [], lastSent: 0, batches: 0, failures: 0 });
+      if (!this.links.has(url))
+        this.links.set(url, { url, self: false, up: false, busy: false, needsSnapshot: true, queue: [], lastSent: 0, batches: 0, failures: 0 });
     }
     for (const [url, link] of this.links) {
       if (urls.has(url)) continue;
@@ -285,7 +303,8 @@ export class Replicas {
       link.up = true;
       link.needsSnapshot = restarted && !batch.snapshot;
       link.lastError = link.reported = undefined;
-      for (const r of reply.refused ?? []) this.opts.log?.warn({ peer: link.url, version: r.version, err: r.error }, 'a peer replica refused a config version');
+      for (const r of reply.refused ?? [])
+        this.opts.log?.warn({ peer: link.url, version: r.version, err: r.error }, 'a peer replica refused a config version');
       if (reply.snapshot) this.apply(reply.snapshot);
     } catch (err) {
       // Said once per new reason, not on every retry, nor while joining (this replica's own address

@@ -155,15 +155,25 @@ export function injectionPatch(object: unknown, s: InjectionSettings): PatchOp[]
     throw new InjectionError(`no app port: set ${ANNOTATIONS.appPort} to 1-65535, or declare a containerPort on container "${app.name}"`);
   }
   const resources = {
-    requests: { cpu: annotations[ANNOTATIONS.cpuRequest] ?? s.resources.requests.cpu, memory: annotations[ANNOTATIONS.memoryRequest] ?? s.resources.requests.memory },
-    limits: { cpu: annotations[ANNOTATIONS.cpuLimit] ?? s.resources.limits.cpu, memory: annotations[ANNOTATIONS.memoryLimit] ?? s.resources.limits.memory },
+    requests: {
+      cpu: annotations[ANNOTATIONS.cpuRequest] ?? s.resources.requests.cpu,
+      memory: annotations[ANNOTATIONS.memoryRequest] ?? s.resources.requests.memory,
+    },
+    limits: {
+      cpu: annotations[ANNOTATIONS.cpuLimit] ?? s.resources.limits.cpu,
+      memory: annotations[ANNOTATIONS.memoryLimit] ?? s.resources.limits.memory,
+    },
   };
 
   const sidecar = sidecarContainer(service, appPort, s, resources);
   const volumes = SIDECAR_VOLUMES;
   const ops: PatchOp[] = [];
   // First among the init containers, so any later init container already has the mesh.
-  ops.push(pod.spec.initContainers ? { op: 'add', path: '/spec/initContainers/0', value: sidecar } : { op: 'add', path: '/spec/initContainers', value: [sidecar] });
+  ops.push(
+    pod.spec.initContainers
+      ? { op: 'add', path: '/spec/initContainers/0', value: sidecar }
+      : { op: 'add', path: '/spec/initContainers', value: [sidecar] },
+  );
   if (pod.spec.volumes) for (const v of volumes) ops.push({ op: 'add', path: '/spec/volumes/-', value: v });
   else ops.push({ op: 'add', path: '/spec/volumes', value: volumes });
   const present = new Set((app.env ?? []).map((e) => (e as { name?: string }).name));
@@ -180,7 +190,8 @@ export function injectionPatch(object: unknown, s: InjectionSettings): PatchOp[]
  */
 export function review(req: AdmissionReview, s: InjectionSettings): AdmissionResponse {
   const response: AdmissionResponse['response'] = { uid: req.request.uid, allowed: true };
-  if (req.request.kind.kind !== 'Pod' || req.request.operation !== 'CREATE') return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
+  if (req.request.kind.kind !== 'Pod' || req.request.operation !== 'CREATE')
+    return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
   try {
     const ops = injectionPatch(req.request.object, s);
     if (ops.length) {

@@ -27,20 +27,23 @@ afterAll(async () => {
 });
 
 describe('certificate authority', () => {
-  it.each(['ECDSA_P256', 'RSA_2048'] as const)('issues a %s workload certificate for the SPIFFE ID of the service, signed by the root', async (keyType) => {
-    const identity = new WorkloadIdentity({ service: 'payment-service', controlPlaneUrls: [url], bootstrapToken: 'secret-token' });
-    const creds = await identity.ensure(keyType);
-    identity.stop();
-    expect(creds.spiffeId).toBe('spiffe://meshcart.local/ns/default/sa/payment-service');
-    const cert = new X509Certificate(creds.certPem);
-    const root = new X509Certificate(creds.caPem);
-    expect(cert.subjectAltName).toBe('URI:spiffe://meshcart.local/ns/default/sa/payment-service');
-    expect(cert.verify(root.publicKey)).toBe(true);
-    expect(cert.checkPrivateKey((await import('node:crypto')).createPrivateKey(creds.keyPem))).toBe(true);
-    expect(cert.publicKey.asymmetricKeyType).toBe(keyType === 'RSA_2048' ? 'rsa' : 'ec');
-    // Short-lived: the configured lifetime (24 h by default), not years.
-    expect(new Date(cert.validTo).getTime() - Date.now()).toBeLessThanOrEqual(24 * 3_600_000 + 60_000);
-  });
+  it.each(['ECDSA_P256', 'RSA_2048'] as const)(
+    'issues a %s workload certificate for the SPIFFE ID of the service, signed by the root',
+    async (keyType) => {
+      const identity = new WorkloadIdentity({ service: 'payment-service', controlPlaneUrls: [url], bootstrapToken: 'secret-token' });
+      const creds = await identity.ensure(keyType);
+      identity.stop();
+      expect(creds.spiffeId).toBe('spiffe://meshcart.local/ns/default/sa/payment-service');
+      const cert = new X509Certificate(creds.certPem);
+      const root = new X509Certificate(creds.caPem);
+      expect(cert.subjectAltName).toBe('URI:spiffe://meshcart.local/ns/default/sa/payment-service');
+      expect(cert.verify(root.publicKey)).toBe(true);
+      expect(cert.checkPrivateKey((await import('node:crypto')).createPrivateKey(creds.keyPem))).toBe(true);
+      expect(cert.publicKey.asymmetricKeyType).toBe(keyType === 'RSA_2048' ? 'rsa' : 'ec');
+      // Short-lived: the configured lifetime (24 h by default), not years.
+      expect(new Date(cert.validTo).getTime() - Date.now()).toBeLessThanOrEqual(24 * 3_600_000 + 60_000);
+    },
+  );
 
   it('refuses a request without the bootstrap token, and one asking for another identity', async () => {
     const wrong = new WorkloadIdentity({ service: 'payment-service', controlPlaneUrls: [url], bootstrapToken: 'guess' });

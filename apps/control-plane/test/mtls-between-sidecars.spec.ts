@@ -74,13 +74,17 @@ describe('mTLS between sidecars (STRICT)', () => {
     expect(res.statusCode).toBe(200);
     await res.body.dump();
     expect(await metrics('order-1')).toMatch(/mesh_tls_handshakes_total\{dst_service="payment-service"[^}]*\} [1-9]/);
-    expect(await metrics('payment-1')).toMatch(/mesh_requests_total\{direction="inbound",src_service="order-service",dst_service="payment-service",status_code="200"/);
+    expect(await metrics('payment-1')).toMatch(
+      /mesh_requests_total\{direction="inbound",src_service="order-service",dst_service="payment-service",status_code="200"/,
+    );
   });
 
   it('exports when its workload certificate came into use and when it expires, as Unix timestamps', async () => {
     const text = await metrics('order-1');
     const expiry = Number(/^mesh_workload_certificate_expiry_timestamp_seconds\{[^}]*\} (\S+)$/m.exec(text)?.[1]);
-    const dump = (await (await request(`http://127.0.0.1:${sidecars['order-1']!.ports.admin}/config_dump`)).body.json()) as { identity: { notAfter: string } };
+    const dump = (await (await request(`http://127.0.0.1:${sidecars['order-1']!.ports.admin}/config_dump`)).body.json()) as {
+      identity: { notAfter: string };
+    };
     expect(expiry).toBe(new Date(dump.identity.notAfter).getTime() / 1000);
     expect(expiry * 1000).toBeGreaterThan(Date.now());
     const issued = Number(/^mesh_workload_certificate_issued_timestamp_seconds\{[^}]*\} (\S+)$/m.exec(text)?.[1]);
@@ -105,7 +109,9 @@ describe('mTLS between sidecars (STRICT)', () => {
     foreignIdentity.stop();
     await other.close();
     const port = sidecars['payment-1']!.ports.inbound;
-    const pool = new Pool(`https://127.0.0.1:${port}`, { connect: { cert: foreign.certPem, key: foreign.keyPem, ca: foreign.caPem, rejectUnauthorized: false } });
+    const pool = new Pool(`https://127.0.0.1:${port}`, {
+      connect: { cert: foreign.certPem, key: foreign.keyPem, ca: foreign.caPem, rejectUnauthorized: false },
+    });
     await expect(pool.request({ path: '/charges', method: 'GET' })).rejects.toThrow();
     await pool.close();
     expect(await metrics('payment-1')).toMatch(/mesh_tls_handshake_failures_total\{[^}]*\} [1-9]/);
@@ -121,7 +127,8 @@ describe('mTLS between sidecars (STRICT)', () => {
     const expired = await ca.issue(csr.toString('pem'), 'spiffe://meshcart.local/ns/default/sa/order-service', -30_000);
     const keyDer = Buffer.from((await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)) as ArrayBuffer);
     const keyPem = `-----BEGIN PRIVATE KEY-----\n${keyDer.toString('base64')}\n-----END PRIVATE KEY-----\n`;
-    const refusals = async () => [...(await metrics('payment-1')).matchAll(/mesh_tls_handshake_failures_total\{[^}]*\} (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+    const refusals = async () =>
+      [...(await metrics('payment-1')).matchAll(/mesh_tls_handshake_failures_total\{[^}]*\} (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
     const countBefore = await refusals();
     const pool = new Pool(`https://127.0.0.1:${sidecars['payment-1']!.ports.inbound}`, {
       connect: { cert: expired.certificatePem, key: keyPem, ca: expired.caPem, rejectUnauthorized: false },
@@ -136,7 +143,14 @@ describe('mTLS between sidecars (STRICT)', () => {
     const put = await request(`${cpUrl}/api/v1/proxies/impostor-1`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ service: 'payment-service', instance: 'impostor-1', mode: 'sidecar', mtls: true, endpointUrl: `http://127.0.0.1:${sidecars['user-1']!.ports.inbound}`, labels: {} }),
+      body: JSON.stringify({
+        service: 'payment-service',
+        instance: 'impostor-1',
+        mode: 'sidecar',
+        mtls: true,
+        endpointUrl: `http://127.0.0.1:${sidecars['user-1']!.ports.inbound}`,
+        labels: {},
+      }),
     });
     await put.body.dump();
     await new Promise((r) => setTimeout(r, 200));
@@ -146,7 +160,9 @@ describe('mTLS between sidecars (STRICT)', () => {
     await (await request(`${cpUrl}/api/v1/proxies/impostor-1`, { method: 'DELETE' })).body.dump();
     // Gone from the order sidecar's endpoints before the next test.
     for (let i = 0; i < 60; i++) {
-      const dump = (await (await request(`http://127.0.0.1:${sidecars['order-1']!.ports.admin}/config_dump`)).body.json()) as { clusters: { name: string; endpoints: { instance: string }[] }[] };
+      const dump = (await (await request(`http://127.0.0.1:${sidecars['order-1']!.ports.admin}/config_dump`)).body.json()) as {
+        clusters: { name: string; endpoints: { instance: string }[] }[];
+      };
       if (!dump.clusters.find((c) => c.name === 'payment-service')!.endpoints.some((e) => e.instance === 'impostor-1')) return;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -183,7 +199,8 @@ describe('mTLS between sidecars (STRICT)', () => {
 
   it('renews certificates before they expire without failing requests', async () => {
     const dump = async () =>
-      ((await (await request(`http://127.0.0.1:${sidecars['order-1']!.ports.admin}/config_dump`)).body.json()) as { identity: { notAfter: string } }).identity.notAfter;
+      ((await (await request(`http://127.0.0.1:${sidecars['order-1']!.ports.admin}/config_dump`)).body.json()) as { identity: { notAfter: string } })
+        .identity.notAfter;
     const first = await dump();
     const statuses = new Set<number>();
     // Certificates live 6 s and renew at two thirds; traffic runs until the renewal has happened

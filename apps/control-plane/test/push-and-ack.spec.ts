@@ -29,7 +29,15 @@ async function startControlPlane(port = 0, leaseTtlMs = 10_000) {
 }
 
 async function join_(cpUrl: string, service: string, instance: string, endpointUrl?: string) {
-  const rt = new MeshRuntime({ service, instance, mode: 'sidecar', controlPlaneUrls: [cpUrl], admin: { host: '127.0.0.1', port: 0 }, logger: silent, heartbeatIntervalMs: 100 });
+  const rt = new MeshRuntime({
+    service,
+    instance,
+    mode: 'sidecar',
+    controlPlaneUrls: [cpUrl],
+    admin: { host: '127.0.0.1', port: 0 },
+    logger: silent,
+    heartbeatIntervalMs: 100,
+  });
   const adminUrl = await rt.startAdmin();
   rt.connect(adminUrl, endpointUrl);
   cleanups.push(() => rt.close());
@@ -94,7 +102,9 @@ describe('control plane push', () => {
     const order = await join_(cp.url, 'order-service', 'order-1', 'http://127.0.0.1:1');
     const payment = await join_(cp.url, 'payment-service', 'payment-1', 'http://127.0.0.1:2');
     const paymentEndpoints = () =>
-      ((order.dataPlane.dump() as { endpoints: { clusters: Record<string, { instance: string }[]> } }).endpoints.clusters['payment-service'] ?? []).map((e) => e.instance);
+      (
+        (order.dataPlane.dump() as { endpoints: { clusters: Record<string, { instance: string }[]> } }).endpoints.clusters['payment-service'] ?? []
+      ).map((e) => e.instance);
     await expect.poll(() => paymentEndpoints().join(), { ...WAIT, message: "order-1's endpoints of payment-service" }).toBe('payment-1');
     await payment.leave();
     await expect.poll(paymentEndpoints, { ...WAIT, message: "order-1's endpoints of payment-service after it left" }).toHaveLength(0);
@@ -185,7 +195,10 @@ describe('control plane push', () => {
     const dir = makeTempDir();
     cleanups.push(() => dir.remove());
     copyFileSync(join(deployDir, 'optimized.yaml'), join(dir.path, 'ok.yaml'));
-    writeFileSync(join(dir.path, 'broken.yaml'), 'apiVersion: meshcart.io/v1alpha1\nkind: MeshConfig\nmetadata: {name: b}\nspec:\n  services:\n    a: { mode: warp }\n');
+    writeFileSync(
+      join(dir.path, 'broken.yaml'),
+      'apiVersion: meshcart.io/v1alpha1\nkind: MeshConfig\nmetadata: {name: b}\nspec:\n  services:\n    a: { mode: warp }\n',
+    );
     expect(() => buildApp({ configDir: dir.path, profile: 'ok', logger: false, ...identity })).not.toThrow();
     try {
       buildApp({ configDir: dir.path, profile: 'broken', logger: false, ...identity });
@@ -210,7 +223,8 @@ describe('live changes', () => {
     expect(put.statusCode).toBe(200);
     await put.body.dump();
     await expect.poll(() => rt.dataPlane.versions().resources, { ...WAIT, message: "gw-1's resources version after the fault" }).not.toBe(before);
-    const routes = (rt.dataPlane.dump() as { resources: { resources: { edgeRoutes: { name: string; fault?: unknown }[] } } }).resources.resources.edgeRoutes;
+    const routes = (rt.dataPlane.dump() as { resources: { resources: { edgeRoutes: { name: string; fault?: unknown }[] } } }).resources.resources
+      .edgeRoutes;
     expect(routes.find((r) => r.name === 'products')?.fault).toEqual({ abort: { httpStatus: 503, percent: 50 } });
     expect(routes.find((r) => r.name === 'orders')?.fault).toBeUndefined();
     const faulted = rt.dataPlane.versions().resources;

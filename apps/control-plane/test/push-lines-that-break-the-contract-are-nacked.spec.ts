@@ -41,7 +41,7 @@ describe('a push line that does not match the control-plane API', () => {
     expect(broken).not.toBe(good);
     const nacked = await vi.waitFor(async () => {
       const p = await orderProxy(cp);
-      expect(p?.acks.resources?.rejectedVersion, "the resources version order-1 refused").toBe(broken);
+      expect(p?.acks.resources?.rejectedVersion, 'the resources version order-1 refused').toBe(broken);
       return p;
     }, WAIT);
     expect(nacked!.acks.resources).toMatchObject({ acked: false, version: good });

@@ -55,7 +55,15 @@ async function startReplica(peers: string[], opts: { configDir?: string; leaseTt
 }
 
 async function startProxy(cpUrls: string[], service: string, instance: string, endpointUrl?: string, heartbeatIntervalMs = 100) {
-  const rt = new MeshRuntime({ service, instance, mode: 'sidecar', controlPlaneUrls: cpUrls, admin: { host: '127.0.0.1', port: 0 }, logger: silent, heartbeatIntervalMs });
+  const rt = new MeshRuntime({
+    service,
+    instance,
+    mode: 'sidecar',
+    controlPlaneUrls: cpUrls,
+    admin: { host: '127.0.0.1', port: 0 },
+    logger: silent,
+    heartbeatIntervalMs,
+  });
   const adminUrl = await rt.startAdmin();
   rt.connect(adminUrl, endpointUrl);
   cleanups.push(() => rt.close());
@@ -64,7 +72,9 @@ async function startProxy(cpUrls: string[], service: string, instance: string, e
 }
 
 const endpointsOf = (rt: MeshRuntime, cluster: string) =>
-  ((rt.dataPlane.dump() as { endpoints: { clusters: Record<string, { instance: string }[]> } | null }).endpoints?.clusters[cluster] ?? []).map((e) => e.instance).sort();
+  ((rt.dataPlane.dump() as { endpoints: { clusters: Record<string, { instance: string }[]> } | null }).endpoints?.clusters[cluster] ?? [])
+    .map((e) => e.instance)
+    .sort();
 
 async function get<T>(url: string): Promise<T> {
   const res = await request(url);
@@ -82,7 +92,9 @@ interface ProxyView {
 const proxiesAt = (cp: Replica) => get<ProxyView[]>(`${cp.url}/api/v1/proxies`);
 const configAt = (cp: Replica) => get<{ version: string }>(`${cp.url}/api/v1/config`).then((c) => c.version);
 const peersAt = (cp: Replica) =>
-  get<{ replica: string; joined: boolean; peers: { url: string; replica: string | null; state: string; lastError: string | null }[] }>(`${cp.url}/api/v1/peers`);
+  get<{ replica: string; joined: boolean; peers: { url: string; replica: string | null; state: string; lastError: string | null }[] }>(
+    `${cp.url}/api/v1/peers`,
+  );
 /** What a peer replica sends as `ca`: the SHA-256 of the root certificate's DER. */
 async function fingerprintOf(cp: Replica): Promise<string> {
   const pem = await (await request(`${cp.url}/api/v1/ca`)).body.text();
@@ -300,8 +312,14 @@ describe('control-plane replicas', () => {
         from: 'peer',
         ca,
         events: [
-          { type: 'config', entry: { seq: 9, version: 'abc', profile: 'x', appliedAt: new Date().toISOString(), source: 'peer', config: { spec: {} } } },
-          { type: 'register', registration: { service: 'payment-service', instance: 'payment-9', mode: 'sidecar', labels: {}, endpointUrl: 'http://127.0.0.1:9' } },
+          {
+            type: 'config',
+            entry: { seq: 9, version: 'abc', profile: 'x', appliedAt: new Date().toISOString(), source: 'peer', config: { spec: {} } },
+          },
+          {
+            type: 'register',
+            registration: { service: 'payment-service', instance: 'payment-9', mode: 'sidecar', labels: {}, endpointUrl: 'http://127.0.0.1:9' },
+          },
         ],
       }),
     });

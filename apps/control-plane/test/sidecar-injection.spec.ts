@@ -22,7 +22,11 @@ const SETTINGS: InjectionSettings = {
 
 type Pod = {
   metadata: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec: { containers: { name: string; env?: { name: string; value?: string }[]; ports?: { containerPort: number }[] }[]; initContainers?: ({ name: string } & Record<string, unknown>)[]; volumes?: { name: string }[] };
+  spec: {
+    containers: { name: string; env?: { name: string; value?: string }[]; ports?: { containerPort: number }[] }[];
+    initContainers?: ({ name: string } & Record<string, unknown>)[];
+    volumes?: { name: string }[];
+  };
 };
 
 function pod(annotations: Record<string, string> = { 'meshcart.io/inject': 'enabled' }, port = 3004): Pod {
@@ -36,7 +40,14 @@ function admissionReview(object: unknown, uid = 'd3b07384-d9a0-4c1b-8a63-1f1f1c2
   return {
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
-    request: { uid, kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, namespace: 'meshcart', operation: 'CREATE', object },
+    request: {
+      uid,
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      namespace: 'meshcart',
+      operation: 'CREATE',
+      object,
+    },
   };
 }
 
@@ -70,8 +81,19 @@ describe('sidecar injection webhook (served by the control plane over HTTPS)', (
   });
 
   async function post(body: unknown) {
-    const res = await request(url, { method: 'POST', dispatcher: trusting, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    return { status: res.statusCode, body: (await res.body.json()) as { response: { uid: string; allowed: boolean; patchType?: string; patch?: string; warnings?: string[] }; error?: { message: string } } };
+    const res = await request(url, {
+      method: 'POST',
+      dispatcher: trusting,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return {
+      status: res.statusCode,
+      body: (await res.body.json()) as {
+        response: { uid: string; allowed: boolean; patchType?: string; patch?: string; warnings?: string[] };
+        error?: { message: string };
+      },
+    };
   }
 
   function patched(original: Pod, patch: string | undefined): Pod {
@@ -86,7 +108,14 @@ describe('sidecar injection webhook (served by the control plane over HTTPS)', (
     expect(body.response).toMatchObject({ uid: 'd3b07384-d9a0-4c1b-8a63-1f1f1c2e0001', allowed: true, patchType: 'JSONPatch' });
     const result = patched(original, body.response.patch);
 
-    const sidecar = result.spec.initContainers![0] as { name: string; restartPolicy: string; image: string; args: string[]; env: { name: string; value?: string; valueFrom?: unknown }[]; resources: unknown };
+    const sidecar = result.spec.initContainers![0] as {
+      name: string;
+      restartPolicy: string;
+      image: string;
+      args: string[];
+      env: { name: string; value?: string; valueFrom?: unknown }[];
+      resources: unknown;
+    };
     expect(sidecar).toMatchObject({ name: 'sidecar', restartPolicy: 'Always', image: 'meshcart:local', args: ['sidecar'] });
     const env = Object.fromEntries(sidecar.env.map((e) => [e.name, e.value ?? e.valueFrom]));
     expect(env).toMatchObject({
@@ -105,7 +134,10 @@ describe('sidecar injection webhook (served by the control plane over HTTPS)', (
   it("takes a pod's own resource annotations for its sidecar", async () => {
     const original = pod({ 'meshcart.io/inject': 'enabled', 'meshcart.io/proxy-cpu': '250m', 'meshcart.io/proxy-memory-limit': '256Mi' });
     const result = patched(original, (await post(admissionReview(original))).body.response.patch);
-    expect((result.spec.initContainers![0] as unknown as { resources: unknown }).resources).toEqual({ requests: { cpu: '250m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } });
+    expect((result.spec.initContainers![0] as unknown as { resources: unknown }).resources).toEqual({
+      requests: { cpu: '250m', memory: '128Mi' },
+      limits: { cpu: '500m', memory: '256Mi' },
+    });
   });
 
   it('leaves alone a pod without the annotation, and one that already has its sidecar (a reinvocation)', async () => {
@@ -126,7 +158,11 @@ describe('sidecar injection webhook (served by the control plane over HTTPS)', (
   });
 
   it('refuses a malformed AdmissionReview with 400 naming the field', async () => {
-    const { status, body } = await post({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { kind: { kind: 'Pod' }, operation: 'CREATE', object: {} } });
+    const { status, body } = await post({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: { kind: { kind: 'Pod' }, operation: 'CREATE', object: {} },
+    });
     expect(status).toBe(400);
     expect(JSON.stringify(body)).toContain('uid');
   });
@@ -134,7 +170,9 @@ describe('sidecar injection webhook (served by the control plane over HTTPS)', (
   it.each(['user-service', 'product-service', 'order-service', 'payment-service'])(
     "gives %s's pod, stripped of its sidecar and annotated for injection, exactly the sidecar deploy/k8s/base lists by hand",
     async (service) => {
-      const docs = parseAllDocuments(readFileSync(join(k8sBase, `${service}.yaml`), 'utf8')).map((d) => d.toJS() as { kind: string; spec: { template: Pod } });
+      const docs = parseAllDocuments(readFileSync(join(k8sBase, `${service}.yaml`), 'utf8')).map(
+        (d) => d.toJS() as { kind: string; spec: { template: Pod } },
+      );
       const listed = docs.find((d) => d.kind === 'Deployment')!.spec.template;
       const handWritten = listed.spec.initContainers!.find((c) => c.name === 'sidecar')!;
       // The pod as a team would write it without a mesh: no sidecar, its volumes or its app env.

@@ -46,7 +46,9 @@ describe('the control-plane API on the wire', () => {
         message: 'a heartbeat with the certificate expiry',
       })
       .toBe(true);
-    await expect.poll(() => named(relay.calls, 'POST', /\/acks$/).length, { ...WAIT, message: 'ACKs of resources and endpoints' }).toBeGreaterThanOrEqual(2);
+    await expect
+      .poll(() => named(relay.calls, 'POST', /\/acks$/).length, { ...WAIT, message: 'ACKs of resources and endpoints' })
+      .toBeGreaterThanOrEqual(2);
 
     const registrations = named(relay.calls, 'PUT', /^\/api\/v1\/proxies\/order-1$/);
     for (const c of registrations) {
@@ -71,7 +73,10 @@ describe('the control-plane API on the wire', () => {
     const relay = await startRelay(cp);
     await startProxy(cp, { service: 'gateway', instance: 'gw-1', mode: 'edge' });
     await expect
-      .poll(() => request(`${cp}/api/v1/proxies`).then(async (r) => JSON.stringify(await r.body.json())), { ...WAIT, message: 'an ACK in the proxies view' })
+      .poll(() => request(`${cp}/api/v1/proxies`).then(async (r) => JSON.stringify(await r.body.json())), {
+        ...WAIT,
+        message: 'an ACK in the proxies view',
+      })
       .toContain('"acked":true');
 
     const send = async (method: 'GET' | 'PUT' | 'POST', path: string, schema: TSchema, body?: unknown) => {
@@ -121,7 +126,9 @@ describe('the control-plane API on the wire', () => {
     const batches = await vi.waitFor(
       () => {
         const l = named(toB.calls, 'POST', /^\/api\/v1\/peers\/events$/);
-        expect([...kinds(l)].sort(), 'the kinds of event passed to the other replica').toEqual(expect.arrayContaining(['ack', 'config', 'register', 'stream']));
+        expect([...kinds(l)].sort(), 'the kinds of event passed to the other replica').toEqual(
+          expect.arrayContaining(['ack', 'config', 'register', 'stream']),
+        );
         return l;
       },
       { timeout: 10_000, interval: 50 },

@@ -24,7 +24,16 @@ export function buildApp(opts: GatewayOptions) {
   app.addReadinessCheck('mesh', () => opts.mesh.ready());
   app.get('/', async () => ({
     name: 'MeshCart gateway',
-    api: ['POST /api/users', 'POST /api/sessions', 'GET /api/users/me', 'GET /api/products', 'GET /api/products/:id', 'POST /api/orders', 'GET /api/orders', 'GET /api/orders/:id'],
+    api: [
+      'POST /api/users',
+      'POST /api/sessions',
+      'GET /api/users/me',
+      'GET /api/products',
+      'GET /api/products/:id',
+      'POST /api/orders',
+      'GET /api/orders',
+      'GET /api/orders/:id',
+    ],
   }));
   void app.register(edgeRoutes, { mesh: opts.mesh });
   return app;

@@ -15,10 +15,19 @@ beforeAll(async () => {
   profile.metadata.name = 'drill';
   profile.spec.services['product-service'] = {
     // Ten tries: a request fails only if all ten are aborted (1 in 1024), so ≥ 99% holds with a wide margin.
-    policy: { retries: { attempts: 9, retryOn: ['5xx'], backoff: { baseMs: 1, maxMs: 5 } }, retryBudget: { budgetPercent: 100, minRetriesPerSecond: 1000 } },
+    policy: {
+      retries: { attempts: 9, retryOn: ['5xx'], backoff: { baseMs: 1, maxMs: 5 } },
+      retryBudget: { budgetPercent: 100, minRetriesPerSecond: 1000 },
+    },
   };
   writeFileSync(join(dir.path, 'drill.yaml'), stringify(profile));
-  mesh = await LocalMesh.start({ plan: await ephemeralPlan('127.0.0.1'), dataDir: join(dir.path, 'data'), configDir: dir.path, profile: 'drill', logLevel: 'warn' });
+  mesh = await LocalMesh.start({
+    plan: await ephemeralPlan('127.0.0.1'),
+    dataDir: join(dir.path, 'data'),
+    configDir: dir.path,
+    profile: 'drill',
+    logLevel: 'warn',
+  });
 }, 120_000);
 
 afterAll(async () => {

@@ -9,7 +9,10 @@ const dir = makeTempDir('meshcart-start-');
 afterAll(() => dir.remove());
 
 function runStart(args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/local-mesh/src/main.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/local-mesh/src/main.ts', ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (c) => (output += c));
   child.stderr.on('data', (c) => (output += c));
@@ -32,7 +35,16 @@ describe('npm start', () => {
   it('refuses to start when a port is taken, naming the port and how to change it', async () => {
     const taken = await startRecordingServer();
     try {
-      const run = runStart(['--gateway-port', String(taken.port), '--port-base', String(base), '--control-plane-port', String(base + 99), '--data-dir', dir.path]);
+      const run = runStart([
+        '--gateway-port',
+        String(taken.port),
+        '--port-base',
+        String(base),
+        '--control-plane-port',
+        String(base + 99),
+        '--data-dir',
+        dir.path,
+      ]);
       expect(await run.exited).toBe(1);
       expect(run.output()).toContain(`port ${taken.port} (gateway) is already in use`);
       expect(run.output()).toContain('--gateway-port');
@@ -43,7 +55,18 @@ describe('npm start', () => {
 
   it('starts everything, prints what runs where, and leaves no process behind after Ctrl-C', async () => {
     const gatewayPort = base + 98;
-    const run = runStart(['--gateway-port', String(gatewayPort), '--port-base', String(base), '--control-plane-port', String(base + 99), '--data-dir', dir.path, '--profile', 'baseline']);
+    const run = runStart([
+      '--gateway-port',
+      String(gatewayPort),
+      '--port-base',
+      String(base),
+      '--control-plane-port',
+      String(base + 99),
+      '--data-dir',
+      dir.path,
+      '--profile',
+      'baseline',
+    ]);
     await waitFor(() => run.output().includes('Press Ctrl-C') || run.child.exitCode !== null, 90_000, run.output);
     expect(run.output()).toContain('Press Ctrl-C');
     const res = await request(`http://127.0.0.1:${gatewayPort}/api/products?pageSize=1`);

@@ -6,7 +6,6 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalMesh, ephemeralPlan, INSTANCES, type PortPlan } from '@meshcart/mesh-launcher';
 
-
 async function call<T = unknown>(url: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) {
   const res = await request(url, {
     method: (init.method ?? 'GET') as 'GET',
@@ -62,9 +61,15 @@ describe.each(['sidecar', 'proxyless', 'off'] as const)('MeshCart on a local mes
 
   it('registers, logs in and places an order; stock drops, one payment is recorded, every hop is counted', async () => {
     const g = mesh.gatewayUrl;
-    const user = await call<{ id: string }>(`${g}/api/users`, { method: 'POST', body: { email: 'e2e@example.com', password: 'correct horse', name: 'E2E' } });
+    const user = await call<{ id: string }>(`${g}/api/users`, {
+      method: 'POST',
+      body: { email: 'e2e@example.com', password: 'correct horse', name: 'E2E' },
+    });
     expect(user.status).toBe(201);
-    const session = await call<{ token: string }>(`${g}/api/sessions`, { method: 'POST', body: { email: 'e2e@example.com', password: 'correct horse' } });
+    const session = await call<{ token: string }>(`${g}/api/sessions`, {
+      method: 'POST',
+      body: { email: 'e2e@example.com', password: 'correct horse' },
+    });
     expect(session.status).toBe(200);
     const auth = { authorization: `Bearer ${session.body.token}` };
 
@@ -105,13 +110,24 @@ describe.each(['sidecar', 'proxyless', 'off'] as const)('MeshCart on a local mes
     if (mode !== 'off') {
       const orderAdmin = mesh.sidecarAdminUrls['order-service-1']!;
       for (const dst of ['user-service', 'product-service', 'payment-service']) {
-        expect(await counter(orderAdmin, 'mesh_requests_total', { direction: 'outbound', src_service: 'order-service', dst_service: dst }), dst).toBeGreaterThan(0);
+        expect(
+          await counter(orderAdmin, 'mesh_requests_total', { direction: 'outbound', src_service: 'order-service', dst_service: dst }),
+          dst,
+        ).toBeGreaterThan(0);
       }
     }
     if (mode === 'sidecar') {
       // The profile's STRICT mTLS: the payment sidecar knows the caller from its certificate.
-      expect(await counter(mesh.sidecarAdminUrls['payment-service-1']!, 'mesh_requests_total', { direction: 'inbound', src_service: 'order-service', status_code: '201' })).toBe(1);
-      expect(await counter(mesh.sidecarAdminUrls['order-service-1']!, 'mesh_tls_handshakes_total', { dst_service: 'payment-service' })).toBeGreaterThan(0);
+      expect(
+        await counter(mesh.sidecarAdminUrls['payment-service-1']!, 'mesh_requests_total', {
+          direction: 'inbound',
+          src_service: 'order-service',
+          status_code: '201',
+        }),
+      ).toBe(1);
+      expect(
+        await counter(mesh.sidecarAdminUrls['order-service-1']!, 'mesh_tls_handshakes_total', { dst_service: 'payment-service' }),
+      ).toBeGreaterThan(0);
     }
   });
 
@@ -125,7 +141,9 @@ describe.each(['sidecar', 'proxyless', 'off'] as const)('MeshCart on a local mes
   it.runIf(mode !== 'off')('balances product traffic over both replicas', async () => {
     for (let i = 0; i < 30; i++) await call(`${mesh.gatewayUrl}/api/products?page=${(i % 3) + 1}`);
     const served = await Promise.all(
-      ['product-service-1', 'product-service-2'].map((p) => counter(mesh.sidecarAdminUrls[p]!, 'mesh_requests_total', { direction: 'inbound', dst_service: 'product-service' })),
+      ['product-service-1', 'product-service-2'].map((p) =>
+        counter(mesh.sidecarAdminUrls[p]!, 'mesh_requests_total', { direction: 'inbound', dst_service: 'product-service' }),
+      ),
     );
     expect(served[0]).toBeGreaterThan(0);
     expect(served[1]).toBeGreaterThan(0);
@@ -151,10 +169,19 @@ describe.each(['sidecar', 'proxyless', 'off'] as const)('MeshCart on a local mes
   it.runIf(mode === 'sidecar')('refuses calls the authorization policy does not allow (product-service may not charge)', async () => {
     const outbound = plan.instances['product-service-1']!.outbound;
     const status = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port: outbound, method: 'POST', path: 'http://payment-service/charges', headers: { 'content-type': 'application/json' } }, (r) => {
-        r.resume();
-        resolve(r.statusCode ?? 0);
-      });
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: outbound,
+          method: 'POST',
+          path: 'http://payment-service/charges',
+          headers: { 'content-type': 'application/json' },
+        },
+        (r) => {
+          r.resume();
+          resolve(r.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       req.end('{}');
     });

@@ -29,7 +29,12 @@ export const CONFIG_USAGE = `  meshctl apply -f FILE [--dry-run]      validate a
   meshctl profile use NAME               apply deploy/mesh/NAME.yaml (baseline, optimized)`;
 
 function changesTable(out: Output, changes: ConfigChange[], data: unknown): void {
-  table(out, ['knob', 'from', 'to'], changes.map((c) => [c.path, show(c.from), show(c.to)]), data);
+  table(
+    out,
+    ['knob', 'from', 'to'],
+    changes.map((c) => [c.path, show(c.from), show(c.to)]),
+    data,
+  );
 }
 
 export async function applyCommand(api: ControlPlaneApi, args: string[], out: Output): Promise<void> {

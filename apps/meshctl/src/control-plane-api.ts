@@ -24,7 +24,9 @@ export class ControlPlaneApi {
         headersTimeout: 5_000,
       });
     } catch (err) {
-      throw new ApiError(`cannot reach the control plane at ${this.baseUrl} (${(err as Error).message}); is the mesh running (npm start)? Set --control-plane or MESHCTL_CONTROL_PLANE.`);
+      throw new ApiError(
+        `cannot reach the control plane at ${this.baseUrl} (${(err as Error).message}); is the mesh running (npm start)? Set --control-plane or MESHCTL_CONTROL_PLANE.`,
+      );
     }
     const text = await res.body.text();
     const parsed = text ? (JSON.parse(text) as unknown) : undefined;

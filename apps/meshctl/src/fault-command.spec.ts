@@ -16,7 +16,9 @@ describe('meshctl fault arguments', () => {
   it('says which flag is wrong and what is allowed', () => {
     expect(() => parseFault(['--abort', '503'])).toThrow('--service is required');
     expect(() => parseFault(['--service', 'product'])).toThrow('give --abort STATUS or --delay-ms MS');
-    expect(() => parseFault(['--service', 'product', '--abort', '503', '--percent', '150'])).toThrow('--percent must be a number from 0 to 100, not "150"');
+    expect(() => parseFault(['--service', 'product', '--abort', '503', '--percent', '150'])).toThrow(
+      '--percent must be a number from 0 to 100, not "150"',
+    );
     expect(() => parseFault(['--service', 'product', '--abort', '99'])).toThrow('--abort must be a number from 200 to 599');
   });
 

@@ -64,7 +64,12 @@ function describe(fault: Fault): string {
   const parts = [];
   if (fault.abort) parts.push(`abort ${fault.abort.httpStatus} on ${fault.abort.percent}%`);
   if (fault.delay) parts.push(`delay ${fault.delay.fixedDelayMs} ms on ${fault.delay.percent}%`);
-  if (fault.headers) parts.push(`only with ${Object.entries(fault.headers).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
+  if (fault.headers)
+    parts.push(
+      `only with ${Object.entries(fault.headers)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ')}`,
+    );
   return parts.join(', ');
 }
 

@@ -91,14 +91,28 @@ export async function statCommand(api: ControlPlaneApi, args: string[], out: Out
         const v = histogramQuantile(q, delta);
         return Number.isNaN(v) ? null : Math.round(v * 1e6) / 1e3;
       };
-      return { service: svc, successRate: total ? (a.ok - b.ok) / total : null, rps: total / windowS, p50Ms: ms(0.5), p95Ms: ms(0.95), p99Ms: ms(0.99) };
+      return {
+        service: svc,
+        successRate: total ? (a.ok - b.ok) / total : null,
+        rps: total / windowS,
+        p50Ms: ms(0.5),
+        p95Ms: ms(0.95),
+        p99Ms: ms(0.99),
+      };
     })
     .sort((x, y) => x.service.localeCompare(y.service));
   const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(2)}%`);
   table(
     out,
     ['service', 'success', 'rps', 'p50 ms', 'p95 ms', 'p99 ms'],
-    rows.map((r) => [r.service, pct(r.successRate), r.rps.toFixed(1), show(r.p50Ms ?? undefined), show(r.p95Ms ?? undefined), show(r.p99Ms ?? undefined)]),
+    rows.map((r) => [
+      r.service,
+      pct(r.successRate),
+      r.rps.toFixed(1),
+      show(r.p50Ms ?? undefined),
+      show(r.p95Ms ?? undefined),
+      show(r.p99Ms ?? undefined),
+    ]),
     rows,
   );
 }

@@ -33,7 +33,23 @@ async function meshctl<T = unknown>(...args: string[]): Promise<{ code: number; 
 }
 
 beforeAll(async () => {
-  mesh = spawn(process.execPath, ['--import', 'tsx', 'apps/local-mesh/src/main.ts', '--port-base', String(base), '--control-plane-port', String(base + 99), '--gateway-port', String(base + 98), '--data-dir', join(dir.path, 'data')], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  mesh = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'apps/local-mesh/src/main.ts',
+      '--port-base',
+      String(base),
+      '--control-plane-port',
+      String(base + 99),
+      '--gateway-port',
+      String(base + 98),
+      '--data-dir',
+      join(dir.path, 'data'),
+    ],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let output = '';
   mesh.stdout!.on('data', (c) => (output += c));
   mesh.stderr!.on('data', (c) => (output += c));
@@ -90,7 +106,12 @@ describe('meshctl against npm start', () => {
     const traffic = (async () => {
       while (!done) await (await request(`${gateway}/api/products?page=1`)).body.dump();
     })();
-    const { json } = await meshctl<{ service: string; successRate: number; rps: number; p50Ms: number; p99Ms: number }[]>('stat', '--window', '1', '--json');
+    const { json } = await meshctl<{ service: string; successRate: number; rps: number; p50Ms: number; p99Ms: number }[]>(
+      'stat',
+      '--window',
+      '1',
+      '--json',
+    );
     done = true;
     await traffic;
     const product = json!.find((r) => r.service === 'product-service')!;
@@ -99,7 +120,7 @@ describe('meshctl against npm start', () => {
     expect(product.p99Ms).toBeGreaterThanOrEqual(product.p50Ms);
   });
 
-  it('routes shows a service\'s routes and policies', async () => {
+  it("routes shows a service's routes and policies", async () => {
     const { stdout } = await meshctl('routes', 'order');
     expect(stdout).toContain('place-order');
     expect(stdout).toContain('POST /orders');
@@ -107,7 +128,9 @@ describe('meshctl against npm start', () => {
 
   it('diff reads baseline → optimized as knobs', async () => {
     const { json } = await meshctl<{ path: string }[]>('diff', 'baseline', 'optimized', '--json');
-    expect(json!.map((c) => c.path)).toEqual(expect.arrayContaining(['spec.mtls.keyType', 'spec.defaults.policy.connectionPool.maxRequestsPerConnection']));
+    expect(json!.map((c) => c.path)).toEqual(
+      expect.arrayContaining(['spec.mtls.keyType', 'spec.defaults.policy.connectionPool.maxRequestsPerConnection']),
+    );
   });
 
   it('apply (dry run first), history and rollback change what every proxy runs, and back', async () => {
@@ -134,7 +157,9 @@ describe('meshctl against npm start', () => {
       throw new Error('proxies did not converge');
     };
     const afterApply = await converged(applied.json!.version);
-    const routes = (await (await request(`${cpUrl}/api/v1/services/order-service/resources`)).body.json()) as { resources: { virtualHosts: { name: string; routes: { name: string; timeoutMs: number }[] }[] } };
+    const routes = (await (await request(`${cpUrl}/api/v1/services/order-service/resources`)).body.json()) as {
+      resources: { virtualHosts: { name: string; routes: { name: string; timeoutMs: number }[] }[] };
+    };
     expect(routes.resources.virtualHosts.find((v) => v.name === 'product-service')!.routes[0]!.timeoutMs).toBe(4000);
 
     const first = before[before.length - 1]!.version;
@@ -152,7 +177,10 @@ describe('meshctl against npm start', () => {
   it('refuses a malformed file whole, naming the problem, and keeps the config in force', async () => {
     const version = ((await (await request(`${cpUrl}/api/v1/config`)).body.json()) as { version: string }).version;
     const bad = join(dir.path, 'bad.yaml');
-    writeFileSync(bad, 'apiVersion: meshcart.io/v1alpha1\nkind: MeshConfig\nmetadata: {name: bad}\nspec:\n  services:\n    order-service: { policy: { timeoutMs: -1 } }\n');
+    writeFileSync(
+      bad,
+      'apiVersion: meshcart.io/v1alpha1\nkind: MeshConfig\nmetadata: {name: bad}\nspec:\n  services:\n    order-service: { policy: { timeoutMs: -1 } }\n',
+    );
     const res = await meshctl('apply', '-f', bad);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('spec.services.order-service.policy.timeoutMs: must be >= 1');

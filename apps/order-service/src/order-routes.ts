@@ -71,16 +71,12 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
     },
   );
 
-  app.get(
-    '/orders/:id',
-    { schema: { params: OrderParams, response: { 200: Order, 404: ErrorResponse } } },
-    async (request) => {
-      // Someone else's order answers exactly like a missing one, so ids reveal nothing.
-      const order = store.getForUser(request.params.id, request.userId);
-      if (!order) throw notFound(ORDER_NOT_FOUND, `order ${request.params.id} not found`);
-      return toPublicOrder(order);
-    },
-  );
+  app.get('/orders/:id', { schema: { params: OrderParams, response: { 200: Order, 404: ErrorResponse } } }, async (request) => {
+    // Someone else's order answers exactly like a missing one, so ids reveal nothing.
+    const order = store.getForUser(request.params.id, request.userId);
+    if (!order) throw notFound(ORDER_NOT_FOUND, `order ${request.params.id} not found`);
+    return toPublicOrder(order);
+  });
 
   app.get('/orders', { schema: { response: { 200: OrderList } } }, async (request) => ({
     items: store.listForUser(request.userId, LIST_LIMIT).map(toPublicOrder),

@@ -117,9 +117,7 @@ export class OrderStore {
       byKey: db.prepare<[string, string], OrderRow>('SELECT * FROM orders WHERE user_id = ? AND idempotency_key = ?'),
       byIdForUser: db.prepare<[string, string], OrderRow>('SELECT * FROM orders WHERE id = ? AND user_id = ?'),
       // rowid breaks ties between orders created in the same millisecond.
-      listForUser: db.prepare<[string, number], OrderRow>(
-        'SELECT * FROM orders WHERE user_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?',
-      ),
+      listForUser: db.prepare<[string, number], OrderRow>('SELECT * FROM orders WHERE user_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?'),
       setStep: db.prepare("UPDATE orders SET step = @step, updated_at = @now WHERE id = @id AND status = 'pending'"),
       setReservation: db.prepare(
         "UPDATE orders SET items = @items, total_cents = @totalCents, updated_at = @now WHERE id = @id AND status = 'pending'",
@@ -133,9 +131,7 @@ export class OrderStore {
           compensation_pending = @compensationPending, updated_at = @now
         WHERE id = @id AND status = 'pending'`),
       clearCompensation: db.prepare('UPDATE orders SET compensation_pending = 0, updated_at = @now WHERE id = @id'),
-      stalePending: db.prepare<[string], OrderRow>(
-        "SELECT * FROM orders WHERE status = 'pending' AND updated_at < ? ORDER BY updated_at LIMIT 100",
-      ),
+      stalePending: db.prepare<[string], OrderRow>("SELECT * FROM orders WHERE status = 'pending' AND updated_at < ? ORDER BY updated_at LIMIT 100"),
       compensationPending: db.prepare<[], OrderRow>(
         "SELECT * FROM orders WHERE status = 'failed' AND compensation_pending = 1 ORDER BY updated_at LIMIT 100",
       ),

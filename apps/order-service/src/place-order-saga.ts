@@ -91,11 +91,7 @@ const STEPS: readonly SagaStep[] = ['verifying_user', 'reserving', 'charging', '
 /** What may exist elsewhere for an order that reached `order.step`, and so what must be undone. */
 function compensationPlan(order: StoredOrder, lastStepHadNoEffect: boolean): CompensationPlan {
   const reached = STEPS.indexOf(order.step) - (lastStepHadNoEffect ? 1 : 0);
-  const refund: CompensationPlan['refund'] = order.chargeId
-    ? { chargeId: order.chargeId }
-    : reached >= STEPS.indexOf('charging')
-      ? 'lookup'
-      : 'none';
+  const refund: CompensationPlan['refund'] = order.chargeId ? { chargeId: order.chargeId } : reached >= STEPS.indexOf('charging') ? 'lookup' : 'none';
   return { release: reached >= STEPS.indexOf('reserving'), refund };
 }
 

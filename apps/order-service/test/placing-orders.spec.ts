@@ -23,7 +23,11 @@ beforeAll(async () => {
     startShopService('payment-service'),
   ]);
   orderData = makeTempDir('order-service-');
-  app = await buildApp({ dataDir: orderData.path, mesh: directMesh({ 'user-service': users, 'product-service': products, 'payment-service': payments }), logger: false });
+  app = await buildApp({
+    dataDir: orderData.path,
+    mesh: directMesh({ 'user-service': users, 'product-service': products, 'payment-service': payments }),
+    logger: false,
+  });
   shopper = await signUp(users);
 });
 

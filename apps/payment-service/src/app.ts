@@ -43,7 +43,9 @@ const chargeInProgress = (what: string) =>
 const statusFor = (row: ChargeRow) => (row.status === 'declined' ? 402 : 201);
 
 const requestHash = (orderId: string, amountCents: number, currency: string) =>
-  createHash('sha256').update(JSON.stringify([orderId, amountCents, currency])).digest('base64url');
+  createHash('sha256')
+    .update(JSON.stringify([orderId, amountCents, currency]))
+    .digest('base64url');
 
 export async function buildApp(opts: PaymentServiceOptions) {
   const app = createServiceApp({ name: SERVICE_NAME, logger: opts.logger });
@@ -121,15 +123,11 @@ export async function buildApp(opts: PaymentServiceOptions) {
     },
   );
 
-  app.get(
-    '/charges',
-    { schema: { querystring: ChargeListQuery, response: { 200: ChargeList, 400: ErrorResponse } } },
-    async (request) => {
-      const { orderId } = request.query;
-      const rows = orderId ? store.listByOrder(orderId) : store.listRecent(RECENT_LIMIT);
-      return { items: rows.map(toCharge) };
-    },
-  );
+  app.get('/charges', { schema: { querystring: ChargeListQuery, response: { 200: ChargeList, 400: ErrorResponse } } }, async (request) => {
+    const { orderId } = request.query;
+    const rows = orderId ? store.listByOrder(orderId) : store.listRecent(RECENT_LIMIT);
+    return { items: rows.map(toCharge) };
+  });
 
   return app;
 }

@@ -91,9 +91,7 @@ export class ChargeStore {
       "UPDATE charges SET status = ?, decline_reason = ? WHERE id = ? AND status = 'processing'",
     );
     this.refundStmt = db.prepare<[string, string]>("UPDATE charges SET status = 'refunded', refunded_at = ? WHERE id = ? AND status = 'succeeded'");
-    this.byOrderStmt = db.prepare<[string], ChargeRow>(
-      "SELECT * FROM charges WHERE order_id = ? AND status != 'processing' ORDER BY created_at, id",
-    );
+    this.byOrderStmt = db.prepare<[string], ChargeRow>("SELECT * FROM charges WHERE order_id = ? AND status != 'processing' ORDER BY created_at, id");
     this.recentStmt = db.prepare<[number], ChargeRow>("SELECT * FROM charges WHERE status != 'processing' ORDER BY created_at DESC, id LIMIT ?");
     this.interruptStmt = db.prepare<[string]>(
       "UPDATE charges SET status = 'declined', decline_reason = 'processor_interrupted' WHERE status = 'processing' AND created_at < ?",

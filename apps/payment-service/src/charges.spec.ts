@@ -69,7 +69,12 @@ describe('charges', () => {
     await charge(a, { orderId: 'o-other', amountCents: 300 }, 'k-3');
     const res = await a.inject({ url: '/charges?orderId=o-list' });
     expect(res.statusCode).toBe(200);
-    expect(res.json().items.map((c: { id: string }) => c.id).sort()).toEqual([first.id, second.id].sort());
+    expect(
+      res
+        .json()
+        .items.map((c: { id: string }) => c.id)
+        .sort(),
+    ).toEqual([first.id, second.id].sort());
     expect((await a.inject({ url: '/charges' })).json().items).toHaveLength(3);
     expect((await a.inject({ url: '/charges?orderId=o-none' })).json()).toEqual({ items: [] });
   });

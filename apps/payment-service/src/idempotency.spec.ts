@@ -71,7 +71,8 @@ describe('idempotent charges', () => {
     const declining = makeTempDir();
     const strict = await buildApp({ dataDir: declining.path, logger: false, processor: { latencyMs: 0, declineRate: 1 } });
     try {
-      const send = () => strict.inject({ method: 'POST', url: '/charges', headers: { 'idempotency-key': 'k' }, payload: { orderId: 'o-4', amountCents: 100 } });
+      const send = () =>
+        strict.inject({ method: 'POST', url: '/charges', headers: { 'idempotency-key': 'k' }, payload: { orderId: 'o-4', amountCents: 100 } });
       const first = await send();
       const again = await send();
       expect(first.statusCode).toBe(402);

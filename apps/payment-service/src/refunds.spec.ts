@@ -20,7 +20,9 @@ describe('refunds', () => {
   });
 
   const charge = async (key: string) =>
-    (await app.inject({ method: 'POST', url: '/charges', headers: { 'idempotency-key': key }, payload: { orderId: 'o-1', amountCents: 4200 } })).json();
+    (
+      await app.inject({ method: 'POST', url: '/charges', headers: { 'idempotency-key': key }, payload: { orderId: 'o-1', amountCents: 4200 } })
+    ).json();
   const refund = (id: string) => app.inject({ method: 'POST', url: `/charges/${id}/refund` });
 
   it('refunds a succeeded charge', async () => {
@@ -72,7 +74,12 @@ describe('refunds', () => {
   it('keeps the original answer on replay after a refund', async () => {
     const { id } = await charge('k-1');
     await refund(id);
-    const replay = await app.inject({ method: 'POST', url: '/charges', headers: { 'idempotency-key': 'k-1' }, payload: { orderId: 'o-1', amountCents: 4200 } });
+    const replay = await app.inject({
+      method: 'POST',
+      url: '/charges',
+      headers: { 'idempotency-key': 'k-1' },
+      payload: { orderId: 'o-1', amountCents: 4200 },
+    });
     expect(replay.statusCode).toBe(201);
     expect(replay.json()).toMatchObject({ id, status: 'refunded' });
   });

@@ -16,8 +16,10 @@ export class SimulatedProcessor {
   private readonly random: () => number;
 
   constructor(private readonly options: ProcessorOptions) {
-    if (!Number.isFinite(options.latencyMs) || options.latencyMs < 0) throw new RangeError(`processor latencyMs must be >= 0, got ${options.latencyMs}`);
-    if (!(options.declineRate >= 0 && options.declineRate <= 1)) throw new RangeError(`processor declineRate must be within 0..1, got ${options.declineRate}`);
+    if (!Number.isFinite(options.latencyMs) || options.latencyMs < 0)
+      throw new RangeError(`processor latencyMs must be >= 0, got ${options.latencyMs}`);
+    if (!(options.declineRate >= 0 && options.declineRate <= 1))
+      throw new RangeError(`processor declineRate must be within 0..1, got ${options.declineRate}`);
     this.random = options.random ?? Math.random;
   }
 

@@ -40,14 +40,10 @@ export async function buildApp(opts: ProductServiceOptions) {
 
   app.addReadinessCheck('db', () => store.isHealthy());
 
-  app.get(
-    '/products',
-    { schema: { querystring: ProductListQuery, response: { 200: ProductList, 400: ErrorResponse } } },
-    async (request) => {
-      const { search = '', page = 1, pageSize = DEFAULT_PAGE_SIZE } = request.query;
-      return { ...store.list(search, page, pageSize), page, pageSize };
-    },
-  );
+  app.get('/products', { schema: { querystring: ProductListQuery, response: { 200: ProductList, 400: ErrorResponse } } }, async (request) => {
+    const { search = '', page = 1, pageSize = DEFAULT_PAGE_SIZE } = request.query;
+    return { ...store.list(search, page, pageSize), page, pageSize };
+  });
 
   app.get(
     '/products/:id',
@@ -85,9 +81,7 @@ export async function buildApp(opts: ProductServiceOptions) {
           throw new HttpError(
             409,
             INSUFFICIENT_STOCK,
-            outcome.shortages
-              .map((s) => `insufficient stock for ${s.productId}: requested ${s.requested}, available ${s.available}`)
-              .join('; '),
+            outcome.shortages.map((s) => `insufficient stock for ${s.productId}: requested ${s.requested}, available ${s.available}`).join('; '),
             outcome.shortages.map((s) => ({
               path: `/items/${s.index}/quantity`,
               in: 'body',

@@ -64,10 +64,7 @@ export type ReserveOutcome =
   | { kind: 'unknown-products'; products: { productId: string; index: number }[] }
   | { kind: 'insufficient-stock'; shortages: StockShortage[] };
 
-export type TransitionOutcome =
-  | { kind: 'ok'; reservation: Reservation }
-  | { kind: 'not-found' }
-  | { kind: 'wrong-state'; reservation: Reservation };
+export type TransitionOutcome = { kind: 'ok'; reservation: Reservation } | { kind: 'not-found' } | { kind: 'wrong-state'; reservation: Reservation };
 
 const toProduct = (r: ProductRow): Product => ({
   id: r.id,
@@ -150,9 +147,7 @@ export class ProductStore {
   findReservation(orderId: string): Reservation | undefined {
     const row = this.reservationStmt.get(orderId);
     if (!row) return undefined;
-    const items = this.reservationItemsStmt
-      .all(orderId)
-      .map((i) => ({ productId: i.product_id, quantity: i.quantity, priceCents: i.price_cents }));
+    const items = this.reservationItemsStmt.all(orderId).map((i) => ({ productId: i.product_id, quantity: i.quantity, priceCents: i.price_cents }));
     return { orderId, state: row.state, items, totalCents: items.reduce((sum, i) => sum + i.quantity * i.priceCents, 0) };
   }
 

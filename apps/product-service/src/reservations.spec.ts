@@ -26,7 +26,13 @@ describe('reservations', () => {
   const stock = async (id: string) => (await app.inject({ url: `/products/${id}` })).json().stock as number;
 
   it('decrements stock and records each item at its current price', async () => {
-    const res = await reserve({ orderId: 'o-1', items: [{ productId: 'p-001', quantity: 2 }, { productId: 'p-005', quantity: 1 }] });
+    const res = await reserve({
+      orderId: 'o-1',
+      items: [
+        { productId: 'p-001', quantity: 2 },
+        { productId: 'p-005', quantity: 1 },
+      ],
+    });
     expect(res.statusCode).toBe(201);
     expect(res.json()).toEqual({
       orderId: 'o-1',
@@ -43,7 +49,13 @@ describe('reservations', () => {
   });
 
   it('sums duplicate products in one request', async () => {
-    const res = await reserve({ orderId: 'o-dup', items: [{ productId: 'p-003', quantity: 2 }, { productId: 'p-003', quantity: 5 }] });
+    const res = await reserve({
+      orderId: 'o-dup',
+      items: [
+        { productId: 'p-003', quantity: 2 },
+        { productId: 'p-003', quantity: 5 },
+      ],
+    });
     expect(res.statusCode).toBe(201);
     expect(res.json().items).toEqual([{ productId: 'p-003', quantity: 7, priceCents: price('p-003') }]);
     expect(await stock('p-003')).toBe(initialStock('p-003') - 7);
@@ -62,7 +74,13 @@ describe('reservations', () => {
 
   it('refuses more than the stock with 409 INSUFFICIENT_STOCK and changes nothing', async () => {
     const available = initialStock('p-004');
-    const res = await reserve({ orderId: 'o-big', items: [{ productId: 'p-001', quantity: 1 }, { productId: 'p-004', quantity: available + 1 }] });
+    const res = await reserve({
+      orderId: 'o-big',
+      items: [
+        { productId: 'p-001', quantity: 1 },
+        { productId: 'p-004', quantity: available + 1 },
+      ],
+    });
     expect(res.statusCode).toBe(409);
     const { error } = res.json();
     expect(error.code).toBe('INSUFFICIENT_STOCK');
@@ -77,7 +95,13 @@ describe('reservations', () => {
 
   it('counts summed duplicates against the stock', async () => {
     const half = Math.ceil(initialStock('p-006') / 2) + 1;
-    const res = await reserve({ orderId: 'o-sum', items: [{ productId: 'p-006', quantity: half }, { productId: 'p-006', quantity: half }] });
+    const res = await reserve({
+      orderId: 'o-sum',
+      items: [
+        { productId: 'p-006', quantity: half },
+        { productId: 'p-006', quantity: half },
+      ],
+    });
     expect(res.statusCode).toBe(409);
     expect(await stock('p-006')).toBe(initialStock('p-006'));
   });
@@ -92,7 +116,13 @@ describe('reservations', () => {
   });
 
   it('refuses an unknown product with 422 UNKNOWN_PRODUCT naming it, and changes nothing', async () => {
-    const res = await reserve({ orderId: 'o-unknown', items: [{ productId: 'p-001', quantity: 1 }, { productId: 'p-999', quantity: 1 }] });
+    const res = await reserve({
+      orderId: 'o-unknown',
+      items: [
+        { productId: 'p-001', quantity: 1 },
+        { productId: 'p-999', quantity: 1 },
+      ],
+    });
     expect(res.statusCode).toBe(422);
     expect(res.json().error.code).toBe('UNKNOWN_PRODUCT');
     expect(res.json().error.message).toContain('p-999');
@@ -148,7 +178,12 @@ describe('reservations', () => {
   });
 
   it('rejects invalid JSON with 400 INVALID_JSON', async () => {
-    const res = await app.inject({ method: 'POST', url: '/reservations', headers: { 'content-type': 'application/json' }, payload: '{"orderId": "o-1",' });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/reservations',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"orderId": "o-1",',
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe('INVALID_JSON');
   });

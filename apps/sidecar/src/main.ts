@@ -11,7 +11,10 @@ try {
   console.error(`sidecar: ${(err as Error).message}`);
   process.exit(1);
 }
-const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'info', base: { service: options.service, instance: options.instance, component: 'sidecar' } });
+const logger = pino({
+  level: process.env['LOG_LEVEL'] ?? 'info',
+  base: { service: options.service, instance: options.instance, component: 'sidecar' },
+});
 const sidecar = new Sidecar({ ...options, logger });
 try {
   const ports = await sidecar.start();

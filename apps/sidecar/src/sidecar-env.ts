@@ -17,7 +17,10 @@ export function readSidecarEnv(env: NodeJS.ProcessEnv = process.env): SidecarOpt
     service,
     instance: env['MESH_INSTANCE'] ?? `${service}-${process.pid}`,
     appUrl,
-    controlPlaneUrls: (env['MESH_CONTROL_PLANE_URLS'] ?? 'http://127.0.0.1:15010').split(',').map((s) => s.trim()).filter(Boolean),
+    controlPlaneUrls: (env['MESH_CONTROL_PLANE_URLS'] ?? 'http://127.0.0.1:15010')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     host: env['HOST'] ?? '127.0.0.1',
     inboundHost: env['INBOUND_HOST'] ?? env['HOST'] ?? '127.0.0.1',
     ...(env['ADMIN_HOST'] ? { adminHost: env['ADMIN_HOST'] } : {}),

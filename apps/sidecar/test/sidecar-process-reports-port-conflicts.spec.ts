@@ -8,7 +8,15 @@ describe('sidecar process', () => {
     const proc = await ManagedProcess.start({
       name: 'sidecar',
       entry: 'apps/sidecar/src/main.ts',
-      env: { MESH_SERVICE: 'user-service', APP_URL: 'http://127.0.0.1:9', INBOUND_PORT: '0', OUTBOUND_PORT: '0', ADMIN_PORT: '0', MESH_CONTROL_PLANE_URLS: 'http://127.0.0.1:9', LOG_LEVEL: 'silent' },
+      env: {
+        MESH_SERVICE: 'user-service',
+        APP_URL: 'http://127.0.0.1:9',
+        INBOUND_PORT: '0',
+        OUTBOUND_PORT: '0',
+        ADMIN_PORT: '0',
+        MESH_CONTROL_PLANE_URLS: 'http://127.0.0.1:9',
+        LOG_LEVEL: 'silent',
+      },
     });
     expect(proc.ports).toMatchObject({ inbound: expect.any(Number), outbound: expect.any(Number), admin: expect.any(Number) });
     const health = await request(`http://127.0.0.1:${proc.ports['admin']}/healthz`);
@@ -23,7 +31,14 @@ describe('sidecar process', () => {
       const err = await ManagedProcess.start({
         name: 'sidecar',
         entry: 'apps/sidecar/src/main.ts',
-        env: { MESH_SERVICE: 'user-service', APP_URL: 'http://127.0.0.1:9', INBOUND_PORT: '0', OUTBOUND_PORT: String(taken.port), ADMIN_PORT: '0', MESH_CONTROL_PLANE_URLS: 'http://127.0.0.1:9' },
+        env: {
+          MESH_SERVICE: 'user-service',
+          APP_URL: 'http://127.0.0.1:9',
+          INBOUND_PORT: '0',
+          OUTBOUND_PORT: String(taken.port),
+          ADMIN_PORT: '0',
+          MESH_CONTROL_PLANE_URLS: 'http://127.0.0.1:9',
+        },
       }).catch((e: unknown) => e as Error);
       expect(err).toBeInstanceOf(Error);
       expect((err as Error).message).toContain(`port ${taken.port}`);

@@ -1,14 +1,5 @@
 // user-service: accounts, password sessions and the JWT key set other services verify tokens with.
-import {
-  ErrorResponse,
-  JWKS_PATH,
-  Jwks,
-  LoginBody,
-  RegisterUserBody,
-  Session,
-  User,
-  UserIdParams,
-} from '@meshcart/contracts';
+import { ErrorResponse, JWKS_PATH, Jwks, LoginBody, RegisterUserBody, Session, User, UserIdParams } from '@meshcart/contracts';
 import { HttpError, createServiceApp, notFound, openDatabase, unauthorized, type ServiceAppOptions } from '@meshcart/service-kit';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -63,18 +54,14 @@ export async function buildApp(opts: UserServiceOptions) {
     },
   );
 
-  app.post(
-    '/sessions',
-    { schema: { body: LoginBody, response: { 200: Session, 400: ErrorResponse, 401: ErrorResponse } } },
-    async (request) => {
-      const { email, password } = request.body;
-      const row = store.findByEmail(normalizeEmail(email));
-      const ok = row ? await hasher.verify(password, row.password_hash) : await hasher.burn(password);
-      // One code and message for both cases, so the answer does not reveal which emails exist.
-      if (!row || !ok) throw new HttpError(401, 'INVALID_CREDENTIALS', INVALID_CREDENTIALS);
-      return { token: await tokens.issue(row), tokenType: 'Bearer' as const, expiresIn: tokens.ttlSeconds };
-    },
-  );
+  app.post('/sessions', { schema: { body: LoginBody, response: { 200: Session, 400: ErrorResponse, 401: ErrorResponse } } }, async (request) => {
+    const { email, password } = request.body;
+    const row = store.findByEmail(normalizeEmail(email));
+    const ok = row ? await hasher.verify(password, row.password_hash) : await hasher.burn(password);
+    // One code and message for both cases, so the answer does not reveal which emails exist.
+    if (!row || !ok) throw new HttpError(401, 'INVALID_CREDENTIALS', INVALID_CREDENTIALS);
+    return { token: await tokens.issue(row), tokenType: 'Bearer' as const, expiresIn: tokens.ttlSeconds };
+  });
 
   app.get('/users/me', { schema: { response: { 200: User, 401: ErrorResponse } } }, async (request) => {
     const match = /^Bearer +(\S+)\s*$/i.exec(request.headers.authorization ?? '');
@@ -91,15 +78,11 @@ export async function buildApp(opts: UserServiceOptions) {
     return toUser(row);
   });
 
-  app.get(
-    '/users/:id',
-    { schema: { params: UserIdParams, response: { 200: User, 400: ErrorResponse, 404: ErrorResponse } } },
-    async (request) => {
-      const row = store.findById(request.params.id);
-      if (!row) throw notFound('USER_NOT_FOUND', `user ${request.params.id} does not exist`);
-      return toUser(row);
-    },
-  );
+  app.get('/users/:id', { schema: { params: UserIdParams, response: { 200: User, 400: ErrorResponse, 404: ErrorResponse } } }, async (request) => {
+    const row = store.findById(request.params.id);
+    if (!row) throw notFound('USER_NOT_FOUND', `user ${request.params.id} does not exist`);
+    return toUser(row);
+  });
 
   app.get(JWKS_PATH, { schema: { response: { 200: Jwks } } }, async (_request, reply) => {
     // The key changes only if the database is replaced; let verifiers cache it for a while.

@@ -21,8 +21,7 @@ describe('current user', () => {
     user = (
       await app.inject({ method: 'POST', url: '/users', payload: { email: 'alan@example.com', password: 'enigma-1912', name: 'Alan' } })
     ).json();
-    token = (await app.inject({ method: 'POST', url: '/sessions', payload: { email: 'alan@example.com', password: 'enigma-1912' } })).json()
-      .token;
+    token = (await app.inject({ method: 'POST', url: '/sessions', payload: { email: 'alan@example.com', password: 'enigma-1912' } })).json().token;
   });
   afterEach(async () => {
     await app.close();
@@ -66,7 +65,9 @@ describe('current user', () => {
 
   it('answers 401 for a token with a tampered payload', async () => {
     const [h, , s] = token.split('.');
-    const forged = Buffer.from(JSON.stringify({ sub: user.id, email: 'admin@example.com', iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE, exp: 4e9 })).toString('base64url');
+    const forged = Buffer.from(
+      JSON.stringify({ sub: user.id, email: 'admin@example.com', iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE, exp: 4e9 }),
+    ).toString('base64url');
     const res = await me(`Bearer ${h}.${forged}.${s}`);
     expect(res.statusCode).toBe(401);
   });
@@ -87,7 +88,12 @@ describe('current user', () => {
   it('answers 401 for an expired token signed with the right key', async () => {
     const now = Math.floor(Date.now() / 1000);
     const expired = await signWithServiceKey((jwt) =>
-      jwt.setIssuer(TOKEN_ISSUER).setAudience(TOKEN_AUDIENCE).setSubject(user.id).setIssuedAt(now - 7200).setExpirationTime(now - 3600),
+      jwt
+        .setIssuer(TOKEN_ISSUER)
+        .setAudience(TOKEN_AUDIENCE)
+        .setSubject(user.id)
+        .setIssuedAt(now - 7200)
+        .setExpirationTime(now - 3600),
     );
     const res = await me(`Bearer ${expired}`);
     expect(res.statusCode).toBe(401);
@@ -102,7 +108,9 @@ describe('current user', () => {
   });
 
   it('accepts a well-formed token from the same key (the forging helper itself is sound)', async () => {
-    const good = await signWithServiceKey((jwt) => jwt.setIssuer(TOKEN_ISSUER).setAudience(TOKEN_AUDIENCE).setSubject(user.id).setExpirationTime('1h'));
+    const good = await signWithServiceKey((jwt) =>
+      jwt.setIssuer(TOKEN_ISSUER).setAudience(TOKEN_AUDIENCE).setSubject(user.id).setExpirationTime('1h'),
+    );
     expect((await me(`Bearer ${good}`)).statusCode).toBe(200);
   });
 

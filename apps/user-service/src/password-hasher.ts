@@ -13,9 +13,7 @@ const KEY_LENGTH = 32;
 function derive(password: string, salt: Buffer, cost: ScryptCost): Promise<Buffer> {
   // Node refuses N*r above its 32 MiB default; allow what the chosen cost needs.
   const options: ScryptOptions = { N: cost.N, r: cost.r, p: cost.p, maxmem: 256 * cost.N * cost.r };
-  return new Promise((resolve, reject) =>
-    scrypt(password, salt, KEY_LENGTH, options, (err, key) => (err ? reject(err) : resolve(key))),
-  );
+  return new Promise((resolve, reject) => scrypt(password, salt, KEY_LENGTH, options, (err, key) => (err ? reject(err) : resolve(key))));
 }
 
 export class PasswordHasher {

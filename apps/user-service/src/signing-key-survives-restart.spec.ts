@@ -15,7 +15,9 @@ afterEach(() => dir.remove());
 it('accepts a token issued before a restart and keeps the same kid', async () => {
   const first = await buildApp({ dataDir: dir.path, logger: false, scryptCost: FAST_SCRYPT });
   await first.inject({ method: 'POST', url: '/users', payload: { email: 'ada@example.com', password: 'correct horse', name: 'Ada' } });
-  const { token } = (await first.inject({ method: 'POST', url: '/sessions', payload: { email: 'ada@example.com', password: 'correct horse' } })).json();
+  const { token } = (
+    await first.inject({ method: 'POST', url: '/sessions', payload: { email: 'ada@example.com', password: 'correct horse' } })
+  ).json();
   const kidBefore = (await first.inject({ url: JWKS_PATH })).json().keys[0].kid;
   await first.close();
 

@@ -39,7 +39,10 @@ async function main(): Promise<void> {
 
   // One ESM file per role, code shared between them split into chunks; npm packages stay imports.
   const result = await build({
-    entryPoints: Object.fromEntries([...Object.entries(ROLES).map(([role, r]) => [role, join(root, r.entry)]), ['meshcart', join(root, 'deploy/docker/src/meshcart.ts')]]),
+    entryPoints: Object.fromEntries([
+      ...Object.entries(ROLES).map(([role, r]) => [role, join(root, r.entry)]),
+      ['meshcart', join(root, 'deploy/docker/src/meshcart.ts')],
+    ]),
     outdir: join(out, 'dist'),
     bundle: true,
     splitting: true,
@@ -54,11 +57,16 @@ async function main(): Promise<void> {
     logLevel: 'warning',
   });
 
-  const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string>; engines: Record<string, string> };
+  const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    version: string;
+    dependencies: Record<string, string>;
+    engines: Record<string, string>;
+  };
   const dependencies: Record<string, string> = {};
   for (const name of externalPackages(result.metafile)) {
     const range = rootPkg.dependencies[name];
-    if (!range) throw new Error(`the image's code imports "${name}", which package.json's dependencies do not list (a devDependency used at run time?)`);
+    if (!range)
+      throw new Error(`the image's code imports "${name}", which package.json's dependencies do not list (a devDependency used at run time?)`);
     dependencies[name] = range;
   }
   writeFileSync(
@@ -74,7 +82,10 @@ async function main(): Promise<void> {
     verbatimSymlinks: true,
     filter: (src) => !/node_modules\/(\.bin|\.cache|\.package-lock\.json|meshctl)$/.test(src),
   });
-  execFileSync('npm', ['prune', '--omit=dev', '--no-audit', '--no-fund', '--no-package-lock', '--ignore-scripts'], { cwd: out, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('npm', ['prune', '--omit=dev', '--no-audit', '--no-fund', '--no-package-lock', '--ignore-scripts'], {
+    cwd: out,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   // better-sqlite3's C sources are only needed to compile it, which is done; prune leaves scope folders it emptied.
   for (const dir of ['deps', 'src']) rmSync(join(out, 'node_modules/better-sqlite3', dir), { recursive: true, force: true });
   for (const scope of readdirSync(join(out, 'node_modules')).filter((d) => d.startsWith('@'))) {

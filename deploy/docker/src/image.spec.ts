@@ -14,7 +14,10 @@ const run = promisify(execFile);
 /** Runs the image's entrypoint from source, as `meshcart ARGS` would in a container. */
 async function meshcart(args: string[], env: NodeJS.ProcessEnv = {}) {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'deploy/docker/src/meshcart.ts', ...args], { cwd: root, env: { ...process.env, ...env } });
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'deploy/docker/src/meshcart.ts', ...args], {
+      cwd: root,
+      env: { ...process.env, ...env },
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -34,8 +37,25 @@ describe('the image tree', () => {
     const meta = {
       inputs: {},
       outputs: {
-        'a.js': { imports: [{ path: 'node:fs', kind: 'import-statement', external: true }, { path: 'undici', kind: 'import-statement', external: true }, { path: 'chunks/x.js', kind: 'import-statement' }], exports: [], bytes: 1, inputs: {} },
-        'b.js': { imports: [{ path: 'crypto', kind: 'import-statement', external: true }, { path: '@sinclair/typebox/value', kind: 'import-statement', external: true }], exports: [], bytes: 1, inputs: {} },
+        'a.js': {
+          imports: [
+            { path: 'node:fs', kind: 'import-statement', external: true },
+            { path: 'undici', kind: 'import-statement', external: true },
+            { path: 'chunks/x.js', kind: 'import-statement' },
+          ],
+          exports: [],
+          bytes: 1,
+          inputs: {},
+        },
+        'b.js': {
+          imports: [
+            { path: 'crypto', kind: 'import-statement', external: true },
+            { path: '@sinclair/typebox/value', kind: 'import-statement', external: true },
+          ],
+          exports: [],
+          bytes: 1,
+          inputs: {},
+        },
       },
     } as unknown as Metafile;
     expect(externalPackages(meta)).toEqual(['@sinclair/typebox', 'undici']);

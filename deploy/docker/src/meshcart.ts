@@ -15,7 +15,9 @@ function usage(): string {
 
 /** The role this container's main process runs, read from its command line (PID 1, or below an init). */
 function runningRole(): string | undefined {
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p)).sort((a, b) => Number(a) - Number(b))) {
+  for (const pid of readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .sort((a, b) => Number(a) - Number(b))) {
     if (Number(pid) === process.pid) continue;
     try {
       const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');

@@ -8,12 +8,23 @@ export interface Role {
   health?: (env: NodeJS.ProcessEnv) => string;
 }
 
-const ready = (variable: string, fallback: number, path = '/readyz') => (env: NodeJS.ProcessEnv) => `http://127.0.0.1:${env[variable] ?? fallback}${path}`;
+const ready =
+  (variable: string, fallback: number, path = '/readyz') =>
+  (env: NodeJS.ProcessEnv) =>
+    `http://127.0.0.1:${env[variable] ?? fallback}${path}`;
 
 export const ROLES: Record<string, Role> = {
-  'control-plane': { entry: 'apps/control-plane/src/main.ts', summary: 'registry, config push and certificate authority', health: ready('PORT', 15010) },
+  'control-plane': {
+    entry: 'apps/control-plane/src/main.ts',
+    summary: 'registry, config push and certificate authority',
+    health: ready('PORT', 15010),
+  },
   gateway: { entry: 'apps/gateway/src/main.ts', summary: 'the public API: an edge proxy of the mesh', health: ready('PORT', 8080) },
-  sidecar: { entry: 'apps/sidecar/src/main.ts', summary: "a service's proxy, in its network namespace", health: ready('ADMIN_PORT', 15000, '/ready') },
+  sidecar: {
+    entry: 'apps/sidecar/src/main.ts',
+    summary: "a service's proxy, in its network namespace",
+    health: ready('ADMIN_PORT', 15000, '/ready'),
+  },
   'user-service': { entry: 'apps/user-service/src/main.ts', summary: 'accounts and sessions', health: ready('PORT', 3001) },
   'product-service': { entry: 'apps/product-service/src/main.ts', summary: 'catalog and stock', health: ready('PORT', 3002) },
   'order-service': { entry: 'apps/order-service/src/main.ts', summary: 'orders (the place-order saga)', health: ready('PORT', 3003) },

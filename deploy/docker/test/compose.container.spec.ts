@@ -78,7 +78,10 @@ describe('docker compose up: the shop and its mesh in containers', () => {
   });
 
   it('brings every container up healthy, each service beside a sidecar in its network namespace', async () => {
-    const services = (await compose(['config', '--services'])).stdout.trim().split('\n').filter((s) => !['load', 'prometheus', 'grafana'].includes(s));
+    const services = (await compose(['config', '--services'])).stdout
+      .trim()
+      .split('\n')
+      .filter((s) => !['load', 'prometheus', 'grafana'].includes(s));
     expect(services).toHaveLength(12);
     await expect
       .poll(async () => {
@@ -106,7 +109,12 @@ describe('docker compose up: the shop and its mesh in containers', () => {
     expect(await stockOf(gateway, 'p-002')).toBe(before - 2);
 
     const metrics = await metricsIn(await containerOf('order-service'));
-    const charges = sample(metrics, 'mesh_requests_total', { direction: 'outbound', src_service: 'order-service', dst_service: 'payment-service', status_code: '201' });
+    const charges = sample(metrics, 'mesh_requests_total', {
+      direction: 'outbound',
+      src_service: 'order-service',
+      dst_service: 'payment-service',
+      status_code: '201',
+    });
     expect(charges).toBeGreaterThanOrEqual(1);
     // Both product replicas are endpoints of product-service at the control plane.
     const endpoints = await call<{ clusters: Record<string, { instance: string; url: string }[]> }>(`${controlPlane}/api/v1/endpoints`);
@@ -126,7 +134,14 @@ describe('docker compose up: the shop and its mesh in containers', () => {
       expect(list).toSatisfy((l: typeof list) => l.length === 6 && l.every((t) => t.health === 'up'), 'all six proxies scraped and up');
       return list;
     }, polling(60_000));
-    expect(targets.map((t) => t.labels.instance_name).sort()).toEqual(['gateway', 'order-service', 'payment-service', 'product-service-1', 'product-service-2', 'user-service']);
+    expect(targets.map((t) => t.labels.instance_name).sort()).toEqual([
+      'gateway',
+      'order-service',
+      'payment-service',
+      'product-service-1',
+      'product-service-2',
+      'user-service',
+    ]);
     type Vector = { data: { result: { value: [number, string] }[] } };
     const query = encodeURIComponent('sum(mesh_requests_total{direction="outbound",src_service="order-service",dst_service="payment-service"})');
     const charged = await vi.waitFor(async () => {

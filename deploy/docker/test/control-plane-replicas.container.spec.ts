@@ -62,12 +62,38 @@ describe('control-plane replicas in containers', () => {
 
   /** A service's pod, given the replicas in `cpUrls` order (the first one it streams from). */
   const startPod = (service: string, port: number, cpUrls: string) =>
-    start({ image, network, service, instance: `${service}-1`, port, env: { MESH_BOOTSTRAP_TOKEN: TOKEN, LOG_LEVEL: 'warn', MESH_CONTROL_PLANE_URLS: cpUrls }, track: (c) => others.unshift(c) });
+    start({
+      image,
+      network,
+      service,
+      instance: `${service}-1`,
+      port,
+      env: { MESH_BOOTSTRAP_TOKEN: TOKEN, LOG_LEVEL: 'warn', MESH_CONTROL_PLANE_URLS: cpUrls },
+      track: (c) => others.unshift(c),
+    });
 
   beforeAll(async () => {
-    await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-      '-keyout', join(ca.path, 'ca-key.pem'), '-out', join(ca.path, 'ca-cert.pem'), '-subj', '/O=meshcart.local/CN=MeshCart test root CA',
-      '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '1',
+      '-keyout',
+      join(ca.path, 'ca-key.pem'),
+      '-out',
+      join(ca.path, 'ca-cert.pem'),
+      '-subj',
+      '/O=meshcart.local/CN=MeshCart test root CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE,pathlen:0',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
     // The image runs as uid 1000; these throwaway files are readable to it.
     chmodSync(ca.path, 0o755);
     for (const f of ['ca-key.pem', 'ca-cert.pem']) chmodSync(join(ca.path, f), 0o644);
@@ -122,7 +148,13 @@ describe('control-plane replicas in containers', () => {
         return l;
       }, polling(30_000));
       const holders = Object.fromEntries(list.map((p) => [p.instance, p.controlPlane]));
-      expect(holders).toEqual({ 'user-service-1': id1, 'order-service-1': id1, 'product-service-1': id2, 'payment-service-1': id2, 'gateway-1': id2 });
+      expect(holders).toEqual({
+        'user-service-1': id1,
+        'order-service-1': id1,
+        'product-service-1': id2,
+        'payment-service-1': id2,
+        'gateway-1': id2,
+      });
     }
     expect((await call(`${api('cp-1')}/endpoints`)).body).toEqual((await call(`${api('cp-2')}/endpoints`)).body);
     // order-service streams from cp-1, payment-service registered with cp-2: the saga crosses the split.

@@ -29,7 +29,15 @@ export async function startPod(opts: {
   track: (c: StartedTestContainer) => void;
 }): Promise<Pod> {
   const { image, service, instance, port, env } = opts;
-  let app = meshContainer(image, service, { ...env, HOST: '127.0.0.1', PORT: String(port), MESH_MODE: 'sidecar', MESH_OUTBOUND_URL: 'http://127.0.0.1:15001', MESH_INSTANCE: instance, PAYMENT_LATENCY_MS: '0' })
+  let app = meshContainer(image, service, {
+    ...env,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    MESH_MODE: 'sidecar',
+    MESH_OUTBOUND_URL: 'http://127.0.0.1:15001',
+    MESH_INSTANCE: instance,
+    PAYMENT_LATENCY_MS: '0',
+  })
     .withNetwork(opts.network)
     .withNetworkAliases(instance);
   if (opts.data) app = app.withBindMounts([{ source: opts.data, target: '/data' }]);

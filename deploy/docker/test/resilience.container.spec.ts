@@ -46,7 +46,14 @@ describe('the mesh in containers under failure', () => {
       startPod('order-service', 'order-service-1', 3003),
       startPod('payment-service', 'payment-service-1', 3004),
     ]);
-    gatewayContainer = await meshContainer('gateway', { HOST: '0.0.0.0', PORT: '8080', ADMIN_HOST: '0.0.0.0', ADMIN_PORT: '15100', ADVERTISE_HOST: 'gateway', MESH_INSTANCE: 'gateway-1' })
+    gatewayContainer = await meshContainer('gateway', {
+      HOST: '0.0.0.0',
+      PORT: '8080',
+      ADMIN_HOST: '0.0.0.0',
+      ADMIN_PORT: '15100',
+      ADVERTISE_HOST: 'gateway',
+      MESH_INSTANCE: 'gateway-1',
+    })
       .withNetwork(network)
       .withNetworkAliases('gateway')
       .withExposedPorts(8080)

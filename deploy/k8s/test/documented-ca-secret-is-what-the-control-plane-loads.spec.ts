@@ -31,7 +31,8 @@ describe('the CA Secret made as docs/kubernetes.md says', () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshcart-ca-'));
     try {
       const run = spawnSync('sh', ['-c', documented('openssl req -x509')], { cwd: dir, encoding: 'utf8' });
-      if (run.error || run.status === 127) throw new Error('openssl is not installed or not on PATH: this test runs the documented `openssl req` command');
+      if (run.error || run.status === 127)
+        throw new Error('openssl is not installed or not on PATH: this test runs the documented `openssl req` command');
       expect(run.status, run.stderr).toBe(0);
       const keyPem = readFileSync(join(dir, 'ca-key.pem'), 'utf8');
       expect(keyPem).toMatch(/^-----BEGIN PRIVATE KEY-----/);
@@ -55,7 +56,9 @@ describe('the CA Secret made as docs/kubernetes.md says', () => {
     const volume = find(objects, 'Deployment', 'control-plane').spec.template.spec.volumes.find((v: { secret?: unknown }) => v.secret);
     expect(volume.secret.secretName).toBe('meshcart-ca');
     expect(volume.secret.optional ?? false).toBe(false);
-    expect(documented(`kubectl -n meshcart create secret generic ${volume.secret.secretName}`)).toContain('--from-file=ca-key.pem --from-file=ca-cert.pem');
+    expect(documented(`kubectl -n meshcart create secret generic ${volume.secret.secretName}`)).toContain(
+      '--from-file=ca-key.pem --from-file=ca-cert.pem',
+    );
     const refs = new Set<string>();
     for (const d of objects.filter((o) => o.kind === 'Deployment')) {
       const spec = d.spec.template.spec;

@@ -17,7 +17,9 @@ describe('every overlay and component renders with kubectl kustomize', () => {
     });
 
     it(`${name}: every namespaced object is in the meshcart namespace`, () => {
-      const stray = objects.filter((o) => !CLUSTER_SCOPED.has(o.kind) && o.metadata.namespace !== 'meshcart').map((o) => `${o.kind}/${o.metadata.name}`);
+      const stray = objects
+        .filter((o) => !CLUSTER_SCOPED.has(o.kind) && o.metadata.namespace !== 'meshcart')
+        .map((o) => `${o.kind}/${o.metadata.name}`);
       expect(stray).toEqual([]);
     });
   }

@@ -17,7 +17,8 @@ function probePort(c: Container, probe: Container): string | number {
   return Number(port);
 }
 
-const declares = (c: Container, port: string | number) => (c.ports ?? []).some((p: { name?: string; containerPort: number }) => p.name === port || p.containerPort === port);
+const declares = (c: Container, port: string | number) =>
+  (c.ports ?? []).some((p: { name?: string; containerPort: number }) => p.name === port || p.containerPort === port);
 
 describe('every workload is probed, limited and hardened', () => {
   for (const [name, objects] of allRenders()) {
@@ -53,7 +54,9 @@ describe('every workload is probed, limited and hardened', () => {
             const app = pod.containers.find((c: Container) => c.name === d.metadata.name);
             expect(app.lifecycle?.preStop?.exec?.command).toEqual(['node', '/app/dist/meshcart.js', 'drain']);
             // The drain reaches the proxy on loopback port 15000: the sidecar's admin port, or the in-process mesh's (proxyless).
-            const admin = containersOf(d).find((c: Container) => (c.ports ?? []).some((p: { name: string; containerPort: number }) => p.name === 'admin' && p.containerPort === 15000));
+            const admin = containersOf(d).find((c: Container) =>
+              (c.ports ?? []).some((p: { name: string; containerPort: number }) => p.name === 'admin' && p.containerPort === 15000),
+            );
             expect(admin, 'a container of the pod declares admin port 15000').toBeDefined();
             // MESH_DRAIN_SECONDS (5 by default) and the app's own shutdown fit in the grace period.
             expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(15);
@@ -95,9 +98,14 @@ describe('every workload is probed, limited and hardened', () => {
         });
 
         it('has a PodDisruptionBudget that selects it and still lets a node drain', () => {
-          const pdbs = byKind(objects, 'PodDisruptionBudget').filter((p) => JSON.stringify(p.spec.selector.matchLabels) === JSON.stringify(d.spec.selector.matchLabels));
+          const pdbs = byKind(objects, 'PodDisruptionBudget').filter(
+            (p) => JSON.stringify(p.spec.selector.matchLabels) === JSON.stringify(d.spec.selector.matchLabels),
+          );
           expect(pdbs).toHaveLength(1);
-          const replicas = d.spec.replicas ?? byKind(objects, 'HorizontalPodAutoscaler').find((h) => h.spec.scaleTargetRef.name === d.metadata.name)?.spec.minReplicas ?? 1;
+          const replicas =
+            d.spec.replicas ??
+            byKind(objects, 'HorizontalPodAutoscaler').find((h) => h.spec.scaleTargetRef.name === d.metadata.name)?.spec.minReplicas ??
+            1;
           const pdb = pdbs[0]!.spec;
           if (pdb.minAvailable !== undefined) expect(pdb.minAvailable).toBeLessThan(replicas);
           else expect(pdb.maxUnavailable).toBeGreaterThanOrEqual(1);
@@ -113,7 +121,13 @@ describe('every workload is probed, limited and hardened', () => {
         const env = (c: Container) => Object.fromEntries(c.env.map((e: Container) => [e.name, e.value ?? e.valueFrom]));
         const app = env(d.spec.template.spec.containers[0]);
         expect(app).toMatchObject({ HOST: '127.0.0.1', MESH_MODE: 'sidecar', MESH_OUTBOUND_URL: 'http://127.0.0.1:15001' });
-        expect(env(sidecar)).toMatchObject({ HOST: '127.0.0.1', INBOUND_HOST: '0.0.0.0', ADMIN_HOST: '0.0.0.0', MESH_SERVICE: d.metadata.name, APP_PORT: app.PORT });
+        expect(env(sidecar)).toMatchObject({
+          HOST: '127.0.0.1',
+          INBOUND_HOST: '0.0.0.0',
+          ADMIN_HOST: '0.0.0.0',
+          MESH_SERVICE: d.metadata.name,
+          APP_PORT: app.PORT,
+        });
         expect(env(sidecar).ADVERTISE_HOST).toEqual({ fieldRef: { fieldPath: 'status.podIP' } });
       }
     });
@@ -123,7 +137,10 @@ describe('every workload is probed, limited and hardened', () => {
         const d = byKind(objects, 'Deployment').find((x) => JSON.stringify(x.spec.selector.matchLabels) === JSON.stringify(svc.spec.selector));
         expect(d, `a Deployment behind Service ${svc.metadata.name}`).toBeDefined();
         for (const port of svc.spec.ports) {
-          expect(containersOf(d!).some((c) => declares(c, port.targetPort)), `${svc.metadata.name}:${port.name} → ${port.targetPort}`).toBe(true);
+          expect(
+            containersOf(d!).some((c) => declares(c, port.targetPort)),
+            `${svc.metadata.name}:${port.name} → ${port.targetPort}`,
+          ).toBe(true);
         }
       }
     });

@@ -40,7 +40,9 @@ describe('the mesh-config ConfigMap', () => {
     const objects = render('overlays/optimized');
     const config = parse(source('optimized'));
     for (const sa of objects.filter((o) => o.kind === 'ServiceAccount')) {
-      expect(sa.metadata.annotations?.['meshcart.io/spiffe-id']).toBe(`spiffe://${config.spec.trustDomain}/ns/${sa.metadata.namespace}/sa/${sa.metadata.name}`);
+      expect(sa.metadata.annotations?.['meshcart.io/spiffe-id']).toBe(
+        `spiffe://${config.spec.trustDomain}/ns/${sa.metadata.namespace}/sa/${sa.metadata.name}`,
+      );
     }
     for (const d of objects.filter((o) => o.kind === 'Deployment')) {
       expect(d.spec.template.spec.serviceAccountName).toBe(d.metadata.name);

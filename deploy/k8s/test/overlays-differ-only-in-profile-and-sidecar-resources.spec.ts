@@ -19,7 +19,8 @@ describe('the baseline and optimized overlays', () => {
     const optimized = new Map(render('overlays/optimized').map((o) => [id(o), o]));
     expect([...baseline.keys()].sort()).toEqual([...optimized.keys()].sort());
     const changed = [...baseline].flatMap(([key, o]) => differences(o, optimized.get(key)).map((p) => `${key}${p}`));
-    const sidecarResources = /^Deployment\/(user|product|order|payment)-service\/spec\/template\/spec\/initContainers\/sidecar\/resources\/limits\/(cpu|memory)$/;
+    const sidecarResources =
+      /^Deployment\/(user|product|order|payment)-service\/spec\/template\/spec\/initContainers\/sidecar\/resources\/limits\/(cpu|memory)$/;
     const profile = 'Deployment/control-plane/spec/template/spec/containers/control-plane/env/MESH_PROFILE/value';
     expect(changed.filter((p) => p !== profile && !sidecarResources.test(p))).toEqual([]);
     expect(changed).toContain(profile);
@@ -34,7 +35,10 @@ describe('the baseline and optimized overlays', () => {
       expect(env.value).toBe(overlay);
     }
     for (const d of render('overlays/optimized').filter((o) => o.kind === 'Deployment' && o.spec.template.spec.initContainers?.length)) {
-      expect(d.spec.template.spec.initContainers[0].resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '512Mi' } });
+      expect(d.spec.template.spec.initContainers[0].resources).toEqual({
+        requests: { cpu: '100m', memory: '128Mi' },
+        limits: { cpu: '500m', memory: '512Mi' },
+      });
     }
   });
 });

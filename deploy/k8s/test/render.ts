@@ -19,8 +19,16 @@ export const CLUSTER_SCOPED = new Set(['Namespace', 'MutatingWebhookConfiguratio
 export const OVERLAYS = ['baseline', 'optimized'] as const;
 
 // Loose on purpose: tests read the fields they check and fail on anything missing.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: any; data?: Record<string, string>; webhooks?: any[] };
+export type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  spec?: any;
+  data?: Record<string, string>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  webhooks?: any[];
+};
 
 /** The schema (model class) of every kind MeshCart renders; an unknown kind fails validation. */
 const MODELS: Record<string, { new (data: never): { validate(): void } }> = {
@@ -51,7 +59,9 @@ export function validateObject(obj: K8sObject): void {
 function kubectl(args: string[]): string {
   const run = spawnSync('kubectl', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (run.error && (run.error as NodeJS.ErrnoException).code === 'ENOENT') {
-    throw new Error('kubectl is not installed or not on PATH: these tests render the manifests with `kubectl kustomize` (kubectl 1.27 or later, kustomize built in); install kubectl and run them again');
+    throw new Error(
+      'kubectl is not installed or not on PATH: these tests render the manifests with `kubectl kustomize` (kubectl 1.27 or later, kustomize built in); install kubectl and run them again',
+    );
   }
   if (run.status !== 0) throw new Error(`kubectl ${args.join(' ')} failed:\n${run.stderr}`);
   return run.stdout;

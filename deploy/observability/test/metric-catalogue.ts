@@ -50,7 +50,11 @@ export function readMetricCatalogue(source: string, fileName = 'metrics.ts'): Me
       const name = prop('name')?.initializer;
       if (!name || !ts.isStringLiteralLike(name)) throw new Error(`${fileName}: a ${node.expression.text} whose name is not a string literal`);
       const labels = prop('labelNames');
-      metrics.push({ name: name.text, type: TYPES[node.expression.text]!, labelNames: labels ? stringArray(labels.initializer, `labelNames of ${name.text}`) : [] });
+      metrics.push({
+        name: name.text,
+        type: TYPES[node.expression.text]!,
+        labelNames: labels ? stringArray(labels.initializer, `labelNames of ${name.text}`) : [],
+      });
     }
     if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === 'setDefaultLabels') {
       const labels = node.arguments[0] && unwrap(node.arguments[0]);

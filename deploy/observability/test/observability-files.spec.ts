@@ -110,7 +110,11 @@ function seriesLabels(): Map<string, Set<string>> {
 function dashboardQueries(): Array<{ where: string; expr: string; legendFormat?: string }> {
   return dashboards.flatMap(({ file, dashboard }) => [
     ...queryPanels(dashboard).flatMap((p) =>
-      (p.targets ?? []).map((t) => ({ where: `${file} panel ${p.id} "${p.title}" query ${t.refId}`, expr: withGrafanaVariablesFilledIn(t.expr), legendFormat: t.legendFormat })),
+      (p.targets ?? []).map((t) => ({
+        where: `${file} panel ${p.id} "${p.title}" query ${t.refId}`,
+        expr: withGrafanaVariablesFilledIn(t.expr),
+        legendFormat: t.legendFormat,
+      })),
     ),
     ...dashboard.templating.list
       .filter((v) => v.type === 'query')
@@ -136,7 +140,9 @@ describe('MeshCart observability files', () => {
   it('dashboard queries name only metrics that libs/sidecar/src/policies/telemetry/metrics.ts defines', () => {
     const known = seriesLabels();
     const unknown = dashboardQueries().flatMap(({ where, expr }) =>
-      promqlNames(expr).selectors.filter((s) => !known.has(s.metric)).map((s) => `${where}: ${s.metric || '(a selector without a metric name)'}`),
+      promqlNames(expr)
+        .selectors.filter((s) => !known.has(s.metric))
+        .map((s) => `${where}: ${s.metric || '(a selector without a metric name)'}`),
     );
     expect(unknown, `metrics the data plane does not export; known: ${[...known.keys()].join(', ')}`).toEqual([]);
     expect(dashboardQueries().length).toBeGreaterThan(10);
@@ -149,7 +155,8 @@ describe('MeshCart observability files', () => {
       const { selectors, groupingLabels } = promqlNames(expr);
       for (const s of selectors) {
         for (const label of s.matchers) if (!known.get(s.metric)?.has(label)) problems.push(`${where}: ${s.metric} has no label ${label}`);
-        for (const label of groupingLabels) if (!known.get(s.metric)?.has(label)) problems.push(`${where}: groups by ${label}, which ${s.metric} lacks`);
+        for (const label of groupingLabels)
+          if (!known.get(s.metric)?.has(label)) problems.push(`${where}: groups by ${label}, which ${s.metric} lacks`);
       }
       // After an aggregation only its grouping labels are left for the legend.
       const legendLabels = [...(legendFormat ?? '').matchAll(/\{\{\s*(\w+)\s*\}\}/g)].map((m) => m[1]!);
@@ -170,7 +177,9 @@ describe('MeshCart observability files', () => {
         ...(p.datasource?.uid === provisioned!.uid ? [] : [`${file} panel ${p.id} "${p.title}"`]),
         ...(p.targets ?? []).filter((t) => t.datasource?.uid !== provisioned!.uid).map((t) => `${file} panel ${p.id} query ${t.refId}`),
       ]),
-      ...dashboard.templating.list.filter((v) => v.type === 'query' && v.datasource?.uid !== provisioned!.uid).map((v) => `${file} variable $${v.name}`),
+      ...dashboard.templating.list
+        .filter((v) => v.type === 'query' && v.datasource?.uid !== provisioned!.uid)
+        .map((v) => `${file} variable $${v.name}`),
     ]);
     expect(wrong, `should use data source uid ${provisioned!.uid}`).toEqual([]);
   });
@@ -221,8 +230,14 @@ describe('MeshCart observability files', () => {
       const host = target.split(':')[0]!;
       expect(Object.keys(compose.services), `${PROMETHEUS_CONFIG}: ${target} is not a compose service`).toContain(host);
       const proxy = proxies.get(target);
-      expect(proxy, `${PROMETHEUS_CONFIG}: ${target} is not a mesh proxy's admin port in docker-compose.yml (${[...proxies.keys()].join(', ')})`).toBeDefined();
-      expect(['0.0.0.0', '::'], `docker-compose.yml: ${proxy!.composeService} keeps its admin port on ${proxy!.adminHost ?? 'its default host'}`).toContain(proxy!.adminHost);
+      expect(
+        proxy,
+        `${PROMETHEUS_CONFIG}: ${target} is not a mesh proxy's admin port in docker-compose.yml (${[...proxies.keys()].join(', ')})`,
+      ).toBeDefined();
+      expect(
+        ['0.0.0.0', '::'],
+        `docker-compose.yml: ${proxy!.composeService} keeps its admin port on ${proxy!.adminHost ?? 'its default host'}`,
+      ).toContain(proxy!.adminHost);
       expect(labels['service'], `${target}: service label`).toBe(proxy!.service);
       expect(labels['instance_name'], `${target}: instance_name label`).toBe(host);
     }
@@ -230,7 +245,9 @@ describe('MeshCart observability files', () => {
 
   it('every mesh proxy in docker-compose.yml is scraped', () => {
     const scraped = new Set(scrapeTargets.map((t) => t.target));
-    const missing = composeProxies().filter((p) => !scraped.has(p.target)).map((p) => `${p.composeService} (${p.target})`);
+    const missing = composeProxies()
+      .filter((p) => !scraped.has(p.target))
+      .map((p) => `${p.composeService} (${p.target})`);
     expect(missing).toEqual([]);
   });
 

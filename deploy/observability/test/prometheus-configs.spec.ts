@@ -72,7 +72,9 @@ function podTarget(pod: { ip: string; port: string; annotations?: Record<string,
   const job = kubernetes.scrape_configs.find((j) => j.job_name === 'meshcart-pods')!;
   const result = relabel(meta, job.relabel_configs ?? []);
   if (!result) return undefined;
-  return Object.fromEntries(Object.entries(result).filter(([k]) => !k.startsWith('__') || ['__address__', '__metrics_path__', '__scheme__'].includes(k)));
+  return Object.fromEntries(
+    Object.entries(result).filter(([k]) => !k.startsWith('__') || ['__address__', '__metrics_path__', '__scheme__'].includes(k)),
+  );
 }
 
 const scraped = { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '15000' };
@@ -133,7 +135,9 @@ describe('MeshCart Prometheus scrape configs', () => {
   });
 
   it('takes the path from prometheus.io/path, and brackets IPv6 pod addresses', () => {
-    expect(podTarget({ ip: '10.1.2.3', port: '3000', annotations: { ...scraped, 'prometheus.io/path': '/stats/prometheus' } })?.['__metrics_path__']).toBe('/stats/prometheus');
+    expect(
+      podTarget({ ip: '10.1.2.3', port: '3000', annotations: { ...scraped, 'prometheus.io/path': '/stats/prometheus' } })?.['__metrics_path__'],
+    ).toBe('/stats/prometheus');
     expect(podTarget({ ip: 'fd00:10::7', port: '3000', annotations: scraped })?.['__address__']).toBe('[fd00:10::7]:15000');
   });
 
@@ -153,7 +157,10 @@ describe('MeshCart Prometheus scrape configs', () => {
       services: Record<string, { volumes?: string[] }>;
     };
     const mounts = Object.values(compose.services).flatMap((s) =>
-      (s.volumes ?? []).map((v) => v.split(':')).filter(([host]) => host?.startsWith('.')).map(([host, container]) => ({ host: resolve(root, host!), container: container! })),
+      (s.volumes ?? [])
+        .map((v) => v.split(':'))
+        .filter(([host]) => host?.startsWith('.'))
+        .map(([host, container]) => ({ host: resolve(root, host!), container: container! })),
     );
     const config = mounts.find((m) => m.host === join(PROMETHEUS_DIR, 'compose.yml'));
     expect(config, 'docker-compose.yml does not mount deploy/observability/prometheus/compose.yml').toBeDefined();

@@ -44,15 +44,21 @@ interface RuleTestFile {
 
 const ruleFiles = yamlFiles(RULES_DIR);
 const testFiles = yamlFiles(TESTS_DIR);
-const rules = ruleFiles.flatMap((file) => (parse(read(file)) as RuleFile).groups.flatMap((g) => g.rules.map((rule) => ({ file, group: g.name, rule }))));
+const rules = ruleFiles.flatMap((file) =>
+  (parse(read(file)) as RuleFile).groups.flatMap((g) => g.rules.map((rule) => ({ file, group: g.name, rule }))),
+);
 const recordingRules = rules.filter((r) => r.rule.record);
 const alertRules = rules.filter((r) => r.rule.alert);
 const ruleTests = testFiles.map((file) => ({ file, spec: parse(read(file)) as RuleTestFile }));
 
 /** Labels every series of the data plane carries besides its own: the proxy's defaults and the scrape's target labels. */
 function scrapeLabels(): string[] {
-  const compose = parse(read(`${PROMETHEUS_DIR}/compose.yml`)) as { scrape_configs: Array<{ static_configs?: Array<{ labels?: Record<string, string> }> }> };
-  const kubernetes = parse(read(`${PROMETHEUS_DIR}/kubernetes.yml`)) as { scrape_configs: Array<{ relabel_configs?: Array<{ target_label?: string }> }> };
+  const compose = parse(read(`${PROMETHEUS_DIR}/compose.yml`)) as {
+    scrape_configs: Array<{ static_configs?: Array<{ labels?: Record<string, string> }> }>;
+  };
+  const kubernetes = parse(read(`${PROMETHEUS_DIR}/kubernetes.yml`)) as {
+    scrape_configs: Array<{ relabel_configs?: Array<{ target_label?: string }> }>;
+  };
   return [
     'job',
     'instance',
@@ -159,7 +165,9 @@ describe('MeshCart Prometheus rules', () => {
       .filter((f) => f.endsWith('.json'))
       .flatMap((f) => [...read(join(DASHBOARDS_DIR, f)).matchAll(/"expr":\s*"((?:[^"\\]|\\.)*)"/g)].map((m) => JSON.parse(`"${m[1]}"`) as string));
     const testExprs = ruleTests.flatMap(({ spec }) => spec.tests.flatMap((t) => (t.promql_expr_test ?? []).map((e) => e.expr)));
-    const read_ = new Set([...dashboardExprs.map(withGrafanaVariablesFilledIn), ...testExprs].flatMap((e) => promqlNames(e).selectors.map((s) => s.metric)));
+    const read_ = new Set(
+      [...dashboardExprs.map(withGrafanaVariablesFilledIn), ...testExprs].flatMap((e) => promqlNames(e).selectors.map((s) => s.metric)),
+    );
     expect(recordingRules.filter((r) => !read_.has(r.rule.record!)).map((r) => r.rule.record)).toEqual([]);
   });
 
@@ -185,8 +193,10 @@ describe('MeshCart Prometheus rules', () => {
     for (const { file, rule } of rules) {
       const { selectors, groupingLabels } = promqlNames(rule.expr);
       for (const s of selectors) {
-        for (const label of s.matchers) if (!labels.get(s.metric)?.has(label)) problems.push(`${file} ${rule.record ?? rule.alert}: ${s.metric} has no label ${label}`);
-        for (const label of groupingLabels) if (!labels.get(s.metric)?.has(label)) problems.push(`${file} ${rule.record ?? rule.alert}: groups by ${label}, which ${s.metric} lacks`);
+        for (const label of s.matchers)
+          if (!labels.get(s.metric)?.has(label)) problems.push(`${file} ${rule.record ?? rule.alert}: ${s.metric} has no label ${label}`);
+        for (const label of groupingLabels)
+          if (!labels.get(s.metric)?.has(label)) problems.push(`${file} ${rule.record ?? rule.alert}: groups by ${label}, which ${s.metric} lacks`);
       }
     }
     expect(problems).toEqual([]);
@@ -196,7 +206,11 @@ describe('MeshCart Prometheus rules', () => {
     const catalogue = readMetricCatalogue(read('libs/sidecar/src/policies/telemetry/metrics.ts'));
     for (const p of PROPOSED_METRICS) {
       const defined = catalogue.metrics.find((m) => m.name === p.name);
-      if (defined) expect({ type: defined.type, labelNames: [...defined.labelNames].sort() }, p.name).toEqual({ type: p.type, labelNames: [...p.labelNames].sort() });
+      if (defined)
+        expect({ type: defined.type, labelNames: [...defined.labelNames].sort() }, p.name).toEqual({
+          type: p.type,
+          labelNames: [...p.labelNames].sort(),
+        });
     }
   });
 
@@ -209,7 +223,8 @@ describe('MeshCart Prometheus rules', () => {
     }
     for (const p of PROPOSED_METRICS) expect((readers.get(p.name) ?? []).sort(), p.name).toEqual([...p.readBy].sort());
     // Recording rules read no proposal: the dashboards they feed work with what the proxies export today.
-    for (const { rule } of recordingRules) expect(promqlNames(rule.expr).selectors.filter((s) => PROPOSED_METRICS.some((p) => p.name === s.metric))).toEqual([]);
+    for (const { rule } of recordingRules)
+      expect(promqlNames(rule.expr).selectors.filter((s) => PROPOSED_METRICS.some((p) => p.name === s.metric))).toEqual([]);
   });
 
   it(`every alert has a severity, a summary, a description and a runbook in ${RUNBOOK}`, () => {
@@ -220,7 +235,8 @@ describe('MeshCart Prometheus rules', () => {
       if (!['critical', 'warning'].includes(rule.labels?.['severity'] ?? '')) problems.push(`${name}: severity is ${rule.labels?.['severity']}`);
       for (const a of ['summary', 'description', 'runbook_url']) if (!rule.annotations?.[a]) problems.push(`${name}: no ${a}`);
       const [doc, anchor] = (rule.annotations?.['runbook_url'] ?? '').split('#');
-      if (doc !== RUNBOOK || anchor !== anchorOf(name) || !headings.has(anchor)) problems.push(`${name}: runbook_url should be ${RUNBOOK}#${anchorOf(name)}, a heading there`);
+      if (doc !== RUNBOOK || anchor !== anchorOf(name) || !headings.has(anchor))
+        problems.push(`${name}: runbook_url should be ${RUNBOOK}#${anchorOf(name)}, a heading there`);
     }
     expect(problems).toEqual([]);
   });

@@ -5,9 +5,7 @@ export const ErrorResponse = Type.Object({
   error: Type.Object({
     code: Type.String(),
     message: Type.String(),
-    details: Type.Optional(
-      Type.Array(Type.Object({ path: Type.String(), in: Type.Optional(Type.String()), message: Type.String() })),
-    ),
+    details: Type.Optional(Type.Array(Type.Object({ path: Type.String(), in: Type.Optional(Type.String()), message: Type.String() }))),
   }),
 });
 export type ErrorResponse = Static<typeof ErrorResponse>;

@@ -3,10 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Cents, ErrorResponse, Id, IdempotencyKey } from './common';
 import { LineItemInput } from './product';
 
-export const PlaceOrderBody = Type.Object(
-  { items: Type.Array(LineItemInput, { minItems: 1, maxItems: 50 }) },
-  { additionalProperties: false },
-);
+export const PlaceOrderBody = Type.Object({ items: Type.Array(LineItemInput, { minItems: 1, maxItems: 50 }) }, { additionalProperties: false });
 export type PlaceOrderBody = Static<typeof PlaceOrderBody>;
 
 export const OrderStatus = Type.Union([Type.Literal('pending'), Type.Literal('confirmed'), Type.Literal('failed')]);

@@ -8,11 +8,7 @@ export const ChargeBody = Type.Object(
 );
 export type ChargeBody = Static<typeof ChargeBody>;
 
-export const ChargeStatus = Type.Union([
-  Type.Literal('succeeded'),
-  Type.Literal('declined'),
-  Type.Literal('refunded'),
-]);
+export const ChargeStatus = Type.Union([Type.Literal('succeeded'), Type.Literal('declined'), Type.Literal('refunded')]);
 export const Charge = Type.Object({
   id: Id,
   orderId: Id,

@@ -35,10 +35,7 @@ export type ProductList = Static<typeof ProductList>;
 
 export const ProductIdParams = Type.Object({ id: Id });
 
-export const LineItemInput = Type.Object(
-  { productId: Id, quantity: Type.Integer({ minimum: 1, maximum: 1000 }) },
-  { additionalProperties: false },
-);
+export const LineItemInput = Type.Object({ productId: Id, quantity: Type.Integer({ minimum: 1, maximum: 1000 }) }, { additionalProperties: false });
 export type LineItemInput = Static<typeof LineItemInput>;
 
 export const ReserveBody = Type.Object(

@@ -72,7 +72,14 @@ describe('control-plane API contract', () => {
     const check = ajv.compile(api.PeerBatch);
     const appliedAt = new Date().toISOString();
     const entry = { seq: 1, version: '0123456789abcdef', profile: 'next', appliedAt, source: 'meshctl apply', config: { from: 'the future' } };
-    const batch = { from: 'cp-1', ca: 'a'.repeat(64), events: [{ type: 'config', entry }, { type: 'leave', instance: 'order-1' }] };
+    const batch = {
+      from: 'cp-1',
+      ca: 'a'.repeat(64),
+      events: [
+        { type: 'config', entry },
+        { type: 'leave', instance: 'order-1' },
+      ],
+    };
     expect(check(batch)).toBe(true);
     expect(check({ ...batch, ca: 'not hex' })).toBe(false);
     expect(check.errors?.map((e) => e.instancePath)).toEqual(['/ca']);

@@ -101,7 +101,10 @@ function withoutAliases(pool: Policy['connectionPool']): Partial<ConnectionPoolS
   return rest;
 }
 
-function effectivePolicy(config: MeshConfig, service: string): Required<Pick<Policy, 'timeoutMs'>> & { retries?: RetrySettings; cluster: ClusterResource } {
+function effectivePolicy(
+  config: MeshConfig,
+  service: string,
+): Required<Pick<Policy, 'timeoutMs'>> & { retries?: RetrySettings; cluster: ClusterResource } {
   const mesh = config.spec.defaults?.policy ?? {};
   const own = config.spec.services[service]?.policy ?? {};
   const pool = { ...mesh.connectionPool, ...own.connectionPool };
@@ -160,9 +163,13 @@ export function compileProxyResources(config: MeshConfig, service: string): Reso
       const retries = r.retries ? retrySettings(r.retries) : policy.retries;
       const fault = r.fault ?? spec.fault;
       const split = r.split ?? (r.subset ? [{ subset: r.subset, weight: 100 }] : undefined);
-      const mirror = r.mirror ? { cluster: r.mirror.service ?? name, percent: r.mirror.percent, ...(r.mirror.subset ? { subset: r.mirror.subset } : {}) } : undefined;
+      const mirror = r.mirror
+        ? { cluster: r.mirror.service ?? name, percent: r.mirror.percent, ...(r.mirror.subset ? { subset: r.mirror.subset } : {}) }
+        : undefined;
       const limit = r.rateLimit ?? spec.rateLimit;
-      const rateLimit = limit ? { requestsPerSecond: limit.requestsPerSecond, burst: limit.burst ?? Math.max(1, Math.ceil(limit.requestsPerSecond)) } : undefined;
+      const rateLimit = limit
+        ? { requestsPerSecond: limit.requestsPerSecond, burst: limit.burst ?? Math.max(1, Math.ceil(limit.requestsPerSecond)) }
+        : undefined;
       return {
         ...(retries ? { retries } : {}),
         ...(fault ? { fault } : {}),

@@ -66,7 +66,7 @@ describe('compileProxyResources', () => {
     expect(endpointsSnapshot({ s: [e1] }).version).not.toBe(endpointsSnapshot({ s: [e1, e2] }).version);
   });
 
-  it('resolves the seed\'s breaker keys, retries and faults into proxy resources', () => {
+  it("resolves the seed's breaker keys, retries and faults into proxy resources", () => {
     const withPolicies = structuredClone(config);
     withPolicies.spec.services['payment-service']!.policy!.circuitBreaker = {
       maxConnections: 100,
@@ -81,7 +81,13 @@ describe('compileProxyResources', () => {
     const { resources } = compileProxyResources(withPolicies, 'order-service');
     const cluster = resources.clusters.find((c) => c.name === 'payment-service')!;
     expect(cluster.connectionPool.maxConnections).toBe(100);
-    expect(cluster.circuitBreaker).toMatchObject({ maxPendingRequests: 10, maxRequests: 50, sleepWindowMs: 30_000, requestVolumeThreshold: 10, errorThresholdPercentage: 50 });
+    expect(cluster.circuitBreaker).toMatchObject({
+      maxPendingRequests: 10,
+      maxRequests: 50,
+      sleepWindowMs: 30_000,
+      requestVolumeThreshold: 10,
+      errorThresholdPercentage: 50,
+    });
     const route = resources.virtualHosts.find((v) => v.name === 'payment-service')!.routes[0]!;
     expect(route.retries).toEqual({ attempts: 2, retryOn: ['5xx', 409], backoff: { baseMs: 25, maxMs: 250 } });
     expect(route.fault).toEqual({ abort: { httpStatus: 503, percent: 10 } });

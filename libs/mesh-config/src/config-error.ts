@@ -11,9 +11,7 @@ export class ConfigError extends Error {
     readonly issues: ConfigIssue[],
     readonly source?: string,
   ) {
-    super(
-      `${source ? `${source}: ` : ''}invalid mesh config:\n` + issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n'),
-    );
+    super(`${source ? `${source}: ` : ''}invalid mesh config:\n` + issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n'));
     this.name = 'ConfigError';
   }
 }

@@ -63,7 +63,7 @@ describe('MeshConfig validation', () => {
     expect(Object.keys(byPath).some((p) => p.startsWith('spec.services.order-service.routes[0].retries.retryOn[1]'))).toBe(true);
   });
 
-  it('accepts the seed article\'s circuit-breaker keys as written there', () => {
+  it("accepts the seed article's circuit-breaker keys as written there", () => {
     const config = parseMeshConfig(
       valid.replace(
         '    user-service: {}',

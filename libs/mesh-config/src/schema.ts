@@ -162,9 +162,7 @@ export const Policy = Type.Object(
 );
 export type Policy = Static<typeof Policy>;
 
-const HttpMethod = Type.Union(
-  ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map((m) => Type.Literal(m)),
-);
+const HttpMethod = Type.Union(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map((m) => Type.Literal(m)));
 
 export const RouteMatch = Type.Object(
   {
@@ -181,8 +179,12 @@ export type RouteMatch = Static<typeof RouteMatch>;
 /** Drills: delay or fail a share of requests, optionally only those carrying given headers. */
 export const Fault = Type.Object(
   {
-    delay: Type.Optional(Type.Object({ fixedDelayMs: Type.Integer({ minimum: 0, maximum: 600_000 }), percent: Percent }, { additionalProperties: false })),
-    abort: Type.Optional(Type.Object({ httpStatus: Type.Integer({ minimum: 200, maximum: 599 }), percent: Percent }, { additionalProperties: false })),
+    delay: Type.Optional(
+      Type.Object({ fixedDelayMs: Type.Integer({ minimum: 0, maximum: 600_000 }), percent: Percent }, { additionalProperties: false }),
+    ),
+    abort: Type.Optional(
+      Type.Object({ httpStatus: Type.Integer({ minimum: 200, maximum: 599 }), percent: Percent }, { additionalProperties: false }),
+    ),
     headers: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9-]+$' }), Type.String())),
   },
   { additionalProperties: false },
@@ -191,7 +193,10 @@ export type Fault = Static<typeof Fault>;
 
 /** Inbound token bucket: `requestsPerSecond` refill, up to `burst` at once; over it, 429 with Retry-After. */
 export const RateLimit = Type.Object(
-  { requestsPerSecond: Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000 }), burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })) },
+  {
+    requestsPerSecond: Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000 }),
+    burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+  },
   { additionalProperties: false },
 );
 export type RateLimit = Static<typeof RateLimit>;
@@ -207,9 +212,12 @@ export const Fallback = Type.Object(
 export type Fallback = Static<typeof Fallback>;
 
 /** Weighted subsets of the destination's instances (a canary: v1 90, v2 10). */
-export const Split = Type.Array(Type.Object({ subset: SubsetName, weight: Type.Integer({ minimum: 0, maximum: 100 }) }, { additionalProperties: false }), {
-  minItems: 1,
-});
+export const Split = Type.Array(
+  Type.Object({ subset: SubsetName, weight: Type.Integer({ minimum: 0, maximum: 100 }) }, { additionalProperties: false }),
+  {
+    minItems: 1,
+  },
+);
 
 /** Shadow traffic: a copy of a share of requests, whose answers are discarded. */
 export const Mirror = Type.Object(

@@ -19,9 +19,10 @@ function describe(e: ErrorObject): ConfigIssue {
       break;
     case 'additionalProperties':
       path = path ? `${path}.${String(params['additionalProperty'])}` : String(params['additionalProperty']);
-      message = e.instancePath === '/spec/services'
-        ? 'is not a valid service name (lower-case letters, digits and "-", starting with a letter)'
-        : 'is not a known setting';
+      message =
+        e.instancePath === '/spec/services'
+          ? 'is not a valid service name (lower-case letters, digits and "-", starting with a letter)'
+          : 'is not a known setting';
       break;
     case 'const':
       message = `must be ${JSON.stringify(params['allowedValue'])}`;
@@ -90,7 +91,8 @@ function semanticIssues(config: MeshConfig): ConfigIssue[] {
       if (route.mirror) {
         const target = route.mirror.service ?? name;
         if (!(target in config.spec.services)) issues.push({ path: `${path}.mirror.service`, message: `unknown service "${target}"` });
-        else if (route.mirror.subset) known(route.mirror.subset, `${path}.mirror.subset`, target, Object.keys(config.spec.services[target]?.policy?.subsets ?? {}));
+        else if (route.mirror.subset)
+          known(route.mirror.subset, `${path}.mirror.subset`, target, Object.keys(config.spec.services[target]?.policy?.subsets ?? {}));
       }
     });
   }

@@ -117,14 +117,21 @@ export class LocalMesh {
     const appUrl = (instance: string) => `http://${this.host}:${plan.instances[instance]!.app}`;
     // With the mesh off, callers dial apps directly; replicas are listed for plain round robin.
     const upstreams = [...new Set(INSTANCES.map((i) => i.service))]
-      .map((svc) => `${svc}=${INSTANCES.filter((i) => i.service === svc).map((i) => appUrl(i.instance)).join('|')}`)
+      .map(
+        (svc) =>
+          `${svc}=${INSTANCES.filter((i) => i.service === svc)
+            .map((i) => appUrl(i.instance))
+            .join('|')}`,
+      )
       .join(',');
 
     await Promise.all(
       INSTANCES.map(async (spec) => {
         const ports = plan.instances[spec.instance]!;
         const mode = this.modes[spec.service]!;
-        const labels = Object.entries(spec.labels).map(([k, v]) => `${k}=${v}`).join(',');
+        const labels = Object.entries(spec.labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',');
         const app = this.spawn(spec.instance, 'service', ENTRY.service(spec.service), logDir, {
           ...common,
           ...this.opts.serviceEnv?.[spec.service],
@@ -217,7 +224,11 @@ export class LocalMesh {
           if (r.statusCode !== 200) unready.push(instance);
         }
         if (missing.length === 0 && unready.length === 0 && gw.statusCode === 200) return;
-        last = missing.length ? `waiting for ${missing.join(', ')}` : unready.length ? `waiting for ${unready.join(', ')} to be ready` : 'waiting for the gateway';
+        last = missing.length
+          ? `waiting for ${missing.join(', ')}`
+          : unready.length
+            ? `waiting for ${unready.join(', ')} to be ready`
+            : 'waiting for the gateway';
       } catch (err) {
         last = (err as Error).message;
       }

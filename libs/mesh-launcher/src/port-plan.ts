@@ -133,11 +133,7 @@ export class PortInUseError extends Error {
 }
 
 /** Checks every fixed port before anything starts, so a conflict is one clear message, not a half-started mesh. */
-export async function assertPortsFree(
-  plan: PortPlan,
-  host: string,
-  hints: { controlPlane: string; gateway: string; base: string },
-): Promise<void> {
+export async function assertPortsFree(plan: PortPlan, host: string, hints: { controlPlane: string; gateway: string; base: string }): Promise<void> {
   const wanted: [number, string, string][] = [
     [plan.controlPlane, 'control plane', hints.controlPlane],
     [plan.gateway, 'gateway', hints.gateway],

@@ -20,14 +20,47 @@ describe('histogramQuantile', () => {
   });
 
   it('answers the highest finite bound when the rank falls in the +Inf bucket', () => {
-    expect(histogramQuantile(0.99, new Map([[0.001, 0], [Infinity, 10]]))).toBe(0.001);
-    expect(histogramQuantile(0.99, new Map([[0.001, 5], [0.01, 9], [Infinity, 10]]))).toBe(0.01);
+    expect(
+      histogramQuantile(
+        0.99,
+        new Map([
+          [0.001, 0],
+          [Infinity, 10],
+        ]),
+      ),
+    ).toBe(0.001);
+    expect(
+      histogramQuantile(
+        0.99,
+        new Map([
+          [0.001, 5],
+          [0.01, 9],
+          [Infinity, 10],
+        ]),
+      ),
+    ).toBe(0.01);
   });
 
   it('is NaN for an empty histogram, one without a +Inf bucket or with a single bucket', () => {
-    expect(histogramQuantile(0.5, new Map([[0.001, 0], [Infinity, 0]]))).toBeNaN();
+    expect(
+      histogramQuantile(
+        0.5,
+        new Map([
+          [0.001, 0],
+          [Infinity, 0],
+        ]),
+      ),
+    ).toBeNaN();
     expect(histogramQuantile(0.5, new Map())).toBeNaN();
-    expect(histogramQuantile(0.5, new Map([[0.001, 5], [0.002, 10]]))).toBeNaN();
+    expect(
+      histogramQuantile(
+        0.5,
+        new Map([
+          [0.001, 5],
+          [0.002, 10],
+        ]),
+      ),
+    ).toBeNaN();
     expect(histogramQuantile(0.5, new Map([[Infinity, 10]]))).toBeNaN();
     expect(histogramQuantile(NaN, EVEN)).toBeNaN();
   });
@@ -47,11 +80,30 @@ describe('histogramQuantile', () => {
     ];
     expect(histogramQuantile(0.5, pairs)).toBeCloseTo(0.001, 12);
     // The 0.002 bucket dips to 40 (a scrape taken mid-update): read as 50, the p75 is halfway into (2 ms, 3 ms].
-    expect(histogramQuantile(0.75, new Map([[0.001, 50], [0.002, 40], [0.003, 100], [Infinity, 100]]))).toBeCloseTo(0.0025, 12);
+    expect(
+      histogramQuantile(
+        0.75,
+        new Map([
+          [0.001, 50],
+          [0.002, 40],
+          [0.003, 100],
+          [Infinity, 100],
+        ]),
+      ),
+    ).toBeCloseTo(0.0025, 12);
   });
 
   it('answers a bound at or below zero as it is when the rank falls in the first bucket', () => {
-    expect(histogramQuantile(0.1, new Map([[-1, 10], [0, 20], [Infinity, 20]]))).toBe(-1);
+    expect(
+      histogramQuantile(
+        0.1,
+        new Map([
+          [-1, 10],
+          [0, 20],
+          [Infinity, 20],
+        ]),
+      ),
+    ).toBe(-1);
   });
 
   it("keeps quantiles of prom-client's histogram of an even spread within a few percent", async () => {

@@ -90,7 +90,10 @@ function parseSampleLine(line: string, lineNo: number): Sample {
     at++;
   }
 
-  const rest = line.slice(at).trim().split(/[ \t]+/);
+  const rest = line
+    .slice(at)
+    .trim()
+    .split(/[ \t]+/);
   if (rest[0] === '' || rest.length > 2) fail('a value and an optional timestamp expected');
   const value = parsePrometheusFloat(rest[0]!) ?? fail(`"${rest[0]}" is not a number`);
   if (rest.length === 1) return { name, labels, value };

@@ -23,13 +23,27 @@ describe('sumHistograms', () => {
   it('sums buckets, sum and count over the series that share a key, and leaves out those without one', () => {
     const byDst = sumHistograms(parsePrometheusText(SCRAPE), 'd_seconds', (l) => (l['dir'] === 'out' ? l['dst'] : undefined));
     expect([...byDst.keys()]).toEqual(['pay']);
-    expect(byDst.get('pay')).toEqual({ buckets: new Map([[0.001, 4], [Infinity, 5]]), sum: 0.502, count: 5 });
+    expect(byDst.get('pay')).toEqual({
+      buckets: new Map([
+        [0.001, 4],
+        [Infinity, 5],
+      ]),
+      sum: 0.502,
+      count: 5,
+    });
   });
 
   it('adds into an existing map, so several proxies merge', () => {
     const key = (l: Record<string, string>) => `${l['dir']}→${l['dst']}`;
     const merged = sumHistograms(parsePrometheusText(SCRAPE), 'd_seconds', key, sumHistograms(parsePrometheusText(SCRAPE), 'd_seconds', key));
-    expect(merged.get('in→pay')).toEqual({ buckets: new Map([[0.001, 200], [Infinity, 200]]), sum: 0.02, count: 200 });
+    expect(merged.get('in→pay')).toEqual({
+      buckets: new Map([
+        [0.001, 200],
+        [Infinity, 200],
+      ]),
+      sum: 0.02,
+      count: 200,
+    });
   });
 
   it('refuses a bucket without a numeric le label', () => {

@@ -31,8 +31,7 @@ export class HttpError extends Error {
 }
 
 export const badRequest = (code: string, message: string, details?: ErrorDetail[]) => new HttpError(400, code, message, details);
-export const unauthorized = (message: string) =>
-  new HttpError(401, 'UNAUTHORIZED', message, undefined, { 'www-authenticate': 'Bearer' });
+export const unauthorized = (message: string) => new HttpError(401, 'UNAUTHORIZED', message, undefined, { 'www-authenticate': 'Bearer' });
 export const notFound = (code: string, message: string) => new HttpError(404, code, message);
 export const conflict = (code: string, message: string) => new HttpError(409, code, message);
 

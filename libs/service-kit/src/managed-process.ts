@@ -99,10 +99,7 @@ export class ManagedProcess {
       void exited.then(({ code, signal }) => {
         clearTimeout(timer);
         // Give the last output a moment to arrive before reporting it.
-        setTimeout(
-          () => reject(new Error(`${opts.name} exited (${signal ?? `code ${code}`}) before it was ready:\n${tail.join('\n')}`)),
-          20,
-        );
+        setTimeout(() => reject(new Error(`${opts.name} exited (${signal ?? `code ${code}`}) before it was ready:\n${tail.join('\n')}`)), 20);
       });
     });
   }

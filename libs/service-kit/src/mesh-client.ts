@@ -74,7 +74,7 @@ export class MeshClient {
     }
     // Work done for a caller must not outlive it: send on what is left of its deadline, or give up now.
     const remaining = remainingDeadlineMs();
-    if (remaining !== undefined && remaining <= 0) throw new MeshCallError(service, 'the caller\'s deadline has passed');
+    if (remaining !== undefined && remaining <= 0) throw new MeshCallError(service, "the caller's deadline has passed");
     if (remaining !== undefined) headers[DEADLINE_HEADER] = String(Math.ceil(remaining));
     // The trace continues: the mesh makes a new span for this call under the caller's.
     const traceparent = currentTraceparent();

@@ -29,7 +29,9 @@ export function createServiceApp(options: ServiceAppOptions) {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     // An https.Server serves the same request/response API; Fastify's types only know it through its own https option.
-    ...(options.tls ? { serverFactory: (handler: Parameters<typeof createHttpsServer>[1]) => createHttpsServer(options.tls!, handler) as unknown as Server } : {}),
+    ...(options.tls
+      ? { serverFactory: (handler: Parameters<typeof createHttpsServer>[1]) => createHttpsServer(options.tls!, handler) as unknown as Server }
+      : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('serviceName', options.name);
   installErrorHandling(app);
@@ -43,7 +45,9 @@ export function createServiceApp(options: ServiceAppOptions) {
     // Both loggers: the handler logs through the request's, Fastify's "request completed" through the reply's.
     if (traceId) request.log = reply.log = request.log.child({ traceId });
     if (deadlineMs === undefined && !traceId) return done();
-    withRequestContext({ ...(deadlineMs !== undefined ? { deadlineMs } : {}), ...(traceId ? { traceparent: traceparent as string } : {}) }, () => done());
+    withRequestContext({ ...(deadlineMs !== undefined ? { deadlineMs } : {}), ...(traceId ? { traceparent: traceparent as string } : {}) }, () =>
+      done(),
+    );
   });
   const connections = trackConnections(app.server);
   // Runs before Fastify closes the server: spare keep-alive sockets must not hold the close open.

@@ -50,10 +50,17 @@ export function readNumber(env: NodeJS.ProcessEnv, variable: string, fallback: n
 /** `user-service=http://127.0.0.1:3001,product-service=http://127.0.0.1:3002` */
 export function parseUpstreams(raw: string, variable = 'MESH_UPSTREAMS'): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [name, url] = part.split('=');
     if (!name || !url || !url.split('|').every((u) => /^https?:\/\//.test(u))) {
-      throw new EnvError(variable, raw, 'a list like "user-service=http://127.0.0.1:3001,product-service=http://127.0.0.1:3002|http://127.0.0.1:3012"');
+      throw new EnvError(
+        variable,
+        raw,
+        'a list like "user-service=http://127.0.0.1:3001,product-service=http://127.0.0.1:3002|http://127.0.0.1:3012"',
+      );
     }
     out[name.trim()] = url.trim();
   }
@@ -63,7 +70,10 @@ export function parseUpstreams(raw: string, variable = 'MESH_UPSTREAMS'): Record
 /** `version=v2,zone=a` */
 export function parseLabels(raw: string, variable = 'MESH_LABELS'): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const pair of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const pair of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [k, v] = pair.split('=');
     if (!k || v === undefined) throw new EnvError(variable, raw, 'a list like "version=v1,zone=a"');
     out[k.trim()] = v.trim();
@@ -88,7 +98,10 @@ export function readServiceEnv(name: string, defaultPort: number, env: NodeJS.Pr
       instance: env['MESH_INSTANCE'] ?? `${name}-${process.pid}`,
       outboundUrl: env['MESH_OUTBOUND_URL'] ?? 'http://127.0.0.1:15001',
       upstreams: parseUpstreams(env['MESH_UPSTREAMS'] ?? ''),
-      controlPlaneUrls: (env['MESH_CONTROL_PLANE_URLS'] ?? 'http://127.0.0.1:15010').split(',').map((s) => s.trim()).filter(Boolean),
+      controlPlaneUrls: (env['MESH_CONTROL_PLANE_URLS'] ?? 'http://127.0.0.1:15010')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
       adminPort: readPort(env, 'MESH_ADMIN_PORT', 0),
       adminHost: env['MESH_ADMIN_HOST'] ?? '127.0.0.1',
       advertiseHost: env['ADVERTISE_HOST'] ?? (host === '0.0.0.0' ? '127.0.0.1' : host),

@@ -43,7 +43,11 @@ describe('proxyless inbound', () => {
     expect(limited.headers['retry-after']).toBe('1');
     expect(limited.json().error.code).toBe('MESH_ERR_RATE_LIMITED');
     const text = await runtime.metrics.metrics();
-    expect(text).toMatch(/mesh_requests_total\{direction="inbound",src_service="order-service",dst_service="payment-service",status_code="200",route="default"[^}]*\} 2/);
-    expect(text).toMatch(/mesh_requests_total\{direction="inbound",src_service="order-service",dst_service="payment-service",status_code="429"[^}]*\} 1/);
+    expect(text).toMatch(
+      /mesh_requests_total\{direction="inbound",src_service="order-service",dst_service="payment-service",status_code="200",route="default"[^}]*\} 2/,
+    );
+    expect(text).toMatch(
+      /mesh_requests_total\{direction="inbound",src_service="order-service",dst_service="payment-service",status_code="429"[^}]*\} 1/,
+    );
   });
 });

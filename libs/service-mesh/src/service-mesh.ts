@@ -28,7 +28,9 @@ export class ServiceMesh {
         ...(env.mode === 'proxyless' && env.bootstrapToken ? { bootstrapToken: env.bootstrapToken } : {}),
       });
       this.client =
-        env.mode === 'proxyless' ? new MeshClient({ ...env, dispatcher: new MeshDispatcher(this.runtime.dataPlane, env.service) }) : new MeshClient(env);
+        env.mode === 'proxyless'
+          ? new MeshClient({ ...env, dispatcher: new MeshDispatcher(this.runtime.dataPlane, env.service) })
+          : new MeshClient(env);
     } else {
       this.client = new MeshClient(env);
     }

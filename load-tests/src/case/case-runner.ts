@@ -39,7 +39,10 @@ export function adminUrls(mesh: LocalMesh): string[] {
 }
 
 function proxyPids(mesh: LocalMesh): number[] {
-  return mesh.processes.filter((p) => p.role === 'sidecar' || p.role === 'gateway').map((p) => p.proc.pid).filter((p): p is number => p !== undefined);
+  return mesh.processes
+    .filter((p) => p.role === 'sidecar' || p.role === 'gateway')
+    .map((p) => p.proc.pid)
+    .filter((p): p is number => p !== undefined);
 }
 
 export async function measure(target: Target, load: LoadSettings, label: string): Promise<Sample> {
@@ -47,7 +50,15 @@ export async function measure(target: Target, load: LoadSettings, label: string)
   const meshed = Object.keys(mesh.sidecarAdminUrls).length > 0;
   restock(target.dataDir);
   // Warm-up outside the measured window: pools, JIT, caches, certificates in use.
-  if (load.warmupSeconds > 0) await runOpenLoop({ rateRps: load.rateRps, durationMs: load.warmupSeconds * 1000, send: scenario.sender(), label: `${label} warm-up`, progress: false, spin: false });
+  if (load.warmupSeconds > 0)
+    await runOpenLoop({
+      rateRps: load.rateRps,
+      durationMs: load.warmupSeconds * 1000,
+      send: scenario.sender(),
+      label: `${label} warm-up`,
+      progress: false,
+      spin: false,
+    });
 
   const before = await scrapeMesh(adminUrls(mesh));
   const sampler = new ProcessSampler(proxyPids(mesh), 250);
@@ -55,7 +66,13 @@ export async function measure(target: Target, load: LoadSettings, label: string)
   // Timer-paced sends (no spinning): on a 2-core machine a spinning generator would take CPU from
   // the mesh being measured. Sends then leave up to ~1 ms late, which end-to-end figures include
   // (reported as generatorLagMs); inter-service figures come from the proxies and are unaffected.
-  const endToEnd = await runOpenLoop({ rateRps: load.rateRps, durationMs: load.rateSeconds * 1000, send: scenario.sender(), label: `${label} @${load.rateRps} rps`, spin: false });
+  const endToEnd = await runOpenLoop({
+    rateRps: load.rateRps,
+    durationMs: load.rateSeconds * 1000,
+    send: scenario.sender(),
+    label: `${label} @${load.rateRps} rps`,
+    spin: false,
+  });
   const usage = await sampler.stop();
   const after = await scrapeMesh(adminUrls(mesh));
   const edges = delta(before, after);
@@ -84,7 +101,13 @@ export async function measure(target: Target, load: LoadSettings, label: string)
  */
 async function calibrateRate(target: Target, seconds: number, concurrency: number): Promise<Calibration> {
   restock(target.dataDir);
-  const r = await runClosedLoop({ concurrency, durationMs: seconds * 1000, warmupMs: Math.min(2000, seconds * 250), send: target.scenario.sender(), label: 'calibrating on baseline' });
+  const r = await runClosedLoop({
+    concurrency,
+    durationMs: seconds * 1000,
+    warmupMs: Math.min(2000, seconds * 250),
+    send: target.scenario.sender(),
+    label: 'calibrating on baseline',
+  });
   return { rateRps: Math.max(5, Math.round(r.achievedRps * 0.4)), baselineMaxRps: Math.round(r.achievedRps) };
 }
 

@@ -21,7 +21,10 @@ const PATTERN: Action[] = (() => {
   const slots: Action[] = [];
   for (const { name, weight } of MIX) for (let k = 0; k < Math.round(weight * 20); k++) slots.push(name);
   // Interleave so orders are spread through the pattern, not bunched at its end.
-  return slots.map((a, i) => ({ a, key: (i * 7) % slots.length })).sort((x, y) => x.key - y.key).map((x) => x.a);
+  return slots
+    .map((a, i) => ({ a, key: (i * 7) % slots.length }))
+    .sort((x, y) => x.key - y.key)
+    .map((x) => x.a);
 })();
 
 export function actionFor(i: number): Action {
@@ -81,10 +84,16 @@ export class ShopScenario {
         case 'history':
           return this.call('GET', `${g}/api/orders`, undefined, { authorization: `Bearer ${shopper.token}` });
         case 'order':
-          return this.call('POST', `${g}/api/orders`, { items: [{ productId: product, quantity: 1 }] }, {
-            authorization: `Bearer ${shopper.token}`,
-            'idempotency-key': `bench-${process.pid}-${run}-${i}`,
-          }, 201);
+          return this.call(
+            'POST',
+            `${g}/api/orders`,
+            { items: [{ productId: product, quantity: 1 }] },
+            {
+              authorization: `Bearer ${shopper.token}`,
+              'idempotency-key': `bench-${process.pid}-${run}-${i}`,
+            },
+            201,
+          );
       }
     };
   }

@@ -274,9 +274,10 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<RunResult> {
     errorSamples: t.errorSamples,
     sent: t.sent,
     uncorrected: summarize(uncorrected, t.errors),
-    sendLag: lag.totalCount === 0
-      ? { p50Us: 0, p99Us: 0, maxUs: 0 }
-      : { p50Us: lag.getValueAtPercentile(50), p99Us: lag.getValueAtPercentile(99), maxUs: lag.maxValue },
+    sendLag:
+      lag.totalCount === 0
+        ? { p50Us: 0, p99Us: 0, maxUs: 0 }
+        : { p50Us: lag.getValueAtPercentile(50), p99Us: lag.getValueAtPercentile(99), maxUs: lag.maxValue },
   };
 }
 

@@ -105,7 +105,10 @@ async function sidecarPath(ctx: PeerContext, yaml: string): Promise<RunningPeer>
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed) throw failed.reason;
     const [outbound, inbound] = started;
-    await waitForMeshConfig([outbound!, inbound!].map((p) => `http://127.0.0.1:${p.ports['admin']}`), 'meshcart sidecars');
+    await waitForMeshConfig(
+      [outbound!, inbound!].map((p) => `http://127.0.0.1:${p.ports['admin']}`),
+      'meshcart sidecars',
+    );
     // The app names the destination service in Host; the outbound listener routes by it.
     const client = httpClient(`http://127.0.0.1:${outbound!.ports['outbound']}`, ctx.path, { host: UPSTREAM_SERVICE });
     await waitUntilServing(client.send, 'the sidecar path').catch(async (err: unknown) => {

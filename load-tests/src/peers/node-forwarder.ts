@@ -33,11 +33,8 @@ server.keepAliveTimeout = 120_000;
 server.listen(readPort(process.env, 'PORT', 0), '127.0.0.1', () => {
   notifyReady({ name: 'node-forwarder', ports: { http: (server.address() as AddressInfo).port } });
 });
-onShutdown(
-  async () => {
-    server.close();
-    server.closeAllConnections();
-    await pool.close();
-  },
-  console,
-);
+onShutdown(async () => {
+  server.close();
+  server.closeAllConnections();
+  await pool.close();
+}, console);

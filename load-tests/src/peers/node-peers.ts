@@ -16,7 +16,13 @@ export const direct: Peer = {
 
 /** One proxy as a process of its own (bundled JavaScript, like every Node peer) that reports its port, forwarding to the upstream. */
 async function nodeProxy(name: string, entry: string, ctx: PeerContext): Promise<RunningPeer> {
-  const proc = await ManagedProcess.start({ name, entry: await bundleEntry(entry), readyTimeoutMs: 60_000, env: { PORT: '0', UPSTREAM_URL: ctx.upstreamUrl, LOG_LEVEL: 'warn' }, nodeArgs: ctx.nodeArgs });
+  const proc = await ManagedProcess.start({
+    name,
+    entry: await bundleEntry(entry),
+    readyTimeoutMs: 60_000,
+    env: { PORT: '0', UPSTREAM_URL: ctx.upstreamUrl, LOG_LEVEL: 'warn' },
+    nodeArgs: ctx.nodeArgs,
+  });
   const client = httpClient(`http://127.0.0.1:${proc.ports['http']}`, ctx.path);
   try {
     await waitUntilServing(client.send, name);

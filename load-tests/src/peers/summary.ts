@@ -104,7 +104,10 @@ export function summarize(records: PeerRecord[], rateRps: number): (PeerSummary 
       name: rec.name,
       proxies: rec.proxies,
       setup: rec.setup,
-      addedLatencyUs: { p50: round1(median(rounds.map((r) => r.addedP50Us)) / perHop), p99: round1(median(rounds.map((r) => r.addedP99Us)) / perHop) },
+      addedLatencyUs: {
+        p50: round1(median(rounds.map((r) => r.addedP50Us)) / perHop),
+        p99: round1(median(rounds.map((r) => r.addedP99Us)) / perHop),
+      },
       addedPathLatencyUs: { p50: round1(median(rounds.map((r) => r.addedP50Us))), p99: round1(median(rounds.map((r) => r.addedP99Us))) },
       pathLatencyUs: { p50: round1(median(rounds.map((r) => r.pathP50Us))), p99: round1(median(rounds.map((r) => r.pathP99Us))) },
       maxThroughputRps: Math.round(median(rounds.map((r) => r.maxThroughputRps))),
@@ -175,7 +178,18 @@ export function targetLine(t: Target): string {
   return `${t.pass === null ? 'SKIP' : t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.detail}`;
 }
 
-export const TABLE_HEAD = ['peer', 'proxies', 'added p50 µs/hop', 'added p99 µs/hop', 'path p50 µs', 'path p99 µs', 'max req/s', 'RSS MB/proxy', 'CPU cores/1k rps/proxy', 'errors'];
+export const TABLE_HEAD = [
+  'peer',
+  'proxies',
+  'added p50 µs/hop',
+  'added p99 µs/hop',
+  'path p50 µs',
+  'path p99 µs',
+  'max req/s',
+  'RSS MB/proxy',
+  'CPU cores/1k rps/proxy',
+  'errors',
+];
 
 export function tableRows(runs: (PeerSummary | SkippedPeer)[]): (string | number)[][] {
   const dash = (x: number | null) => (x === null || !Number.isFinite(x) ? '–' : x);

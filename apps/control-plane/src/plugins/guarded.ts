@@ -11,7 +11,12 @@ export function guarded<T>(fn: () => T): T {
     return fn();
   } catch (err) {
     if (err instanceof ConfigError) {
-      throw new HttpError(400, 'INVALID_CONFIG', err.message, err.issues.map((i) => ({ path: i.path, message: i.message })));
+      throw new HttpError(
+        400,
+        'INVALID_CONFIG',
+        err.message,
+        err.issues.map((i) => ({ path: i.path, message: i.message })),
+      );
     }
     if (err instanceof UnknownVersionError) throw new HttpError(404, err.code, err.message);
     if (err instanceof PeerCaMismatchError) throw new HttpError(409, err.code, err.message);

@@ -1,5 +1,13 @@
 // The proxy's side of the push protocol: register, hold a stream of versioned snapshots, ACK or NACK each.
-import { ContractCheck, EndpointsPush, ResourcesPush, STREAM_PING_MS, type PushAck, type PushKind, type Registration } from '@meshcart/control-plane-api';
+import {
+  ContractCheck,
+  EndpointsPush,
+  ResourcesPush,
+  STREAM_PING_MS,
+  type PushAck,
+  type PushKind,
+  type Registration,
+} from '@meshcart/control-plane-api';
 import type { EndpointsSnapshot, ResourcesSnapshot } from '@meshcart/mesh-config';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';

@@ -29,7 +29,10 @@ export interface Credentials {
 }
 
 function toPem(der: ArrayBuffer, label: string): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').trimEnd();
+  const b64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .trimEnd();
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 
@@ -45,9 +48,7 @@ export class WorkloadIdentity extends EventEmitter<{ change: [Credentials]; erro
   private pending?: Promise<Credentials>;
   private version = 0;
 
-  constructor(
-    private readonly opts: { service: string; controlPlaneUrls: string[]; bootstrapToken: string },
-  ) {
+  constructor(private readonly opts: { service: string; controlPlaneUrls: string[]; bootstrapToken: string }) {
     super();
   }
 

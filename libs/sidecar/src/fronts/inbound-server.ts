@@ -51,7 +51,10 @@ const peerIds = new WeakMap<TLSSocket, string | undefined>();
 function spiffeIdOf(socket: TLSSocket): string | undefined {
   if (peerIds.has(socket)) return peerIds.get(socket);
   const cert = socket.getPeerCertificate();
-  const id = (cert.subjectaltname ?? '').split(', ').find((n) => n.startsWith('URI:'))?.slice(4);
+  const id = (cert.subjectaltname ?? '')
+    .split(', ')
+    .find((n) => n.startsWith('URI:'))
+    ?.slice(4);
   peerIds.set(socket, id);
   return id;
 }

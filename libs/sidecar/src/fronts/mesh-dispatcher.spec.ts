@@ -43,13 +43,24 @@ afterAll(async () => {
 
 describe('MeshDispatcher (proxyless)', () => {
   it('runs undici.request through the mesh: the service name is the origin', async () => {
-    const res = await request('http://payment-service/charges?x=1', { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' }, dispatcher });
+    const res = await request('http://payment-service/charges?x=1', {
+      method: 'POST',
+      body: '{"a":1}',
+      headers: { 'content-type': 'application/json' },
+      dispatcher,
+    });
     expect(res.statusCode).toBe(200);
     expect(await res.body.json()).toEqual({ method: 'POST', url: '/charges?x=1', body: '{"a":1}' });
     const seen = payment.requests.at(-1)!;
     expect(seen.headers['host']).toBe('payment-service');
     expect(seen.headers['x-meshcart-src']).toBe('order-service');
-    expect(records.at(-1)).toMatchObject({ direction: 'outbound', srcService: 'order-service', dstService: 'payment-service', statusCode: 200, endpoint: 'p1' });
+    expect(records.at(-1)).toMatchObject({
+      direction: 'outbound',
+      srcService: 'order-service',
+      dstService: 'payment-service',
+      statusCode: 200,
+      endpoint: 'p1',
+    });
   });
 
   it('serves fetch() and undici.stream as well', async () => {

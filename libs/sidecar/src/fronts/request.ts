@@ -31,7 +31,10 @@ export function connectionOptions(raw: IncomingHttpHeaders | Headers): readonly 
   // (that was most of forwardableHeaders' time in bench:peers); keep-alive is hop-by-hop anyway.
   if (connection === 'keep-alive') return NONE;
   if (connection === 'close') return CLOSE;
-  return connection.toLowerCase().split(',').map((s) => s.trim());
+  return connection
+    .toLowerCase()
+    .split(',')
+    .map((s) => s.trim());
 }
 
 /**

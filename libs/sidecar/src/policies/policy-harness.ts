@@ -8,7 +8,8 @@ import { MeshMetrics } from './telemetry/metrics';
 
 /** `paymentSpec` is the YAML of spec.services.payment-service, indented by six spaces. */
 export function planeWith(paymentSpec: string, upstreams: (string | { url: string; labels: Record<string, string> })[]) {
-  const configWith = (orderSpec = ' {}') => parseMeshConfig(`
+  const configWith = (orderSpec = ' {}') =>
+    parseMeshConfig(`
 apiVersion: meshcart.io/v1alpha1
 kind: MeshConfig
 metadata: { name: policy-test }
@@ -36,7 +37,12 @@ ${paymentSpec}
   );
   const dispatcher = new MeshDispatcher(dataPlane, 'order-service');
   const call = async (path = '/charges', init: { method?: string; headers?: Record<string, string>; body?: string } = {}) => {
-    const res = await request(`http://payment-service${path}`, { method: (init.method ?? 'GET') as 'GET', headers: init.headers, body: init.body, dispatcher });
+    const res = await request(`http://payment-service${path}`, {
+      method: (init.method ?? 'GET') as 'GET',
+      headers: init.headers,
+      body: init.body,
+      dispatcher,
+    });
     const text = await res.body.text();
     return { status: res.statusCode, headers: res.headers, text };
   };

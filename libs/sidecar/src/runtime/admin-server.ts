@@ -54,4 +54,3 @@ export function adminListener(dataPlane: DataPlane, metrics: MeshMetrics, hooks:
     }
   });
 }
-

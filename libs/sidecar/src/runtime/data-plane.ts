@@ -63,7 +63,10 @@ export class DataPlane {
     const edgeRoutes = buildRouteTable([{ name: '*', routes: resources.edgeRoutes }], mode);
     const previous = this.clusters;
     const clusters = new Map(
-      resources.clusters.map((c) => [c.name, previous.get(c.name)?.reconfigure(c) ?? new Cluster(c, (r) => buildEndpoint(r, this.pools, this.tls), this.events)]),
+      resources.clusters.map((c) => [
+        c.name,
+        previous.get(c.name)?.reconfigure(c) ?? new Cluster(c, (r) => buildEndpoint(r, this.pools, this.tls), this.events),
+      ]),
     );
     this.routes = routes;
     this.edgeRoutes = edgeRoutes;

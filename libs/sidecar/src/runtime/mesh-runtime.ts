@@ -48,7 +48,6 @@ export class MeshRuntime {
   private readonly credentialListeners: ((c: Credentials) => void)[] = [];
   adminPort = 0;
 
-
   constructor(private readonly opts: MeshRuntimeOptions) {
     this.log = opts.logger ?? pino({ base: { service: opts.service, instance: opts.instance, component: 'mesh' } });
     this.metrics = new MeshMetrics({ service: opts.service, instance: opts.instance });
@@ -147,7 +146,9 @@ export class MeshRuntime {
         instance: this.opts.instance,
         mode: this.opts.mode,
         controlPlane: this.cp?.status() ?? null,
-        identity: this.identity?.current() ? { spiffeId: this.identity.current()!.spiffeId, keyType: this.identity.current()!.keyType, notAfter: this.identity.current()!.notAfter } : null,
+        identity: this.identity?.current()
+          ? { spiffeId: this.identity.current()!.spiffeId, keyType: this.identity.current()!.keyType, notAfter: this.identity.current()!.notAfter }
+          : null,
       }),
       ready: () => this.ready(),
       drain: () => this.leave(),

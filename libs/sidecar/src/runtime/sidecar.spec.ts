@@ -93,9 +93,13 @@ describe('sidecar data path', () => {
     expect(app.requests[0]!.headers['x-meshcart-src']).toBeUndefined();
 
     const outMetrics = await metricsOf(order);
-    expect(outMetrics).toMatch(/mesh_requests_total\{direction="outbound",src_service="order-service",dst_service="payment-service",status_code="200"[^}]*\} 1/);
+    expect(outMetrics).toMatch(
+      /mesh_requests_total\{direction="outbound",src_service="order-service",dst_service="payment-service",status_code="200"[^}]*\} 1/,
+    );
     const inMetrics = await metricsOf(payments[0]!);
-    expect(inMetrics).toMatch(/mesh_requests_total\{direction="inbound",src_service="order-service",dst_service="payment-service",status_code="200"[^}]*\} 1/);
+    expect(inMetrics).toMatch(
+      /mesh_requests_total\{direction="inbound",src_service="order-service",dst_service="payment-service",status_code="200"[^}]*\} 1/,
+    );
     expect(inMetrics).toMatch(/mesh_request_duration_seconds_count\{[^}]*direction="inbound"[^}]*\} 1/);
   });
 
@@ -209,7 +213,9 @@ describe('sidecar data path', () => {
     const inFlight = request(`${outbound}/slow`, { headers: { host: 'payment-service' } });
     await new Promise((r) => setTimeout(r, 100));
     // New pool settings: the old pool closes gracefully once its request is done.
-    order.sidecar.runtime.dataPlane.applyResources(compileProxyResources(meshConfig({ maxRequestsPerConnection: 1, lb: 'LEAST_REQUEST' }), 'order-service'));
+    order.sidecar.runtime.dataPlane.applyResources(
+      compileProxyResources(meshConfig({ maxRequestsPerConnection: 1, lb: 'LEAST_REQUEST' }), 'order-service'),
+    );
     const res = await inFlight;
     expect(res.statusCode).toBe(200);
     expect(await res.body.text()).toBe('done');
@@ -235,7 +241,7 @@ describe('sidecar data path', () => {
     expect(app.requests).toHaveLength(2);
   });
 
-  it('continues the caller\'s W3C trace on every hop, or starts one', async () => {
+  it("continues the caller's W3C trace on every hop, or starts one", async () => {
     const app = await upstream();
     const { outbound } = await meshOf([app]);
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -256,7 +262,11 @@ describe('sidecar data path', () => {
       let sessions = 0;
       h2Server.on('session', () => sessions++);
       for (let i = 0; i < 3; i++) {
-        const res = await request(`${outbound}/charges`, { method: 'POST', headers: { host: 'payment-service', 'content-type': 'text/plain' }, body: `b${i}` });
+        const res = await request(`${outbound}/charges`, {
+          method: 'POST',
+          headers: { host: 'payment-service', 'content-type': 'text/plain' },
+          body: `b${i}`,
+        });
         expect(res.statusCode).toBe(200);
         expect(((await res.body.json()) as { body: string }).body).toBe(`b${i}`);
       }
@@ -279,7 +289,7 @@ describe('sidecar data path', () => {
   });
 });
 
-describe('drain (a pod\'s preStop)', () => {
+describe("drain (a pod's preStop)", () => {
   it('takes a sidecar out of the mesh on POST /drain from the pod itself, and keeps serving calls on their way', async () => {
     const app = await upstream();
     const { outbound, payments } = await meshOf([app]);
@@ -294,7 +304,11 @@ describe('drain (a pod\'s preStop)', () => {
     expect(ready.statusCode).toBe(503);
     expect(await ready.body.json()).toEqual({ status: 'draining' });
     // A caller whose endpoint list still names it is served.
-    const res = await request(`${outbound}/charges`, { method: 'POST', headers: { host: 'payment-service', 'content-type': 'application/json' }, body: '{}' });
+    const res = await request(`${outbound}/charges`, {
+      method: 'POST',
+      headers: { host: 'payment-service', 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(res.statusCode).toBe(200);
     await res.body.dump();
   });
@@ -304,7 +318,14 @@ describe('drain (a pod\'s preStop)', () => {
       .flat()
       .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
     expect(address, 'a non-loopback IPv4 address on this machine').toBeDefined();
-    const sidecar = new Sidecar({ service: 'payment-service', instance: 'payment-x', appUrl: 'http://127.0.0.1:9', controlPlaneUrls: ['http://127.0.0.1:9'], adminHost: '0.0.0.0', logger: silent });
+    const sidecar = new Sidecar({
+      service: 'payment-service',
+      instance: 'payment-x',
+      appUrl: 'http://127.0.0.1:9',
+      controlPlaneUrls: ['http://127.0.0.1:9'],
+      adminHost: '0.0.0.0',
+      logger: silent,
+    });
     const ports = await sidecar.start();
     cleanups.push(() => sidecar.stop());
     const res = await request(`http://${address}:${ports.admin}/drain`, { method: 'POST' });
@@ -332,18 +353,35 @@ describe('bootstrap file', () => {
     const file = join(dir, 'order-1.json');
     const app = await upstream();
     const payment = await startSidecar('payment-service', 'payment-1', app.url);
-    const first = new Sidecar({ service: 'order-service', instance: 'order-1', appUrl: 'http://127.0.0.1:9', controlPlaneUrls: ['http://127.0.0.1:9'], logger: silent, bootstrapFile: file });
+    const first = new Sidecar({
+      service: 'order-service',
+      instance: 'order-1',
+      appUrl: 'http://127.0.0.1:9',
+      controlPlaneUrls: ['http://127.0.0.1:9'],
+      logger: silent,
+      bootstrapFile: file,
+    });
     await first.start();
     payment.sidecar.runtime.dataPlane.applyResources(compileProxyResources(meshConfig(), 'payment-service'));
     // What a push would do: the runtime applies it and keeps it on disk.
     const push = first.runtime as unknown as { onEndpoints: (s: unknown, complete: boolean) => void };
     first.runtime.dataPlane.applyResources(compileProxyResources(meshConfig(), 'order-service'));
-    push.onEndpoints(endpointsSnapshot({ 'payment-service': [{ instance: 'payment-1', url: `http://127.0.0.1:${payment.ports.inbound}`, weight: 1, labels: {} }] }), true);
+    push.onEndpoints(
+      endpointsSnapshot({ 'payment-service': [{ instance: 'payment-1', url: `http://127.0.0.1:${payment.ports.inbound}`, weight: 1, labels: {} }] }),
+      true,
+    );
     expect(existsSync(file)).toBe(true);
     await first.stop();
 
     // A new process, the control plane still unreachable: it serves at once from the file.
-    const second = new Sidecar({ service: 'order-service', instance: 'order-1', appUrl: 'http://127.0.0.1:9', controlPlaneUrls: ['http://127.0.0.1:9'], logger: silent, bootstrapFile: file });
+    const second = new Sidecar({
+      service: 'order-service',
+      instance: 'order-1',
+      appUrl: 'http://127.0.0.1:9',
+      controlPlaneUrls: ['http://127.0.0.1:9'],
+      logger: silent,
+      bootstrapFile: file,
+    });
     const ports = await second.start();
     cleanups.push(() => second.stop());
     const res = await request(`http://127.0.0.1:${ports.outbound}/charges`, { headers: { host: 'payment-service' } });

@@ -47,19 +47,43 @@ export class Cluster {
   private configure(previous: ClusterResource | undefined): void {
     const r = this.resource;
     const name = r.name;
-    this.balancer = kept(this.balancer, previous, r, (c) => c.lbPolicy, () => createBalancer(r.lbPolicy));
-    this.breaker = kept(this.breaker, previous, r, (c) => c.circuitBreaker, () => {
-      const cb = r.circuitBreaker;
-      if (cb?.errorThresholdPercentage === undefined) return undefined;
-      return new CircuitBreaker(cb, (state) => this.events.emit('breaker-state', { cluster: name, state }), this.now);
-    });
+    this.balancer = kept(
+      this.balancer,
+      previous,
+      r,
+      (c) => c.lbPolicy,
+      () => createBalancer(r.lbPolicy),
+    );
+    this.breaker = kept(
+      this.breaker,
+      previous,
+      r,
+      (c) => c.circuitBreaker,
+      () => {
+        const cb = r.circuitBreaker;
+        if (cb?.errorThresholdPercentage === undefined) return undefined;
+        return new CircuitBreaker(cb, (state) => this.events.emit('breaker-state', { cluster: name, state }), this.now);
+      },
+    );
     const outliers = this.outliers;
-    this.outliers = kept(outliers, previous, r, (c) => c.outlierDetection, () => {
-      outliers?.close();
-      const od = r.outlierDetection;
-      return od ? new OutlierDetector(od, name, () => this.states, this.events, this.now) : undefined;
-    });
-    this.retryBudget = kept(this.retryBudget, previous, r, (c) => c.retryBudget, () => (r.retryBudget ? new RetryBudget(r.retryBudget) : undefined));
+    this.outliers = kept(
+      outliers,
+      previous,
+      r,
+      (c) => c.outlierDetection,
+      () => {
+        outliers?.close();
+        const od = r.outlierDetection;
+        return od ? new OutlierDetector(od, name, () => this.states, this.events, this.now) : undefined;
+      },
+    );
+    this.retryBudget = kept(
+      this.retryBudget,
+      previous,
+      r,
+      (c) => c.retryBudget,
+      () => (r.retryBudget ? new RetryBudget(r.retryBudget) : undefined),
+    );
     this.handler = new Stack()
       // Thresholds, then the error-rate breaker, then the endpoint and its state, as one layer: as three
       // async layers wrapping each other they cost two more promises and awaits per request, and did

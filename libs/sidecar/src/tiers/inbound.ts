@@ -41,7 +41,12 @@ export class Inbound {
       .push(rateLimitLayer(local.service, local.routes, this.rateLimits))
       // The caller's remaining deadline bounds the app's work too, and the app learns it (header).
       .push(deadlineLayer())
-      .build(forward(() => this.app, () => ({ url: appUrl, h2c: false })));
+      .build(
+        forward(
+          () => this.app,
+          () => ({ url: appUrl, h2c: false }),
+        ),
+      );
   }
 
   close(): Promise<void> {

@@ -7,7 +7,17 @@ const { getServerName } = createRequire(import.meta.url)('undici/lib/core/util.j
 
 describe('the TLS server name passed to undici', () => {
   it('is the one undici would derive from the Host header: the host without its port, none for an IP address', () => {
-    const hosts = ['payment-service', 'payment-service:8443', 'bench-upstream', '127.0.0.1', '127.0.0.1:80', '[::1]', '[::1]:443', 'example.com:', ':80'];
+    const hosts = [
+      'payment-service',
+      'payment-service:8443',
+      'bench-upstream',
+      '127.0.0.1',
+      '127.0.0.1:80',
+      '[::1]',
+      '[::1]:443',
+      'example.com:',
+      ':80',
+    ];
     for (const host of hosts) expect(serverNameOf(host) ?? null, host).toBe(getServerName(host) || null);
   });
 

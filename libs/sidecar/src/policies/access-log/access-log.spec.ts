@@ -21,7 +21,11 @@ function logTo(file: string) {
   const fd = openSync(file, 'w');
   return { log: new AccessLog({ service: 'order-service', instance: 'order-1' }, fd), close: () => closeSync(fd) };
 }
-const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = (file: string) =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('access logs', () => {
   it('sync: one line per request, written before the call returns, with the trace id', () => {

@@ -27,7 +27,11 @@ const sidecars: Record<string, { s: Sidecar; outbound: number; admin: number; in
 
 beforeAll(async () => {
   app = await startRecordingServer();
-  for (const [service, appUrl] of [['order-service', 'http://127.0.0.1:9'], ['user-service', 'http://127.0.0.1:9'], ['payment-service', app.url]] as const) {
+  for (const [service, appUrl] of [
+    ['order-service', 'http://127.0.0.1:9'],
+    ['user-service', 'http://127.0.0.1:9'],
+    ['payment-service', app.url],
+  ] as const) {
     const s = new Sidecar({ service, instance: service, appUrl, controlPlaneUrls: ['http://127.0.0.1:9'], logger: pino({ level: 'silent' }) });
     const ports = await s.start();
     sidecars[service] = { s, ...ports };
@@ -46,7 +50,11 @@ afterAll(async () => {
 });
 
 const call = async (from: string, method: string, path: string) => {
-  const res = await request(`http://127.0.0.1:${sidecars[from]!.outbound}${path}`, { method: method as 'GET', headers: { host: 'payment-service' }, body: method === 'POST' ? '{}' : undefined });
+  const res = await request(`http://127.0.0.1:${sidecars[from]!.outbound}${path}`, {
+    method: method as 'GET',
+    headers: { host: 'payment-service' },
+    body: method === 'POST' ? '{}' : undefined,
+  });
   const text = await res.body.text();
   return { status: res.statusCode, code: res.statusCode === 403 ? (JSON.parse(text) as { error: { code: string } }).error.code : undefined };
 };
@@ -65,7 +73,13 @@ describe('authorization (default deny)', () => {
   });
 
   it('matches paths exactly, by "/prefix/*", or "*"', () => {
-    const policy = { defaultAction: 'DENY' as const, rules: [{ from: ['a'], paths: ['/x', '/y/*'] }, { from: ['*'], methods: ['GET'], paths: ['*'] }] };
+    const policy = {
+      defaultAction: 'DENY' as const,
+      rules: [
+        { from: ['a'], paths: ['/x', '/y/*'] },
+        { from: ['*'], methods: ['GET'], paths: ['*'] },
+      ],
+    };
     expect(isAllowed(policy, 'a', 'POST', '/x?q=1')).toBe(true);
     expect(isAllowed(policy, 'a', 'POST', '/x/1')).toBe(false);
     expect(isAllowed(policy, 'a', 'POST', '/y')).toBe(true);

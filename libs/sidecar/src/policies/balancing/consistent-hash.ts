@@ -48,7 +48,9 @@ export class ConsistentHash implements Balancer {
     const key = endpoints.map((e) => `${e.endpoint.instance}:${e.endpoint.weight}`).join(',');
     if (key !== this.ringKey) {
       this.ring = endpoints
-        .flatMap((state) => Array.from({ length: POINTS_PER_WEIGHT * state.endpoint.weight }, (_, i) => ({ point: hash32(`${state.endpoint.instance}#${i}`), state })))
+        .flatMap((state) =>
+          Array.from({ length: POINTS_PER_WEIGHT * state.endpoint.weight }, (_, i) => ({ point: hash32(`${state.endpoint.instance}#${i}`), state })),
+        )
         .sort((a, b) => a.point - b.point);
       this.ringKey = key;
     }

@@ -21,8 +21,11 @@ describe('circuit breaker (error rate)', () => {
       res.writeHead(healthy ? 200 : 503);
       res.end();
     });
-    const mesh = planeWith(`      policy:
-        circuitBreaker: { requestVolumeThreshold: 4, errorThresholdPercentage: 50, sleepWindow: 300ms }`, [up.url]);
+    const mesh = planeWith(
+      `      policy:
+        circuitBreaker: { requestVolumeThreshold: 4, errorThresholdPercentage: 50, sleepWindow: 300ms }`,
+      [up.url],
+    );
     closers.push(mesh.close);
 
     for (let i = 0; i < 4; i++) expect((await mesh.call()).status).toBe(503);
@@ -45,8 +48,11 @@ describe('circuit breaker (error rate)', () => {
       res.writeHead(503);
       res.end();
     });
-    const mesh = planeWith(`      policy:
-        circuitBreaker: { requestVolumeThreshold: 2, errorThresholdPercentage: 50, sleepWindow: 200ms }`, [up.url]);
+    const mesh = planeWith(
+      `      policy:
+        circuitBreaker: { requestVolumeThreshold: 2, errorThresholdPercentage: 50, sleepWindow: 200ms }`,
+      [up.url],
+    );
     closers.push(mesh.close);
     await mesh.call();
     await mesh.call();
@@ -61,8 +67,11 @@ describe('circuit breaker thresholds', () => {
   it('refuses requests over maxRequests at once with 503 MESH_ERR_OVERFLOW', async () => {
     const held: (() => void)[] = [];
     const up = await server((_req, res) => void held.push(() => res.end('done')));
-    const mesh = planeWith(`      policy:
-        circuitBreaker: { httpMaxRequests: 2 }`, [up.url]);
+    const mesh = planeWith(
+      `      policy:
+        circuitBreaker: { httpMaxRequests: 2 }`,
+      [up.url],
+    );
     closers.push(mesh.close);
     const first = [mesh.call(), mesh.call()];
     while (held.length < 2) await wait(5);
@@ -83,9 +92,12 @@ describe('outlier detection', () => {
       res.end();
     });
     const good = await server((_req, res) => res.end('ok'));
-    const mesh = planeWith(`      policy:
+    const mesh = planeWith(
+      `      policy:
         loadBalancer: { policy: ROUND_ROBIN }
-        outlierDetection: { consecutive5xxErrors: 2, intervalMs: 20, baseEjectionTimeMs: 300, maxEjectionPercent: 50 }`, [bad.url, good.url]);
+        outlierDetection: { consecutive5xxErrors: 2, intervalMs: 20, baseEjectionTimeMs: 300, maxEjectionPercent: 50 }`,
+      [bad.url, good.url],
+    );
     closers.push(mesh.close);
     for (let i = 0; i < 4; i++) await mesh.call();
     expect(bad.requests).toHaveLength(2);
@@ -102,9 +114,12 @@ describe('outlier detection', () => {
   it('never ejects past maxEjectionPercent', async () => {
     const bad1 = await server((_req, res) => (res.writeHead(503), res.end()));
     const bad2 = await server((_req, res) => (res.writeHead(503), res.end()));
-    const mesh = planeWith(`      policy:
+    const mesh = planeWith(
+      `      policy:
         loadBalancer: { policy: ROUND_ROBIN }
-        outlierDetection: { consecutive5xxErrors: 1, baseEjectionTimeMs: 60000, maxEjectionPercent: 50 }`, [bad1.url, bad2.url]);
+        outlierDetection: { consecutive5xxErrors: 1, baseEjectionTimeMs: 60000, maxEjectionPercent: 50 }`,
+      [bad1.url, bad2.url],
+    );
     closers.push(mesh.close);
     for (let i = 0; i < 6; i++) await mesh.call();
     expect(await sample(mesh.metrics, 'mesh_outlier_ejections_total', { dst_service: 'payment-service' })).toBe(1);
@@ -113,9 +128,12 @@ describe('outlier detection', () => {
   it('ignores ejections while fewer than minHealthPercent of endpoints are healthy (panic mode)', async () => {
     const bad = await server((_req, res) => (res.writeHead(503), res.end()));
     const good = await server((_req, res) => res.end('ok'));
-    const mesh = planeWith(`      policy:
+    const mesh = planeWith(
+      `      policy:
         loadBalancer: { policy: ROUND_ROBIN }
-        outlierDetection: { consecutive5xxErrors: 1, baseEjectionTimeMs: 60000, maxEjectionPercent: 100, minHealthPercent: 60 }`, [bad.url, good.url]);
+        outlierDetection: { consecutive5xxErrors: 1, baseEjectionTimeMs: 60000, maxEjectionPercent: 100, minHealthPercent: 60 }`,
+      [bad.url, good.url],
+    );
     closers.push(mesh.close);
     for (let i = 0; i < 10; i++) await mesh.call();
     expect(await sample(mesh.metrics, 'mesh_outlier_ejections_total', { dst_service: 'payment-service' })).toBe(1);
@@ -128,13 +146,18 @@ describe('least request', () => {
   it('steers away from a slow replica', async () => {
     const slow = await server((_req, res) => void setTimeout(() => res.end('slow'), 150));
     const fast = await server((_req, res) => res.end('fast'));
-    const mesh = planeWith(`      policy:
-        loadBalancer: { policy: LEAST_REQUEST }`, [slow.url, fast.url]);
+    const mesh = planeWith(
+      `      policy:
+        loadBalancer: { policy: LEAST_REQUEST }`,
+      [slow.url, fast.url],
+    );
     closers.push(mesh.close);
     // Four callers at once, 15 requests each: the slow replica holds its requests longer, so it is picked less.
-    await Promise.all(Array.from({ length: 4 }, async () => {
-      for (let i = 0; i < 15; i++) await mesh.call();
-    }));
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (let i = 0; i < 15; i++) await mesh.call();
+      }),
+    );
     expect(slow.requests.length + fast.requests.length).toBe(60);
     expect(slow.requests.length).toBeLessThan(fast.requests.length / 3);
   });
@@ -144,8 +167,11 @@ describe('peak EWMA and consistent hash in the data plane', () => {
   it('peak EWMA steers even sequential traffic away from a slow replica', async () => {
     const slow = await server((_req, res) => void setTimeout(() => res.end('slow'), 40));
     const fast = await server((_req, res) => res.end('fast'));
-    const mesh = planeWith(`      policy:
-        loadBalancer: { policy: PEAK_EWMA }`, [slow.url, fast.url]);
+    const mesh = planeWith(
+      `      policy:
+        loadBalancer: { policy: PEAK_EWMA }`,
+      [slow.url, fast.url],
+    );
     closers.push(mesh.close);
     for (let i = 0; i < 40; i++) await mesh.call();
     expect(slow.requests.length).toBeLessThan(8);
@@ -154,8 +180,11 @@ describe('peak EWMA and consistent hash in the data plane', () => {
   it('consistent hash on a header keeps each user on one replica', async () => {
     const a = await server((_req, res) => res.end('a'));
     const b = await server((_req, res) => res.end('b'));
-    const mesh = planeWith(`      policy:
-        loadBalancer: { policy: CONSISTENT_HASH, hashOn: { header: x-user-id } }`, [a.url, b.url]);
+    const mesh = planeWith(
+      `      policy:
+        loadBalancer: { policy: CONSISTENT_HASH, hashOn: { header: x-user-id } }`,
+      [a.url, b.url],
+    );
     closers.push(mesh.close);
     const seen = new Map<string, Set<string>>();
     for (let i = 0; i < 60; i++) {

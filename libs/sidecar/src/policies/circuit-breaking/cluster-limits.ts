@@ -33,7 +33,9 @@ export class ClusterLimits {
       const capacity = endpoints * resource.connectionPool.maxConnections * resource.connectionPool.pipelining;
       if (this.inflight - capacity >= cb.maxPendingRequests) {
         this.events.emit('overflow', { cluster: name, limit: 'maxPendingRequests' });
-        throw new OverflowError(`${name}: ${this.inflight - capacity} requests waiting for a connection (maxPendingRequests ${cb.maxPendingRequests})`);
+        throw new OverflowError(
+          `${name}: ${this.inflight - capacity} requests waiting for a connection (maxPendingRequests ${cb.maxPendingRequests})`,
+        );
       }
     }
     if (retry && cb?.maxRetries !== undefined && this.retriesInflight >= cb.maxRetries) {

@@ -14,7 +14,11 @@ export function deadlineLayer(): Layer {
     const routeMs = req.ctx.route?.timeoutMs;
     const timeoutMs = Math.min(routeMs ?? Infinity, incoming ?? Infinity);
     if (!Number.isFinite(timeoutMs)) return inner(req);
-    const bounded = new BoundedCancellation(req.ctx.cancellation, timeoutMs, () => new UpstreamTimeoutError(`${req.ctx.dstService} did not answer within ${timeoutMs} ms`));
+    const bounded = new BoundedCancellation(
+      req.ctx.cancellation,
+      timeoutMs,
+      () => new UpstreamTimeoutError(`${req.ctx.dstService} did not answer within ${timeoutMs} ms`),
+    );
     req.ctx.cancellation = bounded;
     // Downstream work never outlives this caller: the next hop learns how long is left (nothing has
     // run since the deadline was set, so that is all of it).

@@ -55,10 +55,13 @@ describe('fault injection', () => {
 
   it('is absorbed by retries: a 50% abort with retries on still gives ≥ 99% success', async () => {
     const up = await server();
-    const mesh = planeWith(`      policy:
+    const mesh = planeWith(
+      `      policy:
         # Ten tries: a request fails only if all ten are aborted (1 in 1024), so ≥ 99% holds with a wide margin.
         retries: { attempts: 9, retryOn: [5xx], backoff: { baseMs: 0, maxMs: 0 } }
-      fault: { abort: { httpStatus: 503, percent: 50 } }`, [up.url]);
+      fault: { abort: { httpStatus: 503, percent: 50 } }`,
+      [up.url],
+    );
     closers.push(mesh.close);
     let ok = 0;
     for (let i = 0; i < 300; i++) if ((await mesh.call()).status === 200) ok++;
@@ -69,10 +72,13 @@ describe('fault injection', () => {
 describe('fallback', () => {
   it('answers the route default, marked, when the upstream fails or cannot be reached', async () => {
     const down = await server((_req, res) => (res.writeHead(503), res.end()));
-    const mesh = planeWith(`      routes:
+    const mesh = planeWith(
+      `      routes:
         - name: recommendations
           match: { pathPrefix: /recommendations }
-          fallback: { status: 200, body: { items: [] } }`, [down.url]);
+          fallback: { status: 200, body: { items: [] } }`,
+      [down.url],
+    );
     closers.push(mesh.close);
     const res = await mesh.call('/recommendations/7');
     expect(res.status).toBe(200);
@@ -81,10 +87,13 @@ describe('fallback', () => {
     // Other routes of the service are not degraded.
     expect((await mesh.call('/charges')).status).toBe(503);
 
-    const unreachable = planeWith(`      routes:
+    const unreachable = planeWith(
+      `      routes:
         - name: recommendations
           match: { pathPrefix: /recommendations }
-          fallback: { body: [] }`, ['http://127.0.0.1:9']);
+          fallback: { body: [] }`,
+      ['http://127.0.0.1:9'],
+    );
     closers.push(unreachable.close);
     const r2 = await unreachable.call('/recommendations');
     expect(r2.status).toBe(200);

@@ -21,7 +21,11 @@ async function withMirror(inner: Handler, send: Handler, clusters: ClusterLookup
   }
   if (!body || body.length <= MAX_MIRROR_BODY_BYTES) {
     // Its own deadline: a slow shadow must not hold connections past the route timeout.
-    const deadline = new BoundedCancellation(undefined, req.ctx.route!.timeoutMs, () => new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+    const deadline = new BoundedCancellation(
+      undefined,
+      req.ctx.route!.timeoutMs,
+      () => new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
+    );
     const shadow = {
       ...req,
       // Envoy's convention: the shadow's authority ends in -shadow, so the target can tell.
@@ -37,10 +41,7 @@ async function withMirror(inner: Handler, send: Handler, clusters: ClusterLookup
       },
     };
     // Fire and forget: the shadow never delays or fails the real request.
-    send(shadow).then(
-      (res) => onBodyDone(res, deadline.release).body.resume(),
-      deadline.release,
-    );
+    send(shadow).then((res) => onBodyDone(res, deadline.release).body.resume(), deadline.release);
   }
   return inner(req);
 }

@@ -22,7 +22,10 @@ export function tlsConnect(s: ConnectionPoolSettings, tls: ClientTls) {
     rejectUnauthorized: true,
     // Peers are named by SPIFFE ID, not host name: the certificate must carry the destination's ID.
     checkServerIdentity: (_host: string, cert: { subjectaltname?: string }) => {
-      const ids = (cert.subjectaltname ?? '').split(', ').filter((n) => n.startsWith('URI:')).map((n) => n.slice(4));
+      const ids = (cert.subjectaltname ?? '')
+        .split(', ')
+        .filter((n) => n.startsWith('URI:'))
+        .map((n) => n.slice(4));
       return ids.includes(tls.expectedId) ? undefined : new Error(`peer is ${ids.join(', ') || 'anonymous'}, expected ${tls.expectedId}`);
     },
   };

@@ -48,7 +48,13 @@ export class MtlsState {
     if (!c || p.mode === 'DISABLE' || !e?.mtls) return undefined;
     let tls = this.clientTlsOf.get(cluster);
     if (!tls) {
-      tls = { cert: c.certPem, key: c.keyPem, ca: c.caPem, version: c.version, expectedId: `spiffe://${p.trustDomain}/ns/${p.namespace}/sa/${cluster}` };
+      tls = {
+        cert: c.certPem,
+        key: c.keyPem,
+        ca: c.caPem,
+        version: c.version,
+        expectedId: `spiffe://${p.trustDomain}/ns/${p.namespace}/sa/${cluster}`,
+      };
       this.clientTlsOf.set(cluster, tls);
     }
     return tls;

@@ -51,7 +51,7 @@ describe('retries give each try its own attempt and deadline', () => {
     expect(perTry[2]!.cancelled).toBe(true);
   });
 
-  it('keep the caller\'s context as it was apart from the last endpoint tried', async () => {
+  it("keep the caller's context as it was apart from the last endpoint tried", async () => {
     const deadline = new Cancellation();
     const req = request(deadline);
     const before: RequestContext = { ...req.ctx };

@@ -25,9 +25,12 @@ async function flaky(n: number, status = 503): Promise<RecordingServer> {
 async function hashedOverDeadAndLive(live: RecordingServer, retryPolicy: string) {
   const dead = await startRecordingServer();
   await dead.close();
-  const mesh = planeWith(`      policy:
+  const mesh = planeWith(
+    `      policy:
         loadBalancer: { policy: CONSISTENT_HASH, hashOn: { header: x-user } }
-        retries: ${retryPolicy}`, [dead.url, live.url]);
+        retries: ${retryPolicy}`,
+    [dead.url, live.url],
+  );
   closers.push(mesh.close);
   return mesh;
 }
@@ -74,8 +77,11 @@ describe('retries', () => {
       res.end('ok');
     });
     closers.push(up.close);
-    const mesh = planeWith(`      policy:
-        retries: { attempts: 2, retryOn: [reset], backoff: { baseMs: 1, maxMs: 1 } }`, [up.url]);
+    const mesh = planeWith(
+      `      policy:
+        retries: { attempts: 2, retryOn: [reset], backoff: { baseMs: 1, maxMs: 1 } }`,
+      [up.url],
+    );
     closers.push(mesh.close);
     const res = await mesh.call('/x');
     expect(res.status).toBe(200);
@@ -88,7 +94,10 @@ describe('retries', () => {
     const mesh = await hashedOverDeadAndLive(up, '{ attempts: 1, retryOn: [connect-failure], backoff: { baseMs: 1, maxMs: 1 } }');
     const statuses = [];
     for (let i = 0; i < 20; i++) statuses.push((await mesh.call('/charges/1', { headers: { 'x-user': `u${i}` } })).status);
-    expect(statuses.every((s) => s === 200), statuses.join(',')).toBe(true);
+    expect(
+      statuses.every((s) => s === 200),
+      statuses.join(','),
+    ).toBe(true);
     expect(up.requests).toHaveLength(20);
   });
 
@@ -120,9 +129,12 @@ describe('retries', () => {
       res.end('fast');
     });
     closers.push(up.close);
-    const mesh = planeWith(`      policy:
+    const mesh = planeWith(
+      `      policy:
         timeoutMs: 2000
-        retries: { attempts: 2, perTryTimeoutMs: 100, retryOn: [gateway-error], backoff: { baseMs: 1, maxMs: 1 } }`, [up.url]);
+        retries: { attempts: 2, perTryTimeoutMs: 100, retryOn: [gateway-error], backoff: { baseMs: 1, maxMs: 1 } }`,
+      [up.url],
+    );
     closers.push(mesh.close);
     const res = await mesh.call('/x');
     expect(res.status).toBe(200);

@@ -21,7 +21,13 @@ function retriable(policy: RetrySettings, res: MeshResponse | undefined, err: un
     }
     switch (on) {
       case '5xx':
-        if ((res && res.statusCode >= 500) || err instanceof UpstreamTimeoutError || err instanceof UpstreamResetError || err instanceof UpstreamConnectError) return true;
+        if (
+          (res && res.statusCode >= 500) ||
+          err instanceof UpstreamTimeoutError ||
+          err instanceof UpstreamResetError ||
+          err instanceof UpstreamConnectError
+        )
+          return true;
         break;
       case 'gateway-error':
         if ((res && [502, 503, 504].includes(res.statusCode)) || err instanceof UpstreamTimeoutError) return true;

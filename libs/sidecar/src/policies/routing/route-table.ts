@@ -49,7 +49,8 @@ class CompiledRouteTable implements RouteTable {
   match(vhost: string, method: string, pathAndQuery: string, headers?: Headers): RouteResource | undefined {
     const path = pathOf(pathAndQuery);
     const last = this.last;
-    const candidates = last && last.path === path && last.vhost === vhost && last.method === method ? last.candidates : this.lookup(vhost, method, path);
+    const candidates =
+      last && last.path === path && last.vhost === vhost && last.method === method ? last.candidates : this.lookup(vhost, method, path);
     if (candidates.length === 1 && !candidates[0]!.match.headers) return candidates[0];
     return candidates.find((r) => headersMatch(r.match, headers));
   }
@@ -82,11 +83,7 @@ class LinearRegexRouteTable implements RouteTable {
         const methods = route.match.methods ? `(?:${route.match.methods.join('|')})` : '[A-Z]+';
         const { pathExact, pathPrefix } = route.match;
         const path =
-          pathExact !== undefined
-            ? escape(pathExact)
-            : pathPrefix!.endsWith('/')
-              ? `${escape(pathPrefix!)}.*`
-              : `${escape(pathPrefix!)}(?:/.*)?`;
+          pathExact !== undefined ? escape(pathExact) : pathPrefix!.endsWith('/') ? `${escape(pathPrefix!)}.*` : `${escape(pathPrefix!)}(?:/.*)?`;
         return { re: new RegExp(`^${host} ${methods} ${path}$`), route };
       }),
     );

@@ -15,7 +15,14 @@ async function versions() {
     return s;
   };
   const [v1, v2] = [await named('v1'), await named('v2')];
-  return { v1, v2, endpoints: [{ url: v1.url, labels: { version: 'v1' } }, { url: v2.url, labels: { version: 'v2' } }] };
+  return {
+    v1,
+    v2,
+    endpoints: [
+      { url: v1.url, labels: { version: 'v1' } },
+      { url: v2.url, labels: { version: 'v2' } },
+    ],
+  };
 }
 
 const subsets = `      policy:
@@ -24,11 +31,14 @@ const subsets = `      policy:
 describe('traffic split', () => {
   it('sends a 10% canary about 10% of requests', async () => {
     const { v1, v2, endpoints } = await versions();
-    const mesh = planeWith(`${subsets}
+    const mesh = planeWith(
+      `${subsets}
       routes:
         - name: all
           match: { pathPrefix: / }
-          split: [{ subset: stable, weight: 90 }, { subset: canary, weight: 10 }]`, endpoints);
+          split: [{ subset: stable, weight: 90 }, { subset: canary, weight: 10 }]`,
+      endpoints,
+    );
     closers.push(mesh.close);
     const n = 2000;
     for (let i = 0; i < n; i++) await mesh.call();
@@ -40,14 +50,17 @@ describe('traffic split', () => {
 
   it('routes requests with a matching header to one subset, others as usual', async () => {
     const { v1, v2, endpoints } = await versions();
-    const mesh = planeWith(`${subsets}
+    const mesh = planeWith(
+      `${subsets}
       routes:
         - name: testers
           match: { pathPrefix: /, headers: { x-canary: "true" } }
           subset: canary
         - name: everyone
           match: { pathPrefix: / }
-          subset: stable`, endpoints);
+          subset: stable`,
+      endpoints,
+    );
     closers.push(mesh.close);
     for (let i = 0; i < 10; i++) expect((await mesh.call('/x', { headers: { 'x-canary': 'true' } })).text).toBe('v2');
     for (let i = 0; i < 10; i++) expect((await mesh.call('/x')).text).toBe('v1');
@@ -58,12 +71,15 @@ describe('traffic split', () => {
 describe('mirroring', () => {
   it('copies requests to the shadow subset and discards its answers', async () => {
     const { v1, v2, endpoints } = await versions();
-    const mesh = planeWith(`${subsets}
+    const mesh = planeWith(
+      `${subsets}
       routes:
         - name: all
           match: { pathPrefix: / }
           subset: stable
-          mirror: { subset: canary, percent: 100 }`, endpoints);
+          mirror: { subset: canary, percent: 100 }`,
+      endpoints,
+    );
     closers.push(mesh.close);
     for (let i = 0; i < 5; i++) {
       const res = await mesh.call('/charges', { method: 'PUT', body: `n${i}` });

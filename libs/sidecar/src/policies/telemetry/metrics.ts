@@ -11,8 +11,8 @@ const LABELS = ['direction', 'src_service', 'dst_service', 'status_code', 'route
  * keeps p50/p90/p99 within a few percent; the mean (sum/count) is exact whatever the buckets.
  */
 export const DURATION_BUCKETS = [
-  0.00005, 0.0001, 0.00015, 0.0002, 0.0003, 0.0004, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.0025, 0.003, 0.004, 0.005, 0.006,
-  0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+  0.00005, 0.0001, 0.00015, 0.0002, 0.0003, 0.0004, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.0025, 0.003, 0.004, 0.005, 0.006, 0.0075, 0.01, 0.025,
+  0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 
 const SERIES_CACHE_LIMIT = 10_000;
@@ -81,7 +81,13 @@ export class MeshMetrics implements RequestObserver {
     const key = `${r.direction}\n${r.srcService}\n${r.dstService}\n${r.statusCode}\n${r.route}`;
     let series = this.series.get(key);
     if (!series) {
-      const labels = { direction: r.direction, src_service: r.srcService, dst_service: r.dstService, status_code: String(r.statusCode), route: r.route };
+      const labels = {
+        direction: r.direction,
+        src_service: r.srcService,
+        dst_service: r.dstService,
+        status_code: String(r.statusCode),
+        route: r.route,
+      };
       series = { requests: this.requests.labels(labels), duration: this.duration.labels(labels), unscraped: 0 };
       // Label values come from config (services, routes) and status codes, so the set is small; the
       // limit only guards against a surprise, like the route table's cache.
@@ -105,13 +111,43 @@ export class MeshMetrics implements RequestObserver {
   /** Policy metrics, counted from the data plane's events. */
   observe(events: MeshEvents): void {
     const registers = [this.registry];
-    const connections = new Counter({ name: 'mesh_tcp_connections_opened_total', help: 'Upstream TCP connections opened.', labelNames: ['dst_service'], registers });
-    const handshakes = new Counter({ name: 'mesh_tls_handshakes_total', help: 'Upstream mTLS handshakes completed.', labelNames: ['dst_service'], registers });
+    const connections = new Counter({
+      name: 'mesh_tcp_connections_opened_total',
+      help: 'Upstream TCP connections opened.',
+      labelNames: ['dst_service'],
+      registers,
+    });
+    const handshakes = new Counter({
+      name: 'mesh_tls_handshakes_total',
+      help: 'Upstream mTLS handshakes completed.',
+      labelNames: ['dst_service'],
+      registers,
+    });
     const retries = new Counter({ name: 'mesh_retries_total', help: 'Retries sent.', labelNames: ['dst_service', 'route'], registers });
-    const exhausted = new Counter({ name: 'mesh_retry_budget_exhausted_total', help: 'Retries not sent because the retry budget was spent.', labelNames: ['dst_service', 'route'], registers });
-    const breaker = new Gauge({ name: 'mesh_circuit_breaker_state', help: 'Error-rate breaker: 0 closed, 1 open, 2 half-open.', labelNames: ['dst_service'], registers });
-    const ejections = new Counter({ name: 'mesh_outlier_ejections_total', help: 'Endpoints ejected by outlier detection.', labelNames: ['dst_service'], registers });
-    const overflows = new Counter({ name: 'mesh_overflow_total', help: 'Requests refused by a circuit-breaker threshold.', labelNames: ['dst_service', 'limit'], registers });
+    const exhausted = new Counter({
+      name: 'mesh_retry_budget_exhausted_total',
+      help: 'Retries not sent because the retry budget was spent.',
+      labelNames: ['dst_service', 'route'],
+      registers,
+    });
+    const breaker = new Gauge({
+      name: 'mesh_circuit_breaker_state',
+      help: 'Error-rate breaker: 0 closed, 1 open, 2 half-open.',
+      labelNames: ['dst_service'],
+      registers,
+    });
+    const ejections = new Counter({
+      name: 'mesh_outlier_ejections_total',
+      help: 'Endpoints ejected by outlier detection.',
+      labelNames: ['dst_service'],
+      registers,
+    });
+    const overflows = new Counter({
+      name: 'mesh_overflow_total',
+      help: 'Requests refused by a circuit-breaker threshold.',
+      labelNames: ['dst_service', 'limit'],
+      registers,
+    });
     // Sent twice per request: kept in a plain map and set on the gauge when scraped (as for the requests counter).
     const inflight = new Map<string, number>();
     new Gauge({
@@ -131,14 +167,37 @@ export class MeshMetrics implements RequestObserver {
     events.on('ejection', (e) => ejections.inc({ dst_service: e.cluster }));
     events.on('overflow', (e) => overflows.inc({ dst_service: e.cluster, limit: e.limit }));
     events.on('pending', (e) => inflight.set(e.cluster, (inflight.get(e.cluster) ?? 0) + e.delta));
-    const denied = new Counter({ name: 'mesh_authz_denied_total', help: 'Inbound requests refused by authorization policy.', labelNames: ['src_service', 'dst_service'], registers });
+    const denied = new Counter({
+      name: 'mesh_authz_denied_total',
+      help: 'Inbound requests refused by authorization policy.',
+      labelNames: ['src_service', 'dst_service'],
+      registers,
+    });
     events.on('authz-denied', (e) => denied.inc({ src_service: e.src, dst_service: e.dst }));
-    const refused = new Counter({ name: 'mesh_tls_handshake_failures_total', help: 'Inbound mTLS handshakes refused (bad, expired or foreign certificates).', labelNames: ['reason'], registers });
+    const refused = new Counter({
+      name: 'mesh_tls_handshake_failures_total',
+      help: 'Inbound mTLS handshakes refused (bad, expired or foreign certificates).',
+      labelNames: ['reason'],
+      registers,
+    });
     events.on('tls-handshake-failed', (e) => refused.inc({ reason: e.reason }));
-    const rejected = new Counter({ name: 'mesh_config_rejected_total', help: 'Pushed snapshots this proxy refused (NACK), by kind (resources or endpoints).', labelNames: ['kind'], registers });
+    const rejected = new Counter({
+      name: 'mesh_config_rejected_total',
+      help: 'Pushed snapshots this proxy refused (NACK), by kind (resources or endpoints).',
+      labelNames: ['kind'],
+      registers,
+    });
     events.on('config-rejected', (e) => rejected.inc({ kind: e.kind }));
-    const expiry = new Gauge({ name: 'mesh_workload_certificate_expiry_timestamp_seconds', help: "When this proxy's workload certificate expires (Unix time).", registers });
-    const issued = new Gauge({ name: 'mesh_workload_certificate_issued_timestamp_seconds', help: "When this proxy's workload certificate came into use (Unix time); renewal is due at two thirds of its life.", registers });
+    const expiry = new Gauge({
+      name: 'mesh_workload_certificate_expiry_timestamp_seconds',
+      help: "When this proxy's workload certificate expires (Unix time).",
+      registers,
+    });
+    const issued = new Gauge({
+      name: 'mesh_workload_certificate_issued_timestamp_seconds',
+      help: "When this proxy's workload certificate came into use (Unix time); renewal is due at two thirds of its life.",
+      registers,
+    });
     events.on('certificate', (e) => {
       expiry.set(e.notAfter.getTime() / 1000);
       issued.set(e.issuedAt.getTime() / 1000);
