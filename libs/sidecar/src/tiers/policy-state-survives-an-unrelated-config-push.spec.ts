@@ -1,17 +1,15 @@
-import { startRecordingServer, type RecordingServer } from '@meshcart/testing';
+import { startRecordingServer } from '@meshcart/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { planeWith } from '../policies/policy-harness';
 
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (closers.length) await closers.pop()!();
-});
-
-async function server(reply: Parameters<typeof startRecordingServer>[0]): Promise<RecordingServer> {
+/** Upstreams and planes a test starts, closed once it ends. */
+const started: { close: () => Promise<void> }[] = [];
+afterEach(() => Promise.all(started.splice(0).map((s) => s.close())));
+const server = async (reply: Parameters<typeof startRecordingServer>[0]) => {
   const s = await startRecordingServer(reply);
-  closers.push(s.close);
+  started.push(s);
   return s;
-}
+};
 
 const status = (code: number) => (_req: unknown, res: { writeHead: (n: number) => void; end: () => void }) => {
   res.writeHead(code);
@@ -24,7 +22,7 @@ const UNRELATED = ' { rateLimit: { requestsPerSecond: 100, burst: 100 } }';
 
 function plane(paymentSpec: string, upstreams: string[]) {
   const mesh = planeWith(paymentSpec, upstreams);
-  closers.push(mesh.close);
+  started.push(mesh);
   return {
     ...mesh,
     /** Pushes the unrelated change and checks that it really was a new version. */
