@@ -20,13 +20,8 @@ export function spiffeId(trustDomain: string, namespace: string, service: string
   return `spiffe://${trustDomain}/ns/${namespace}/sa/${service}`;
 }
 
-function toPem(der: ArrayBuffer, label: string): string {
-  const b64 = Buffer.from(der)
-    .toString('base64')
-    .replace(/(.{64})/g, '$1\n')
-    .trimEnd();
-  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
-}
+/** PEM as OpenSSL writes it (64-column base64, a newline at the end), by x509's own encoder. */
+const toPem = (der: ArrayBuffer, label: string): string => `${x509.PemConverter.encode(der, label)}\n`;
 
 function fromPem(pem: string): ArrayBuffer {
   const b64 = pem.replace(/-----(BEGIN|END) [A-Z ]+-----/g, '').replace(/\s+/g, '');

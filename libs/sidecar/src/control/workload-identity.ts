@@ -28,13 +28,8 @@ export interface Credentials {
   version: number;
 }
 
-function toPem(der: ArrayBuffer, label: string): string {
-  const b64 = Buffer.from(der)
-    .toString('base64')
-    .replace(/(.{64})/g, '$1\n')
-    .trimEnd();
-  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
-}
+/** PEM as OpenSSL writes it (64-column base64, a newline at the end), by x509's own encoder. */
+const toPem = (der: ArrayBuffer, label: string): string => `${x509.PemConverter.encode(der, label)}\n`;
 
 /** The service account name in a SPIFFE ID (spiffe://<domain>/ns/<ns>/sa/<name>), if it is one of ours. */
 export function serviceOfSpiffeId(id: string | undefined, trustDomain: string, namespace: string): string | undefined {
