@@ -55,7 +55,7 @@ try {
     const order = round % 2 ? [...variants].reverse() : variants;
     for (const [i, v] of order.entries()) {
       log(`round ${round + 1}/${rounds}, variant ${i + 1}/${variants.length}: ${v.name}`);
-      await applyConfig(m.mesh.controlPlaneUrl, v.config, `bench:ablation ${v.name}`);
+      await applyConfig(m.mesh, v.config, `bench:ablation ${v.name}`);
       samples.get(v.name)!.push(await measure({ name: v.name, mesh: m.mesh, scenario: m.scenario, dataDir: m.dataDir }, load, v.name));
     }
   }

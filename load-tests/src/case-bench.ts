@@ -61,7 +61,7 @@ try {
     const order = RUNS.map((_, i) => RUNS[(i + round) % RUNS.length]!);
     for (const run of order) {
       const m = byKey.get(run.mesh)!;
-      if ('profile' in run) await applyConfig(m.mesh.controlPlaneUrl, profiles[run.profile], `bench:case ${run.profile}`);
+      if ('profile' in run) await applyConfig(m.mesh, profiles[run.profile], `bench:case ${run.profile}`);
       log(`round ${round + 1}/${rounds}: ${run.name}`);
       samples
         .get(run.name)!

@@ -3,6 +3,7 @@ import { ConfigApplied, ContractCheck, ProxyList } from '@meshcart/control-plane
 import { ManagedProcess } from '@meshcart/service-kit';
 import { ControlPlaneClient } from '@meshcart/sidecar';
 import Table from 'cli-table3';
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,9 @@ const { values } = parseArgs({ options: { proxies: { type: 'string' }, rounds: {
 const proxies = Number(values.proxies ?? 200);
 const rounds = Number(values.rounds ?? (values.quick ? 2 : 5));
 const services = ['user-service', 'product-service', 'order-service', 'payment-service'];
+// Each service's join credential, which its simulated proxies present; the operator's, for the config changes.
+const joinTokens = Object.fromEntries(services.map((s) => [s, `mcj_${randomBytes(24).toString('base64url')}`]));
+const operatorToken = `mco_${randomBytes(32).toString('base64url')}`;
 
 const dir = mkdtempSync(join(tmpdir(), 'meshcart-push-'));
 copyFileSync('deploy/mesh/optimized.yaml', join(dir, 'optimized.yaml'));
@@ -29,6 +33,11 @@ const cp = await ManagedProcess.start({
     MESH_CA_DIR: join(dir, 'ca'),
     MESH_CONFIG_STATE_DIR: join(dir, 'state'),
     MESH_LEASE_TTL_MS: '60000',
+    MESH_TLS_PORT: '0',
+    MESH_OPERATOR_TOKEN: operatorToken,
+    MESH_JOIN_CREDENTIALS: Object.entries(joinTokens)
+      .map(([svc, token]) => `${svc}=${token}`)
+      .join(','),
   },
 });
 const url = `http://127.0.0.1:${cp.ports['http']}`;
@@ -47,8 +56,10 @@ const clients = Array.from({ length: proxies }, (_, i) => {
       instance: `sim-${i}`,
       mode: 'sidecar',
       endpointUrl: `http://127.0.0.1:${20_000 + i}`,
+      mtls: true,
       labels: {},
     },
+    join: { token: joinTokens[services[i % services.length]!]! },
     onResources: (s) => {
       versions.resources = s.version;
       if (s.resources.listeners && target && JSON.stringify(s.resources).includes(`"timeoutMs":${target}`))
@@ -87,7 +98,7 @@ for (let round = 1; round <= rounds; round++) {
   const t0 = performance.now();
   const res = await request(`${url}/api/v1/config`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${operatorToken}` },
     body: JSON.stringify({ yaml: stringify(base), source: 'bench:push' }),
   });
   const { version } = APPLIED.verify(await res.body.json(), 'POST /api/v1/config');

@@ -106,6 +106,19 @@ export class CertificateAuthority {
   }
 
   /**
+   * A key made here and a certificate for `id` (client and server use): the control plane's own
+   * identity, which proxies check when they talk to it over mTLS and replicas present to each other.
+   */
+  async issueIdentity(id: string, ttlMs: number): Promise<{ keyPem: string; certificatePem: string; notAfter: Date }> {
+    const alg = { name: 'ECDSA', namedCurve: 'P-256' };
+    const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const notAfter = new Date(Date.now() + ttlMs);
+    const cert = await this.signWorkload(keys.publicKey, id, notAfter);
+    const keyPem = toPem((await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as never)) as ArrayBuffer, 'PRIVATE KEY');
+    return { keyPem, certificatePem: cert.toString('pem') + '\n', notAfter };
+  }
+
+  /**
    * Signs a workload certificate for `expectedId` from a PKCS#10 request. The request must be
    * self-signed by its key and may only ask for that one SPIFFE ID.
    */
@@ -123,22 +136,27 @@ export class CertificateAuthority {
       throw new CsrRejectedError(`the request asks for ${asked.join(', ')}; this workload may only have ${expectedId}`);
     }
     const notAfter = new Date(Date.now() + ttlMs);
-    const cert = await x509.X509CertificateGenerator.create({
+    const cert = await this.signWorkload(csr.publicKey, expectedId, notAfter);
+    return { certificatePem: cert.toString('pem') + '\n', caPem: this.rootPem, spiffeId: expectedId, notAfter: notAfter.toISOString() };
+  }
+
+  /** A certificate with `id` as its one URI SAN, for client and server use. */
+  private signWorkload(publicKey: x509.PublicKey | CryptoKey, id: string, notAfter: Date): Promise<x509.X509Certificate> {
+    return x509.X509CertificateGenerator.create({
       serialNumber: randomBytes(16).toString('hex'),
-      subject: `O=${new URL(expectedId).host}`,
+      subject: `O=${new URL(id).host}`,
       issuer: this.root.subject,
       notBefore: new Date(Date.now() - 60_000),
       notAfter,
-      publicKey: csr.publicKey,
+      publicKey: publicKey as never,
       signingKey: this.key as never,
       signingAlgorithm: ROOT_ALG,
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-        new x509.SubjectAlternativeNameExtension([{ type: 'url', value: expectedId }], true),
+        new x509.SubjectAlternativeNameExtension([{ type: 'url', value: id }], true),
       ],
     });
-    return { certificatePem: cert.toString('pem') + '\n', caPem: this.rootPem, spiffeId: expectedId, notAfter: notAfter.toISOString() };
   }
 }

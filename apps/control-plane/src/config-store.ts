@@ -92,24 +92,25 @@ export class ConfigStore extends EventEmitter<{ change: [] }> {
   }
 
   /** Applies a whole new config; on any problem a ConfigError is thrown and the current one stays. */
-  apply(candidate: unknown, source: string): HistoryEntry {
-    return this.record(validateMeshConfig(candidate, source), source);
+  /** `by`: who applied it, kept in the history (the operator, a workload's identity). */
+  apply(candidate: unknown, source: string, by?: string): HistoryEntry {
+    return this.record(validateMeshConfig(candidate, source), source, by);
   }
 
   /** Changes the config in force (e.g. a fault for a drill); the result is validated whole. */
-  patch(change: (draft: MeshConfig) => void, source = 'patch'): HistoryEntry {
+  patch(change: (draft: MeshConfig) => void, source = 'patch', by?: string): HistoryEntry {
     const draft = structuredClone(this.current().config);
     change(draft);
-    return this.apply(draft, source);
+    return this.apply(draft, source, by);
   }
 
-  rollback(version: string): HistoryEntry {
+  rollback(version: string, by?: string): HistoryEntry {
     const target = this.get(version);
-    return this.record(target.config, `rollback to ${target.version}`);
+    return this.record(target.config, `rollback to ${target.version}`, by);
   }
 
-  useProfile(profile: string): HistoryEntry {
-    return this.record(this.loadProfile(profile), `profile file ${profile}.yaml`);
+  useProfile(profile: string, by?: string): HistoryEntry {
+    return this.record(this.loadProfile(profile), `profile file ${profile}.yaml`, by);
   }
 
   /** Versions this store has applied from profile files: how a new replica tells a changed file from a restart. */
@@ -123,7 +124,7 @@ export class ConfigStore extends EventEmitter<{ change: [] }> {
    * one; `force` takes it whatever its time (a replica joining adopts the running config). Validated
    * whole like any other change. Returns whether the config in force changed.
    */
-  adopt(entry: Pick<PeerConfigEntry, 'version' | 'appliedAt' | 'source' | 'config'>, force = false): boolean {
+  adopt(entry: Pick<PeerConfigEntry, 'version' | 'appliedAt' | 'source' | 'by' | 'config'>, force = false): boolean {
     const config = validateMeshConfig(entry.config, `${entry.source} (from a peer replica)`);
     if (contentVersion(config) !== entry.version)
       throw new Error(`peer config ${entry.version} does not match its content (${contentVersion(config)})`);
@@ -139,6 +140,7 @@ export class ConfigStore extends EventEmitter<{ change: [] }> {
         profile: config.metadata.name,
         appliedAt: entry.appliedAt,
         source: entry.source,
+        ...(entry.by ? { by: entry.by } : {}),
         config,
       });
       return true;
@@ -170,7 +172,7 @@ export class ConfigStore extends EventEmitter<{ change: [] }> {
     return this.history[this.history.length - 1];
   }
 
-  private record(config: MeshConfig, source: string): HistoryEntry {
+  private record(config: MeshConfig, source: string, by?: string): HistoryEntry {
     return this.locked(() => {
       // Another replica may have applied something since: append after its latest.
       this.reload();
@@ -183,6 +185,7 @@ export class ConfigStore extends EventEmitter<{ change: [] }> {
         profile: config.metadata.name,
         appliedAt: new Date().toISOString(),
         source,
+        ...(by ? { by } : {}),
         config,
       });
     });

@@ -1,24 +1,13 @@
 // Starts the control plane from environment settings.
 import { EnvError, readNumber, readPort, runService } from '@meshcart/service-kit';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { buildApp } from './app';
+import { parseJoinCredentials } from './auth/join-credentials';
+import { operatorTokenFrom } from './auth/operator-token';
 import type { InjectorOptions } from './injector-server';
 import { peerDiscovery } from './replicas';
 
 const env = process.env;
 
-/** MESH_BOOTSTRAP_TOKEN, or one made on first start and kept beside the CA for local runs. */
-function bootstrapToken(e: NodeJS.ProcessEnv): string {
-  if (e['MESH_BOOTSTRAP_TOKEN']) return e['MESH_BOOTSTRAP_TOKEN'];
-  const file = join(e['MESH_CA_DIR'] ?? '.data/ca', 'bootstrap-token');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(dirname(file), { recursive: true });
-  const token = randomBytes(24).toString('base64url');
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  return token;
-}
 /**
  * INJECTOR_PORT turns on the sidecar injection webhook (Kubernetes): it needs the sidecar image to
  * inject, and names the API server dials, from the pod's namespace unless INJECTOR_DNS_NAMES says.
@@ -80,6 +69,22 @@ function peers(e: NodeJS.ProcessEnv) {
   return { discover: peerDiscovery({ urls, dns }), refreshMs: readNumber(e, 'MESH_PEERS_REFRESH_MS', 5_000, 100, 600_000) };
 }
 
+/** MESH_JOIN_CREDENTIALS: `service=token,...`, each workload's own (the launcher and the compose file hand them out). */
+function joinCredentials(e: NodeJS.ProcessEnv): Record<string, string> {
+  try {
+    return parseJoinCredentials(e['MESH_JOIN_CREDENTIALS'] ?? '');
+  } catch (err) {
+    throw new EnvError('MESH_JOIN_CREDENTIALS', '(not shown)', (err as Error).message);
+  }
+}
+
+/** MESH_API_READS: `open` (default; views answer anyone who can reach them) or `authenticated`. */
+function readsLocked(e: NodeJS.ProcessEnv): boolean {
+  const v = e['MESH_API_READS'] ?? 'open';
+  if (v !== 'open' && v !== 'authenticated') throw new EnvError('MESH_API_READS', v, 'open or authenticated');
+  return v === 'authenticated';
+}
+
 let app: ReturnType<typeof buildApp>;
 try {
   app = buildApp({
@@ -87,7 +92,10 @@ try {
     profile: env['MESH_PROFILE'] ?? 'optimized',
     caDir: env['MESH_CA_DIR'] ?? '.data/ca',
     stateDir: env['MESH_CONFIG_STATE_DIR'] ?? '.data/config-store',
-    bootstrapToken: bootstrapToken(env),
+    operatorToken: operatorTokenFrom({ token: env['MESH_OPERATOR_TOKEN'], file: env['MESH_OPERATOR_TOKEN_FILE'] ?? '.data/operator-token' }),
+    joinCredentials: joinCredentials(env),
+    lockReads: readsLocked(env),
+    tls: { host: env['HOST'] ?? '127.0.0.1', port: readPort(env, 'MESH_TLS_PORT', 15012) },
     leaseTtlMs: readNumber(env, 'MESH_LEASE_TTL_MS', 10_000, 500, 600_000),
     logger: { level: env['LOG_LEVEL'] ?? 'info' },
     injector: injectorOptions(env),

@@ -6,7 +6,18 @@
 import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
-import { ContractCheck, PeerReply, type PeerBatch, type PeerConfigEntry, type PeerEvent, type PeersView } from '@meshcart/control-plane-api';
+import {
+  ContractCheck,
+  ControlPlaneMtls,
+  controlPlaneAgent,
+  controlPlaneIdFor,
+  mtlsUrl,
+  PeerReply,
+  type PeerBatch,
+  type PeerConfigEntry,
+  type PeerEvent,
+  type PeersView,
+} from '@meshcart/control-plane-api';
 import { Agent, request } from 'undici';
 import type { ConfigStore } from './config-store';
 import type { PushServer } from './push-server';
@@ -15,8 +26,11 @@ import { registrationOf, type Registry } from './registry';
 export interface ReplicasOptions {
   /** Peer base URLs, looked up again every `refreshMs` (a static list, or a headless Service's addresses). May include this replica. */
   discover: () => Promise<string[]>;
-  /** Peers present the bootstrap token: only replicas of this mesh may feed its registry. */
-  token: string;
+  /**
+   * This replica's certificate (sa/control-plane), once issued: replicas call each other's mTLS port
+   * with it, and each checks the other is a control plane of this mesh. No shared secret.
+   */
+  credentials: () => { key: string; cert: string; ca: string; spiffeId: string } | undefined;
   /** This replica's id, also recorded on the proxies whose streams it holds. */
   id: string;
   /** SHA-256 of this replica's CA root (known once the CA is loaded, before start). */
@@ -41,9 +55,12 @@ export class PeerCaMismatchError extends Error {
 const MAX_QUEUE = 10_000;
 /** A peer's answer is checked like any batch a peer sends: a replica never acts on a reply it cannot read. */
 const peerReply = new ContractCheck(PeerReply);
+const peerMtls = new ContractCheck(ControlPlaneMtls);
 
 interface PeerLink {
   url: string;
+  /** The peer's mTLS base URL, asked of it at `url` (again after any failure). */
+  mtlsUrl?: string;
   replica?: string;
   /** The URL answered with this replica's own id (a static list or DNS names every replica). */
   self: boolean;
@@ -66,7 +83,9 @@ export class Replicas {
   /** What peers answered while this replica was joining. */
   private readonly offers: ({ entry: PeerConfigEntry } & NonNullable<PeerBatch['snapshot']>)[] = [];
   private readonly links = new Map<string, PeerLink>();
-  private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 1 });
+  private readonly plain = new Agent({ keepAliveTimeout: 30_000, connections: 1 });
+  /** The mTLS dispatcher for the certificate in use; a renewed certificate gets a new one. */
+  private secure?: { cert: string; agent: Agent };
   private refresher?: NodeJS.Timeout;
   private ticker?: NodeJS.Timeout;
   private flushScheduled = false;
@@ -102,7 +121,7 @@ export class Replicas {
     this.stopped = true;
     clearInterval(this.refresher);
     clearInterval(this.ticker);
-    await this.agent.close();
+    await Promise.all([this.plain.close(), this.secure?.agent.close()]);
   }
 
   /** Passes a change this replica made or heard from a proxy to every peer. */
@@ -271,6 +290,29 @@ export class Replicas {
     }
   }
 
+  /** The dispatcher presenting this replica's current certificate. */
+  private agent(): Agent {
+    const own = this.opts.credentials();
+    if (!own) throw new Error('this replica has no certificate yet (its CA is not loaded)');
+    if (this.secure?.cert !== own.cert) {
+      void this.secure?.agent.close();
+      this.secure = { cert: own.cert, agent: controlPlaneAgent(own, controlPlaneIdFor(own.spiffeId)) };
+    }
+    return this.secure.agent;
+  }
+
+  /** Where the peer's mTLS port is: asked over its plain URL (the handshake then proves who answers). */
+  private async mtlsUrlOf(link: PeerLink): Promise<string> {
+    if (link.mtlsUrl) return link.mtlsUrl;
+    const res = await request(`${link.url}/api/v1/mtls`, { dispatcher: this.plain, headersTimeout: 2_000, bodyTimeout: 2_000 });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`GET /api/v1/mtls answered ${res.statusCode}: ${text.slice(0, 300)}`);
+    const { port, ca } = peerMtls.verify(JSON.parse(text), 'the mTLS port');
+    // Said before any handshake: one with a replica of another root would only fail as "untrusted".
+    if (ca !== this.opts.caFingerprint()) throw new PeerCaMismatchError(link.url, ca, this.opts.caFingerprint());
+    return (link.mtlsUrl = mtlsUrl(link.url, port));
+  }
+
   /** One batch in flight per peer, so a peer applies events in the order they happened here. */
   private async flush(link: PeerLink): Promise<void> {
     if (link.self || link.busy || this.stopped) return;
@@ -279,10 +321,10 @@ export class Replicas {
     link.queue = [];
     link.lastSent = Date.now();
     try {
-      const res = await request(`${link.url}/api/v1/peers/events`, {
+      const res = await request(`${await this.mtlsUrlOf(link)}/api/v1/peers/events`, {
         method: 'POST',
-        dispatcher: this.agent,
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.opts.token}` },
+        dispatcher: this.agent(),
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify(batch),
         headersTimeout: 2_000,
         bodyTimeout: 2_000,
@@ -314,6 +356,7 @@ export class Replicas {
         this.opts.log?.warn({ peer: link.url, err: link.reported }, 'peer replica unreachable or refusing');
       }
       link.up = false;
+      link.mtlsUrl = undefined;
       link.needsSnapshot = true;
       link.queue = [];
       link.failures++;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app';
+import { access, asWorkload, joinOf } from './credentials';
 
 const caDir = makeTempDir('meshcart-ca-');
 const deployDir = join(__dirname, '../../../deploy/mesh');
@@ -13,7 +14,7 @@ let app: ReturnType<typeof buildApp>;
 let url: string;
 
 async function start() {
-  const a = buildApp({ configDir: deployDir, profile: 'optimized', logger: false, caDir: caDir.path, bootstrapToken: 'secret-token' });
+  const a = buildApp({ configDir: deployDir, profile: 'optimized', logger: false, caDir: caDir.path, ...access });
   await a.listen({ host: '127.0.0.1', port: 0 });
   return { a, url: `http://127.0.0.1:${(a.server.address() as { port: number }).port}` };
 }
@@ -30,7 +31,7 @@ describe('certificate authority', () => {
   it.each(['ECDSA_P256', 'RSA_2048'] as const)(
     'issues a %s workload certificate for the SPIFFE ID of the service, signed by the root',
     async (keyType) => {
-      const identity = new WorkloadIdentity({ service: 'payment-service', controlPlaneUrls: [url], bootstrapToken: 'secret-token' });
+      const identity = new WorkloadIdentity({ service: 'payment-service', controlPlaneUrls: [url], join: joinOf('payment-service') });
       const creds = await identity.ensure(keyType);
       identity.stop();
       expect(creds.spiffeId).toBe('spiffe://meshcart.local/ns/default/sa/payment-service');
@@ -45,9 +46,14 @@ describe('certificate authority', () => {
     },
   );
 
-  it('refuses a request without the bootstrap token, and one asking for another identity', async () => {
-    const wrong = new WorkloadIdentity({ service: 'payment-service', controlPlaneUrls: [url], bootstrapToken: 'guess' });
-    await expect(wrong.ensure('ECDSA_P256')).rejects.toThrow(/refused \(401\)/);
+  it("refuses a credential it does not know, another service's credential, and a CSR asking for another identity", async () => {
+    const guess = new WorkloadIdentity({ service: 'payment-service', controlPlaneUrls: [url], join: { token: 'a-guessed-token-1234567' } });
+    await expect(guess.ensure('ECDSA_P256')).rejects.toThrow(/refused \(401\).*neither the operator credential nor a join credential/);
+    // order-service's own credential proves order-service, not payment-service.
+    const borrowed = new WorkloadIdentity({ service: 'payment-service', controlPlaneUrls: [url], join: joinOf('order-service') });
+    await expect(borrowed.ensure('ECDSA_P256')).rejects.toThrow(
+      /refused \(403\).*spiffe:\/\/meshcart.local\/ns\/default\/sa\/order-service is order-service and may act only for order-service, not for payment-service/,
+    );
 
     x509.cryptoProvider.set(webcrypto as never);
     const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
@@ -60,7 +66,7 @@ describe('certificate authority', () => {
     });
     const res = await request(`${url}/api/v1/certificates`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer secret-token' },
+      headers: { 'content-type': 'application/json', ...asWorkload('order-service') },
       body: JSON.stringify({ service: 'order-service', csr: csr.toString('pem') }),
     });
     expect(res.statusCode).toBe(400);

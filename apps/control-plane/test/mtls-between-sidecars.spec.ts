@@ -8,12 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { buildApp } from '../src/app';
 import { CertificateAuthority } from '../src/certificate-authority';
+import { access, asWorkload, joinOf } from './credentials';
 import * as x509 from '@peculiar/x509';
 import { webcrypto } from 'node:crypto';
 
 const dir = makeTempDir('meshcart-mtls-');
 const silent = pino({ level: 'silent' });
-const token = 'mtls-test-token';
 let cp: ReturnType<typeof buildApp>;
 let cpUrl: string;
 let paymentApp: RecordingServer;
@@ -21,7 +21,7 @@ let userApp: RecordingServer;
 const sidecars: Record<string, { sidecar: Sidecar; ports: Awaited<ReturnType<Sidecar['start']>> }> = {};
 
 async function sidecar(service: string, instance: string, appUrl: string) {
-  const s = new Sidecar({ service, instance, appUrl, controlPlaneUrls: [cpUrl], logger: silent, bootstrapToken: token, heartbeatIntervalMs: 200 });
+  const s = new Sidecar({ service, instance, appUrl, controlPlaneUrls: [cpUrl], logger: silent, join: joinOf(service), heartbeatIntervalMs: 200 });
   sidecars[instance] = { sidecar: s, ports: await s.start() };
   return sidecars[instance]!;
 }
@@ -46,7 +46,7 @@ beforeAll(async () => {
   profile.spec.mtls = { mode: 'STRICT', keyType: 'ECDSA_P256', certTtl: '6s' };
   writeFileSync(join(dir.path, 'strict.yaml'), stringify(profile));
   // A one-second lease: endpoint removals take effect one lease after a control plane starts.
-  cp = buildApp({ configDir: dir.path, profile: 'strict', logger: false, caDir: join(dir.path, 'ca'), bootstrapToken: token, leaseTtlMs: 1_000 });
+  cp = buildApp({ configDir: dir.path, profile: 'strict', logger: false, caDir: join(dir.path, 'ca'), ...access, leaseTtlMs: 1_000 });
   await cp.listen({ host: '127.0.0.1', port: 0 });
   cpUrl = `http://127.0.0.1:${(cp.server.address() as { port: number }).port}`;
   paymentApp = await startRecordingServer();
@@ -101,10 +101,10 @@ describe('mTLS between sidecars (STRICT)', () => {
 
   it('refuses a caller whose certificate another CA signed, and counts the refusal', async () => {
     // A second, unrelated control plane: its own root, its own certificates.
-    const other = buildApp({ configDir: dir.path, profile: 'strict', logger: false, caDir: join(dir.path, 'other-ca'), bootstrapToken: token });
+    const other = buildApp({ configDir: dir.path, profile: 'strict', logger: false, caDir: join(dir.path, 'other-ca'), ...access });
     await other.listen({ host: '127.0.0.1', port: 0 });
     const otherUrl = `http://127.0.0.1:${(other.server.address() as { port: number }).port}`;
-    const foreignIdentity = new WorkloadIdentity({ service: 'order-service', controlPlaneUrls: [otherUrl], bootstrapToken: token });
+    const foreignIdentity = new WorkloadIdentity({ service: 'order-service', controlPlaneUrls: [otherUrl], join: joinOf('order-service') });
     const foreign = await foreignIdentity.ensure('ECDSA_P256');
     foreignIdentity.stop();
     await other.close();
@@ -139,10 +139,12 @@ describe('mTLS between sidecars (STRICT)', () => {
   });
 
   it('refuses an endpoint whose certificate names another service', async () => {
-    // A rogue registration: user-service's sidecar listed as a payment-service endpoint.
+    // A rogue registration made with payment-service's own (stolen) join credential: user-service's
+    // sidecar listed as a payment-service endpoint. The control plane cannot tell; the caller's
+    // proxy does, by the certificate the endpoint presents.
     const put = await request(`${cpUrl}/api/v1/proxies/impostor-1`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...asWorkload('payment-service') },
       body: JSON.stringify({
         service: 'payment-service',
         instance: 'impostor-1',
@@ -152,12 +154,13 @@ describe('mTLS between sidecars (STRICT)', () => {
         labels: {},
       }),
     });
+    expect(put.statusCode).toBe(200);
     await put.body.dump();
     await new Promise((r) => setTimeout(r, 200));
     const before = userApp.requests.length;
     for (let i = 0; i < 6; i++) await (await request(`${outbound()}/charges`, { headers: { host: 'payment-service' } })).body.dump();
     expect(userApp.requests.length).toBe(before);
-    await (await request(`${cpUrl}/api/v1/proxies/impostor-1`, { method: 'DELETE' })).body.dump();
+    await (await request(`${cpUrl}/api/v1/proxies/impostor-1`, { method: 'DELETE', headers: asWorkload('payment-service') })).body.dump();
     // Gone from the order sidecar's endpoints before the next test.
     for (let i = 0; i < 60; i++) {
       const dump = (await (await request(`http://127.0.0.1:${sidecars['order-1']!.ports.admin}/config_dump`)).body.json()) as {
@@ -183,7 +186,7 @@ describe('mTLS between sidecars (STRICT)', () => {
     const port = Number(new URL(cpUrl).port);
     await cp.close();
     await new Promise((r) => setTimeout(r, 700));
-    cp = buildApp({ configDir: dir.path, profile: 'strict', logger: false, caDir: join(dir.path, 'ca'), bootstrapToken: token, leaseTtlMs: 1_000 });
+    cp = buildApp({ configDir: dir.path, profile: 'strict', logger: false, caDir: join(dir.path, 'ca'), ...access, leaseTtlMs: 1_000 });
     await cp.listen({ host: '127.0.0.1', port });
     // The sidecars find it again and re-register (resync).
     for (let i = 0; i < 100; i++) {

@@ -7,11 +7,12 @@ import pino from 'pino';
 import { request } from 'undici';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../src/app';
+import { access, asOperator, asWorkload, joinOf } from './credentials';
 
 const deployDir = join(__dirname, '../../../deploy/mesh');
 const caDir = makeTempDir('meshcart-ca-');
 afterAll(() => caDir.remove());
-const identity = { caDir: caDir.path, bootstrapToken: 'test-token' };
+const identity = { caDir: caDir.path, ...access };
 const silent = pino({ level: 'silent' });
 // Loopback calls and in-memory reads, cheap to repeat: polled often, for up to 5 s unless a test says otherwise.
 const WAIT = { timeout: 5_000, interval: 50 };
@@ -37,9 +38,11 @@ async function join_(cpUrl: string, service: string, instance: string, endpointU
     admin: { host: '127.0.0.1', port: 0 },
     logger: silent,
     heartbeatIntervalMs: 100,
+    join: joinOf(service),
   });
   const adminUrl = await rt.startAdmin();
-  rt.connect(adminUrl, endpointUrl);
+  // A sidecar's endpoint speaks mTLS (the control plane refuses one registered as plaintext).
+  rt.connect(adminUrl, endpointUrl, undefined, endpointUrl !== undefined);
   cleanups.push(() => rt.close());
   await rt.waitReady(5_000);
   return rt;
@@ -81,11 +84,12 @@ describe('control plane push', () => {
       controlPlaneUrls: [cp.url],
       admin: { host: '0.0.0.0', port: 0, advertiseHost: 'order-service.internal' },
       logger: silent,
+      join: joinOf('order-service'),
     });
     cleanups.push(() => rt.close());
     const adminUrl = await rt.startAdmin();
     expect(adminUrl).toBe(`http://order-service.internal:${rt.adminPort}`);
-    rt.connect(adminUrl, 'http://127.0.0.1:1');
+    rt.connect(adminUrl, 'http://127.0.0.1:1', undefined, true);
     const list = await vi.waitFor(async () => {
       const l = await proxies(cp.url);
       expect(l, 'the proxies registered').toHaveLength(1);
@@ -122,6 +126,7 @@ describe('control plane push', () => {
       onEndpoints: () => undefined,
       onRejected: (kind, version) => rejected.push(`${kind} ${version}`),
       versions: () => ({}),
+      join: joinOf('payment-service'),
     });
     const rejected: string[] = [];
     refusing.start();
@@ -166,8 +171,15 @@ describe('control plane push', () => {
     const cp = await startControlPlane(0, 300);
     const put = await request(`${cp.url}/api/v1/proxies/ghost-1`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ service: 'user-service', instance: 'ghost-1', mode: 'sidecar', endpointUrl: 'http://127.0.0.1:3', labels: {} }),
+      headers: { 'content-type': 'application/json', ...asWorkload('user-service') },
+      body: JSON.stringify({
+        service: 'user-service',
+        instance: 'ghost-1',
+        mode: 'sidecar',
+        endpointUrl: 'http://127.0.0.1:3',
+        mtls: true,
+        labels: {},
+      }),
     });
     expect(put.statusCode).toBe(200);
     await put.body.dump();
@@ -177,12 +189,12 @@ describe('control plane push', () => {
 
   it('refuses a stream for a proxy that has not registered, and bad registrations, with reasons', async () => {
     const cp = await startControlPlane();
-    const stream = await request(`${cp.url}/api/v1/proxies/nobody/stream`);
+    const stream = await request(`${cp.url}/api/v1/proxies/nobody/stream`, { headers: asWorkload('user-service') });
     expect(stream.statusCode).toBe(404);
     expect(((await stream.body.json()) as { error: { code: string } }).error.code).toBe('PROXY_NOT_REGISTERED');
     const bad = await request(`${cp.url}/api/v1/proxies/x`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...asWorkload('user-service') },
       body: JSON.stringify({ service: 'Bad Name', instance: 'x', mode: 'warp', labels: {} }),
     });
     expect(bad.statusCode).toBe(400);
@@ -217,7 +229,7 @@ describe('live changes', () => {
     const before = rt.dataPlane.versions().resources;
     const put = await request(`${cp.url}/api/v1/services/product-service/fault`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...asOperator },
       body: JSON.stringify({ abort: { httpStatus: 503, percent: 50 } }),
     });
     expect(put.statusCode).toBe(200);
@@ -231,17 +243,17 @@ describe('live changes', () => {
 
     const bad = await request(`${cp.url}/api/v1/services/product-service/fault`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...asOperator },
       body: JSON.stringify({ abort: { httpStatus: 503, percent: 150 } }),
     });
     expect(bad.statusCode).toBe(400);
     expect(((await bad.body.json()) as { error: { details: { path: string }[] } }).error.details[0]!.path).toBe('/abort/percent');
-    const unknown = await request(`${cp.url}/api/v1/services/nope-service/fault`, { method: 'DELETE' });
+    const unknown = await request(`${cp.url}/api/v1/services/nope-service/fault`, { method: 'DELETE', headers: asOperator });
     expect(unknown.statusCode).toBe(404);
     await unknown.body.dump();
     expect(rt.dataPlane.versions().resources).toBe(faulted);
 
-    const clear = await request(`${cp.url}/api/v1/faults`, { method: 'DELETE' });
+    const clear = await request(`${cp.url}/api/v1/faults`, { method: 'DELETE', headers: asOperator });
     expect(clear.statusCode).toBe(200);
     await clear.body.dump();
     const cleared = { ...WAIT, message: "gw-1's resources version once the fault is cleared" };
@@ -261,8 +273,9 @@ describe('several control-plane replicas', () => {
       admin: { host: '127.0.0.1', port: 0 },
       logger: silent,
       heartbeatIntervalMs: 100,
+      join: joinOf('order-service'),
     });
-    rt.connect(await rt.startAdmin(), 'http://127.0.0.1:1');
+    rt.connect(await rt.startAdmin(), 'http://127.0.0.1:1', undefined, true);
     cleanups.push(() => rt.close());
     await rt.waitReady(5_000);
     const version = rt.dataPlane.versions().resources;
@@ -301,7 +314,7 @@ describe('replicas sharing a config store', () => {
     const before = onB.dataPlane.versions().resources;
     const put = await request(`${a}/api/v1/services/payment-service/fault`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...asOperator },
       body: JSON.stringify({ delay: { fixedDelayMs: 10, percent: 5 } }),
     });
     expect(put.statusCode).toBe(200);

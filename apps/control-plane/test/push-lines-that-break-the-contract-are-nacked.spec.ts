@@ -3,14 +3,20 @@ import { ContractCheck, ProxyList } from '@meshcart/control-plane-api';
 import { ResourcesSnapshot } from '@meshcart/mesh-config';
 import { request } from 'undici';
 import { describe, expect, it, vi } from 'vitest';
+import { asOperator, asWorkload } from './credentials';
 import { startControlPlane, startProxy, startRelay } from './loopback-mesh';
 
 const WAIT = { timeout: 5_000, interval: 50 };
 
 const orderProxyOf = (cpUrl: string) => startProxy(cpUrl, { service: 'order-service', instance: 'order-1', endpointUrl: 'http://127.0.0.1:1' });
 
-async function call(method: 'GET' | 'PUT', url: string, body?: unknown): Promise<unknown> {
-  const res = await request(url, { method, ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
+/** `as`: the credential to call with (the operator's unless told). */
+async function call(method: 'GET' | 'PUT', url: string, body?: unknown, as: Record<string, string> = asOperator): Promise<unknown> {
+  const res = await request(url, {
+    method,
+    headers: { ...as, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
   expect(res.statusCode).toBe(200);
   return res.body.json();
 }
@@ -72,8 +78,8 @@ describe('a push line that does not match the control-plane API', () => {
     const rt = await orderProxyOf(relay.url);
     const good = rt.dataPlane.versions().endpoints;
 
-    const payment = { service: 'payment-service', instance: 'payment-1', mode: 'sidecar', endpointUrl: 'http://127.0.0.1:2', labels: {} };
-    await call('PUT', `${cp}/api/v1/proxies/payment-1`, payment);
+    const payment = { service: 'payment-service', instance: 'payment-1', mode: 'sidecar', endpointUrl: 'http://127.0.0.1:2', mtls: true, labels: {} };
+    await call('PUT', `${cp}/api/v1/proxies/payment-1`, payment, asWorkload('payment-service'));
     const nacked = await vi.waitFor(async () => {
       const p = await orderProxy(cp);
       expect(p?.acks.endpoints?.acked, 'order-1 NACKs the endpoints push').toBe(false);

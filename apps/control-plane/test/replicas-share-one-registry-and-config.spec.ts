@@ -7,15 +7,17 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { controlPlaneAgent, controlPlaneIdFor, mtlsUrl } from '@meshcart/control-plane-api';
 import { buildApp } from '../src/app';
+import { CertificateAuthority } from '../src/certificate-authority';
+import { access, asOperator, asWorkload, joinOf } from './credentials';
 import { peerDiscovery } from '../src/replicas';
 
 const deployDir = join(__dirname, '../../../deploy/mesh');
 const caDir = makeTempDir('meshcart-ca-');
 afterAll(() => caDir.remove());
-const token = 'replica-test-token';
 const silent = pino({ level: 'silent' });
 // Loopback calls and in-memory reads, cheap to repeat: polled often, for up to 5 s unless a test says otherwise.
 const WAIT = { timeout: 5_000, interval: 50 };
@@ -35,7 +37,7 @@ async function startReplica(peers: string[], opts: { configDir?: string; leaseTt
     configDir: opts.configDir ?? deployDir,
     profile: 'optimized',
     caDir: opts.caDir ?? caDir.path,
-    bootstrapToken: token,
+    ...access,
     logger: false,
     leaseTtlMs: opts.leaseTtlMs ?? 30_000,
     peers: { discover: async () => [...peers], refreshMs: 100, keepaliveMs: 200 },
@@ -63,9 +65,10 @@ async function startProxy(cpUrls: string[], service: string, instance: string, e
     admin: { host: '127.0.0.1', port: 0 },
     logger: silent,
     heartbeatIntervalMs,
+    join: joinOf(service),
   });
   const adminUrl = await rt.startAdmin();
-  rt.connect(adminUrl, endpointUrl);
+  rt.connect(adminUrl, endpointUrl, undefined, endpointUrl !== undefined);
   cleanups.push(() => rt.close());
   await rt.waitReady(5_000);
   return rt;
@@ -101,10 +104,20 @@ async function fingerprintOf(cp: Replica): Promise<string> {
   return createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
 }
 
+/** A dispatcher presenting a certificate for `account` from the replicas' CA, checking the server is a control plane. */
+async function identityAgent(account: string) {
+  const authority = await CertificateAuthority.loadOrCreate(caDir.path, 'meshcart.local');
+  const id = `spiffe://meshcart.local/ns/default/sa/${account}`;
+  const own = await authority.issueIdentity(id, 3_600_000);
+  const agent = controlPlaneAgent({ key: own.keyPem, cert: own.certificatePem, ca: authority.rootPem }, controlPlaneIdFor(id));
+  cleanups.push(() => agent.close());
+  return agent;
+}
+
 async function putFault(cp: Replica, service: string) {
   const res = await request(`${cp.url}/api/v1/services/${service}/fault`, {
     method: 'PUT',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...asOperator },
     body: JSON.stringify({ delay: { fixedDelayMs: 10, percent: 5 } }),
   });
   expect(res.statusCode).toBe(200);
@@ -284,31 +297,47 @@ describe('control-plane replicas', () => {
       expect(v.peers).toSatisfy(bDown, "B down with an error in A's view");
       return v;
     }, WAIT);
-    expect(view.peers.find((p) => p.url === b.url)!.lastError).toMatch(/409.*PEER_CA_MISMATCH.*another CA root.*same MESH_CA_DIR/);
+    expect(view.peers.find((p) => p.url === b.url)!.lastError).toMatch(/another CA root.*same MESH_CA_DIR/);
     expect(await proxiesAt(b)).toEqual([]);
   });
 
-  it('refuse peer batches without the bootstrap token or malformed, and a peer config invalid here without losing the rest of the batch', async () => {
+  it("refuse peer batches from anyone but a replica's certificate, and malformed ones, and a peer config invalid here without losing the rest of the batch", async () => {
     const a = await startReplica([]);
     const ca = await fingerprintOf(a);
-    const noToken = await request(`${a.url}/api/v1/peers/events`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ from: 'intruder', events: [{ type: 'leave', instance: 'order-1' }] }),
+    const batch = JSON.stringify({ from: 'intruder', ca, events: [{ type: 'leave', instance: 'order-1' }] });
+    const post = async (init: { headers?: Record<string, string>; dispatcher?: Dispatcher; base?: string }, body = batch) =>
+      request(`${init.base ?? a.url}/api/v1/peers/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...init.headers },
+        body,
+        dispatcher: init.dispatcher,
+      });
+    const refusal = async (res: Dispatcher.ResponseData) => ({
+      status: res.statusCode,
+      ...((await res.body.json()) as { error: { code: string; message: string } }).error,
     });
-    expect(noToken.statusCode).toBe(401);
-    await noToken.body.dump();
-    const malformed = await request(`${a.url}/api/v1/peers/events`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ from: 'peer', ca, events: [{ type: 'register', registration: { service: 'Not A Name' } }] }),
+    // No credential, a workload's join credential, the operator's: none is a replica.
+    expect(await refusal(await post({}))).toMatchObject({ status: 401, code: 'CREDENTIAL_REQUIRED' });
+    expect(await refusal(await post({ headers: asWorkload('order-service') }))).toMatchObject({
+      status: 403,
+      message: expect.stringMatching(/sa\/order-service may not: only a replica of this control plane/),
     });
+    expect(await refusal(await post({ headers: asOperator }))).toMatchObject({ status: 403, message: expect.stringContaining('operator may not') });
+    // A workload's certificate on the mTLS port is a workload, not a replica.
+    const tls = mtlsUrl(a.url, ((await (await request(`${a.url}/api/v1/mtls`)).body.json()) as { port: number }).port);
+    const workload = await identityAgent('order-service');
+    expect(await refusal(await post({ base: tls, dispatcher: workload }))).toMatchObject({ status: 403 });
+    const replica = await identityAgent('control-plane');
+
+    const malformed = await post(
+      { base: tls, dispatcher: replica },
+      JSON.stringify({ from: 'peer', ca, events: [{ type: 'register', registration: { service: 'Not A Name' } }] }),
+    );
     expect(malformed.statusCode).toBe(400);
     expect(JSON.stringify(await malformed.body.json())).toMatch(/events/);
-    const badConfig = await request(`${a.url}/api/v1/peers/events`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({
+    const badConfig = await post(
+      { base: tls, dispatcher: replica },
+      JSON.stringify({
         from: 'peer',
         ca,
         events: [
@@ -318,11 +347,18 @@ describe('control-plane replicas', () => {
           },
           {
             type: 'register',
-            registration: { service: 'payment-service', instance: 'payment-9', mode: 'sidecar', labels: {}, endpointUrl: 'http://127.0.0.1:9' },
+            registration: {
+              service: 'payment-service',
+              instance: 'payment-9',
+              mode: 'sidecar',
+              labels: {},
+              endpointUrl: 'http://127.0.0.1:9',
+              mtls: true,
+            },
           },
         ],
       }),
-    });
+    );
     // The config is refused with its reason; the rest of a batch still applies (registrations are shared regardless).
     expect(badConfig.statusCode).toBe(200);
     const reply = (await badConfig.body.json()) as { refused: { version: string; error: string }[] };

@@ -6,6 +6,7 @@ import { connect } from 'node:tls';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { access } from './credentials';
 import { buildApp } from '../src/app';
 import type { InjectionSettings } from '../src/sidecar-injector';
 
@@ -62,7 +63,7 @@ describe('sidecar injection webhook (served by the control plane over HTTPS)', (
       configDir: deployDir,
       profile: 'optimized',
       caDir: caDir.path,
-      bootstrapToken: 'test-token',
+      ...access,
       logger: false,
       injector: { host: '127.0.0.1', port: 0, dnsNames: ['localhost', 'control-plane.meshcart.svc'], settings: SETTINGS },
     });

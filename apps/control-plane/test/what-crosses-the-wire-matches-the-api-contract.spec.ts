@@ -26,7 +26,8 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { describe, expect, it, vi } from 'vitest';
 import type { RelayedCall } from './api-relay';
-import { deployDir, startControlPlane, startProxy, startRelay } from './loopback-mesh';
+import { asOperator } from './credentials';
+import { deployDir, startControlPlane, startProxy, startRelay, startReplicaRelay } from './loopback-mesh';
 
 /** Undefined when the value matches; otherwise the field that does not, so a failure says where. */
 const mismatch = (schema: TSchema, value: unknown) => new ContractCheck(schema).problem(value);
@@ -38,7 +39,7 @@ describe('the control-plane API on the wire', () => {
   it("a proxy's registrations, certificate request and ACKs, and every push line, match the contract", async () => {
     const cp = await startControlPlane();
     const relay = await startRelay(cp);
-    await startProxy(relay.url, { service: 'order-service', instance: 'order-1', endpointUrl: 'http://127.0.0.1:1', identity: true });
+    await startProxy(relay.url, { service: 'order-service', instance: 'order-1', endpointUrl: 'http://127.0.0.1:1' });
     // The heartbeat after the certificate arrives reports its expiry: every field a registration has is seen.
     await expect
       .poll(() => named(relay.calls, 'PUT', /^\/api\/v1\/proxies\/order-1$/).some((c) => /"certNotAfter"/.test(c.body)), {
@@ -80,7 +81,7 @@ describe('the control-plane API on the wire', () => {
       .toContain('"acked":true');
 
     const send = async (method: 'GET' | 'PUT' | 'POST', path: string, schema: TSchema, body?: unknown) => {
-      const headers = body === undefined ? {} : { 'content-type': 'application/json' };
+      const headers = { ...asOperator, ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
       const res = await request(`${relay.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
       const answer = await res.body.text();
       expect(res.statusCode, `${method} ${path}: ${answer}`).toBe(200);
@@ -111,12 +112,12 @@ describe('the control-plane API on the wire', () => {
 
   it('replicas send each other batches and replies the contract describes, and show their peers as it says', async () => {
     const b = await startControlPlane();
-    const toB = await startRelay(b);
+    const toB = await startReplicaRelay(b);
     const a = await startControlPlane({ discover: async () => [toB.url], refreshMs: 100, keepaliveMs: 200 });
     await startProxy(a, { service: 'order-service', instance: 'order-a', endpointUrl: 'http://127.0.0.1:1' });
     const fault = await request(`${a}/api/v1/services/payment-service/fault`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...asOperator },
       body: JSON.stringify({ abort: { httpStatus: 503, percent: 1 } }),
     });
     expect(fault.statusCode).toBe(200);

@@ -1,5 +1,5 @@
 // Starts the gateway: joins the mesh as an edge proxy, then serves the public API.
-import { readPort, runService } from '@meshcart/service-kit';
+import { readJoinCredential, readPort, runService } from '@meshcart/service-kit';
 import { MeshRuntime } from '@meshcart/sidecar';
 import pino from 'pino';
 import { buildApp } from './app';
@@ -18,7 +18,7 @@ const mesh = new MeshRuntime({
     ...(env['ADVERTISE_HOST'] ? { advertiseHost: env['ADVERTISE_HOST'] } : {}),
   },
   logger: pino({ level: env['LOG_LEVEL'] ?? 'info', base: { service: 'gateway', instance, component: 'mesh' } }),
-  ...(env['MESH_BOOTSTRAP_TOKEN'] ? { bootstrapToken: env['MESH_BOOTSTRAP_TOKEN'] } : {}),
+  ...(readJoinCredential(env) ? { join: readJoinCredential(env) } : {}),
 });
 const adminUrl = await mesh.startAdmin();
 mesh.connect(adminUrl);

@@ -39,7 +39,8 @@ describe('a fault drill on the running mesh', () => {
   it('a 50% abort on product-service, pushed live, is absorbed by retries: ≥ 99% success through the gateway', async () => {
     const put = await request(`${mesh.controlPlaneUrl}/api/v1/services/product-service/fault`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      // The operator credential the mesh's control plane wrote, as meshctl would send it.
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${mesh.operatorToken()}` },
       body: JSON.stringify({ abort: { httpStatus: 503, percent: 50 } }),
     });
     expect(put.statusCode).toBe(200);

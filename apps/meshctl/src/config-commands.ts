@@ -24,7 +24,7 @@ const meshConfig = new ContractCheck(MeshConfigSchema);
 
 export const CONFIG_USAGE = `  meshctl apply -f FILE [--dry-run]      validate and apply a MeshConfig (--dry-run: show the diff only)
   meshctl diff A B                       which knobs differ; A and B are files, versions or profile names
-  meshctl history                        every applied version
+  meshctl history                        every applied version, and who applied it
   meshctl rollback --to VERSION          apply an earlier version again
   meshctl profile use NAME               apply deploy/mesh/NAME.yaml (baseline, optimized)`;
 
@@ -77,8 +77,8 @@ export async function historyCommand(api: ControlPlaneApi, out: Output): Promise
   const last = versions[versions.length - 1];
   table(
     out,
-    ['#', 'version', 'profile', 'applied at', 'source', ''],
-    versions.map((v) => [v.seq, v.version, v.profile, v.appliedAt, v.source, v === last ? 'in force' : '']),
+    ['#', 'version', 'profile', 'applied at', 'by', 'source', ''],
+    versions.map((v) => [v.seq, v.version, v.profile, v.appliedAt, v.by ?? '', v.source, v === last ? 'in force' : '']),
     versions,
   );
 }

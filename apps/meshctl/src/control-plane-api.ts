@@ -2,11 +2,16 @@
 import type { ContractCheck } from '@meshcart/control-plane-api';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { request } from 'undici';
+import type { FoundToken } from './operator-token';
 
 export class ApiError extends Error {}
 
 export class ControlPlaneApi {
-  constructor(readonly baseUrl: string) {}
+  /** `token`: the operator credential, sent with every call (a control plane may lock reads too). */
+  constructor(
+    readonly baseUrl: string,
+    private readonly token: FoundToken = { from: 'not looked for' },
+  ) {}
 
   /** `reply` is the answer's schema in the contract: an answer meshctl cannot read is an error, not a half-printed table. */
   async call<T extends TSchema>(
@@ -19,7 +24,10 @@ export class ControlPlaneApi {
     try {
       res = await request(`${this.baseUrl}${path}`, {
         method,
-        headers: body !== undefined ? { 'content-type': 'application/json' } : {},
+        headers: {
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(this.token.token ? { authorization: `Bearer ${this.token.token}` } : {}),
+        },
         body: body !== undefined ? JSON.stringify(body) : undefined,
         headersTimeout: 5_000,
       });
@@ -32,7 +40,9 @@ export class ControlPlaneApi {
     const parsed = text ? (JSON.parse(text) as unknown) : undefined;
     if (res.statusCode >= 400) {
       const e = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
-      throw new ApiError(`${e?.code ?? res.statusCode}: ${e?.message ?? text}`);
+      // A refusal says which credential meshctl sent, or where it looked for one.
+      const hint = res.statusCode === 401 ? `\n  operator credential: ${this.token.token ? `from ${this.token.from}` : this.token.from}` : '';
+      throw new ApiError(`${e?.code ?? res.statusCode}: ${e?.message ?? text}${hint}`);
     }
     try {
       return reply.verify(parsed, `the answer to ${method} ${path}`);

@@ -1,17 +1,22 @@
 // meshctl: the MeshCart command line. `npx meshctl fault --service product --abort 503 --percent 50`.
 import { applyCommand, CONFIG_USAGE, diffCommand, historyCommand, profileCommand, rollbackCommand } from './config-commands';
+import { ACCESS_USAGE, auditCommand, joinCommand } from './access-commands';
 import { ApiError, ControlPlaneApi } from './control-plane-api';
 import { FAULT_USAGE, faultCommand, UsageError } from './fault-command';
 import type { Output } from './output';
+import { findOperatorToken } from './operator-token';
 import { routesCommand, statCommand, statusCommand } from './status-commands';
 
-const USAGE = `meshctl [--control-plane URL] [--json] COMMAND
+const USAGE = `meshctl [--control-plane URL] [--token TOKEN] [--json] COMMAND
+  changes need the operator credential: --token, MESHCTL_TOKEN, or the file the local control plane
+  writes (MESHCART_DATA_DIR/operator-token, else the nearest .data/operator-token)
 commands:
   meshctl status                         every proxy: mode, config version, ACK state, certificate expiry
   meshctl stat [--window SECONDS]        per service: success rate, requests per second, p50/p95/p99
   meshctl routes SERVICE                 the routes of a service and their policies
 ${CONFIG_USAGE}
-${FAULT_USAGE.replace(/^usage:\n/, '')}`;
+${FAULT_USAGE.replace(/^usage:\n/, '')}
+${ACCESS_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   let args = argv;
@@ -21,11 +26,17 @@ async function main(argv: string[]): Promise<number> {
     baseUrl = args[cp + 1] ?? baseUrl;
     args = [...args.slice(0, cp), ...args.slice(cp + 2)];
   }
+  let flagToken: string | undefined;
+  const t = args.indexOf('--token');
+  if (t >= 0) {
+    flagToken = args[t + 1];
+    args = [...args.slice(0, t), ...args.slice(t + 2)];
+  }
   const json = args.includes('--json');
   args = args.filter((a) => a !== '--json');
   const out: Output = { json, line: (text) => console.log(text) };
   const [command, ...rest] = args;
-  const api = new ControlPlaneApi(baseUrl.replace(/\/$/, ''));
+  const api = new ControlPlaneApi(baseUrl.replace(/\/$/, ''), findOperatorToken(flagToken, process.env));
   try {
     switch (command) {
       case 'fault':
@@ -47,7 +58,10 @@ async function main(argv: string[]): Promise<number> {
         await diffCommand(api, rest, out);
         return 0;
       case 'history':
-        await historyCommand(api, out);
+        await (rest.includes('--audit') ? auditCommand(api, out) : historyCommand(api, out));
+        return 0;
+      case 'join':
+        await joinCommand(api, rest, out);
         return 0;
       case 'rollback':
         await rollbackCommand(api, rest, out);

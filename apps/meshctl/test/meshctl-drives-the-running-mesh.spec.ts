@@ -18,7 +18,11 @@ let mesh: ChildProcess;
 
 async function meshctl<T = unknown>(...args: string[]): Promise<{ code: number; json?: T; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run('npx', ['meshctl', '--control-plane', cpUrl, ...args], { cwd: root });
+    // As an operator on this machine: meshctl finds the credential npm start's control plane wrote in the data directory.
+    const { stdout, stderr } = await run('npx', ['meshctl', '--control-plane', cpUrl, ...args], {
+      cwd: root,
+      env: { ...process.env, MESHCART_DATA_DIR: join(dir.path, 'data') },
+    });
     let json: T | undefined;
     try {
       json = JSON.parse(stdout) as T;
@@ -74,7 +78,7 @@ interface Proxy {
   controlPlane: string | null;
   acks: { resources?: { acked: boolean } };
 }
-type History = { seq: number; version: string; profile: string }[];
+type History = { seq: number; version: string; profile: string; by?: string }[];
 
 describe('meshctl against npm start', () => {
   it('status lists every proxy with its mode, config version, ACK, control plane and certificate expiry', async () => {
@@ -172,6 +176,13 @@ describe('meshctl against npm start', () => {
     expect(restored.resources.virtualHosts.find((v) => v.name === 'product-service')!.routes[0]!.timeoutMs).toBe(5000);
     const history = (await meshctl<History>('history', '--json')).json!;
     expect(history.map((h) => h.version).slice(-2)).toEqual([applied.json!.version, first]);
+    expect(history.slice(-2).map((h) => h.by)).toEqual(['operator', 'operator']);
+    // The audit trail: who changed what, and the version before and after.
+    const audit = (await meshctl<{ by: string; action: string; before?: string; after?: string }[]>('history', '--audit', '--json')).json!;
+    expect(audit.slice(-2)).toEqual([
+      expect.objectContaining({ by: 'operator', action: `config apply (meshctl apply -f ${file})`, after: applied.json!.version }),
+      expect.objectContaining({ by: 'operator', action: `rollback to ${first}`, before: applied.json!.version, after: first }),
+    ]);
   }, 60_000);
 
   it('refuses a malformed file whole, naming the problem, and keeps the config in force', async () => {
@@ -185,6 +196,30 @@ describe('meshctl against npm start', () => {
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('spec.services.order-service.policy.timeoutMs: must be >= 1');
     expect(((await (await request(`${cpUrl}/api/v1/config`)).body.json()) as { version: string }).version).toBe(version);
+  });
+
+  it("join lists each service's own credential, creates one shown once, and revokes it", async () => {
+    type Credential = { id: string; service: string; origin: string; revokedAt?: string };
+    const listed = (await meshctl<Credential[]>('join', 'list', '--json')).json!;
+    // npm start hands each service its own, new every run: one per service and the gateway.
+    expect(listed.map((c) => c.service).sort()).toEqual(['gateway', 'order-service', 'payment-service', 'product-service', 'user-service']);
+    expect(listed.every((c) => c.origin === 'environment' && !c.revokedAt)).toBe(true);
+    const created = await meshctl('join', 'create', 'payment-service');
+    expect(created.code).toBe(0);
+    const [line, token] = created.stdout.split('\n');
+    const id = /join credential ([0-9a-f]{12}) for payment-service/.exec(line!)![1]!;
+    expect(token).toMatch(/^mcj_/);
+    const revoked = await meshctl<{ revoked: Credential[] }>('join', 'revoke', id, '--json');
+    expect(revoked.json!.revoked).toEqual([expect.objectContaining({ id, service: 'payment-service', revokedAt: expect.any(String) })]);
+    // The revoked credential gets no certificate.
+    const res = await request(`${cpUrl}/api/v1/certificates`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ service: 'payment-service', csr: 'x' }),
+    });
+    expect(res.statusCode).toBe(401);
+    expect(await res.body.text()).toContain('was revoked at');
+    expect((await meshctl('join', 'revoke', '--service', 'nope-service')).stderr).toContain('NO_SUCH_CREDENTIAL');
   });
 
   it('profile use switches the whole mesh to another profile', async () => {

@@ -17,6 +17,9 @@ beforeAll(async () => {
     MESH_PROFILE: 'optimized',
     MESH_CA_DIR: caDir.path,
     MESH_CONFIG_STATE_DIR: join(caDir.path, 'config-store'),
+    MESH_TLS_PORT: '0',
+    // The operator credential goes where meshctl looks for it: MESHCART_DATA_DIR/operator-token.
+    MESH_OPERATOR_TOKEN_FILE: join(caDir.path, 'operator-token'),
   });
   url = cp.url;
 });
@@ -25,9 +28,14 @@ afterAll(async () => {
   caDir.remove();
 });
 
+/** meshctl as an operator runs it: it finds the credential in the data directory. `env` overrides that. */
 async function meshctl(...args: string[]) {
+  return meshctlWith({ MESHCART_DATA_DIR: caDir.path }, ...args);
+}
+
+async function meshctlWith(env: Record<string, string>, ...args: string[]) {
   try {
-    const { stdout, stderr } = await run('npx', ['meshctl', '--control-plane', url, ...args], { cwd: root });
+    const { stdout, stderr } = await run('npx', ['meshctl', '--control-plane', url, ...args], { cwd: root, env: { ...process.env, ...env } });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -61,5 +69,18 @@ describe('npx meshctl fault', () => {
     const unknown = await meshctl('fault', '--service', 'inventory', '--abort', '503');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('UNKNOWN_SERVICE');
+  });
+
+  it('is refused without the operator credential, and says where it looked for one', async () => {
+    const elsewhere = makeTempDir('meshcart-no-token-');
+    const res = await meshctlWith({ MESHCART_DATA_DIR: elsewhere.path }, 'fault', '--service', 'product', '--abort', '503');
+    elsewhere.remove();
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('CREDENTIAL_REQUIRED: fault set: no credential');
+    expect(res.stderr).toContain(`operator credential: none found (looked for --token, MESHCTL_TOKEN, ${join(elsewhere.path, 'operator-token')})`);
+    const wrong = await meshctlWith({ MESHCART_DATA_DIR: elsewhere.path }, '--token', 'not-the-operator-credential', 'fault', 'clear');
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/CREDENTIAL_REFUSED.*\n {2}operator credential: from --token/);
+    expect(await faults()).toEqual({});
   });
 });

@@ -1,5 +1,5 @@
 // The sidecar's settings from the environment, each error naming its variable.
-import { EnvError, parseLabels, readNumber, readPort } from '@meshcart/service-kit';
+import { EnvError, parseLabels, readJoinCredential, readNumber, readPort } from '@meshcart/service-kit';
 import type { SidecarOptions } from '@meshcart/sidecar';
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -31,7 +31,7 @@ export function readSidecarEnv(env: NodeJS.ProcessEnv = process.env): SidecarOpt
     adminPort: readPort(env, 'ADMIN_PORT', 15000),
     labels: parseLabels(env['MESH_LABELS'] ?? ''),
     heartbeatIntervalMs: readNumber(env, 'MESH_HEARTBEAT_MS', 3_000, 100, 60_000),
-    ...(env['MESH_BOOTSTRAP_TOKEN'] ? { bootstrapToken: env['MESH_BOOTSTRAP_TOKEN'] } : {}),
+    ...(readJoinCredential(env) ? { join: readJoinCredential(env) } : {}),
     ...(env['MESH_BOOTSTRAP_FILE'] ? { bootstrapFile: env['MESH_BOOTSTRAP_FILE'] } : {}),
   };
 }

@@ -14,6 +14,8 @@ export const HistoryVersion = Type.Object({
   appliedAt: Type.String(),
   /** What applied it: a profile file, `meshctl apply`, a fault, a rollback. */
   source: Type.String(),
+  /** Who applied it (the operator, or a workload's identity); absent for a profile file read at start. */
+  by: Type.Optional(Type.String()),
 });
 export type HistoryVersion = Static<typeof HistoryVersion>;
 

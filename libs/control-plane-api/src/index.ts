@@ -8,3 +8,5 @@ export * from './config-apply';
 export * from './service-fault';
 export * from './peer-batch';
 export * from './contract-check';
+export * from './access';
+export * from './control-plane-tls';

@@ -18,6 +18,12 @@ export const ProxyView = Type.Object({
   /** The control-plane replica holding the proxy's push stream (several replicas share one mesh). */
   controlPlane: Nullable(Type.String()),
   acks: Type.Object({ resources: Type.Optional(AckState), endpoints: Type.Optional(AckState) }),
+  /**
+   * How the proxy proved its service on its last registration here: its certificate (over the
+   * control plane's mTLS port), its join credential, or a ServiceAccount token. Absent on a replica
+   * that heard of the proxy from another.
+   */
+  attestedBy: Type.Optional(Type.Union([Type.Literal('certificate'), Type.Literal('join-credential'), Type.Literal('service-account-token')])),
   /** When the proxy last registered or heartbeat, as an ISO time. */
   lastSeen: Type.String(),
 });

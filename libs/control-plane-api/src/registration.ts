@@ -37,5 +37,10 @@ export const Registration = Type.Object(
 export type Registration = Static<typeof Registration>;
 
 /** The answer to a registration: renew within `leaseTtlMs`, or drop out of every endpoint list. */
-export const Lease = Type.Object({ instance: InstanceName, leaseTtlMs: Type.Number() });
+export const Lease = Type.Object({
+  instance: InstanceName,
+  leaseTtlMs: Type.Number(),
+  /** The control plane's mTLS port: once the proxy holds a workload certificate, it talks to the control plane there. */
+  tlsPort: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+});
 export type Lease = Static<typeof Lease>;

@@ -2,7 +2,7 @@
 import { ContractCheck, ProxyList } from '@meshcart/control-plane-api';
 import { EndpointsSnapshot, loadMeshConfigFile, serviceMode, type MeshMode } from '@meshcart/mesh-config';
 import { ManagedProcess, workspaceRoot } from '@meshcart/service-kit';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -54,6 +54,13 @@ export class LocalMesh {
   readonly sidecarAdminUrls: Record<string, string> = {};
   /** The mode each service runs in. */
   readonly modes: Record<string, MeshMode> = {};
+  /** The operator credential the control plane wrote (0600) under the data directory: what meshctl reads. */
+  operatorTokenFile = '';
+
+  /** The operator credential, for changes made through the control plane (config, faults). */
+  operatorToken(): string {
+    return readFileSync(this.operatorTokenFile, 'utf8').trim();
+  }
 
   private constructor(private readonly opts: LocalMeshOptions) {}
 
@@ -97,12 +104,21 @@ export class LocalMesh {
     const logDir = join(dataDir, 'logs');
     mkdirSync(logDir, { recursive: true });
     const progress = this.opts.onProgress ?? (() => undefined);
-    // One bootstrap token per run: every workload presents it to get its mTLS certificate.
-    const common = { HOST: this.host, LOG_LEVEL: this.opts.logLevel ?? 'info', MESH_BOOTSTRAP_TOKEN: randomBytes(24).toString('base64url') };
+    const common = { HOST: this.host, LOG_LEVEL: this.opts.logLevel ?? 'info' };
+    // Each service gets its own join credential, new every run, and no other's: a workload proves
+    // which service it is with it before it is given that service's certificate.
+    const services = [...new Set(INSTANCES.map((i) => i.service)), 'gateway'];
+    const joinTokens = Object.fromEntries(services.map((svc) => [svc, `mcj_${randomBytes(24).toString('base64url')}`]));
+    this.operatorTokenFile = join(dataDir, 'operator-token');
 
     const cp = await this.spawn('control-plane', 'control plane', ENTRY.controlPlane, logDir, {
       ...common,
       PORT: String(plan.controlPlane),
+      MESH_TLS_PORT: String(plan.controlPlaneTls),
+      MESH_JOIN_CREDENTIALS: Object.entries(joinTokens)
+        .map(([svc, token]) => `${svc}=${token}`)
+        .join(','),
+      MESH_OPERATOR_TOKEN_FILE: this.operatorTokenFile,
       MESH_CONFIG_DIR: this.configDir(root),
       MESH_CA_DIR: join(dataDir, 'ca'),
       MESH_CONFIG_STATE_DIR: join(dataDir, 'config-store'),
@@ -137,6 +153,8 @@ export class LocalMesh {
           ...this.opts.serviceEnv?.[spec.service],
           PORT: String(ports.app),
           DATA_DIR: dataDir,
+          // Only an app that runs its mesh in-process (proxyless, off) registers itself.
+          ...(mode !== 'sidecar' ? { MESH_JOIN_TOKEN: joinTokens[spec.service]! } : {}),
           MESH_MODE: mode,
           MESH_INSTANCE: spec.instance,
           MESH_LABELS: labels,
@@ -151,6 +169,7 @@ export class LocalMesh {
                 ...common,
                 MESH_SERVICE: spec.service,
                 MESH_INSTANCE: spec.instance,
+                MESH_JOIN_TOKEN: joinTokens[spec.service]!,
                 APP_URL: appUrl(spec.instance),
                 INBOUND_PORT: String(ports.inbound),
                 INBOUND_H2C_PORT: String(ports.inboundH2c),
@@ -172,6 +191,7 @@ export class LocalMesh {
       PORT: String(plan.gateway),
       ADMIN_PORT: String(plan.gatewayAdmin),
       MESH_INSTANCE: 'gateway-1',
+      MESH_JOIN_TOKEN: joinTokens['gateway']!,
       MESH_CONTROL_PLANE_URLS: this.controlPlaneUrl,
     });
     this.gatewayUrl = `http://${this.host}:${gw.ports['http']}`;

@@ -9,7 +9,13 @@ afterEach(() => new Promise<void>((r) => (held ? held.close(() => r()) : r())));
 describe('port plan', () => {
   it('gives every process of the fixed plan its own port', () => {
     const plan = fixedPlan({ controlPlane: 15010, gateway: 8080, base: 3100 });
-    const ports = [plan.controlPlane, plan.gateway, plan.gatewayAdmin, ...Object.values(plan.instances).flatMap((p) => Object.values(p))];
+    const ports = [
+      plan.controlPlane,
+      plan.controlPlaneTls,
+      plan.gateway,
+      plan.gatewayAdmin,
+      ...Object.values(plan.instances).flatMap((p) => Object.values(p)),
+    ];
     expect(new Set(ports).size).toBe(ports.length);
     expect(Object.keys(plan.instances)).toEqual(INSTANCES.map((i) => i.instance));
     expect(plan.instances['user-service-1']).toEqual({ app: 3110, inbound: 3111, outbound: 3112, admin: 3113, inboundH2c: 3114 });
@@ -34,7 +40,9 @@ describe('port plan', () => {
     held = createServer();
     const port = await new Promise<number>((r) => held!.listen(0, '127.0.0.1', () => r((held!.address() as { port: number }).port)));
     const plan = fixedPlan({ controlPlane: 15010, gateway: port, base: 3100 });
-    const err = await assertPortsFree({ ...plan, controlPlane: 0, instances: {}, gatewayAdmin: 0 }, '127.0.0.1', hints).catch((e: unknown) => e);
+    const err = await assertPortsFree({ ...plan, controlPlane: 0, controlPlaneTls: 0, instances: {}, gatewayAdmin: 0 }, '127.0.0.1', hints).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(PortInUseError);
     expect((err as Error).message).toBe(`port ${port} (gateway) is already in use on 127.0.0.1; stop what uses it, or pass --gateway-port`);
   });

@@ -30,6 +30,8 @@ export interface InstancePorts {
 
 export interface PortPlan {
   controlPlane: number;
+  /** The control plane's mTLS port (proxies with a certificate, replicas): the plain port + 2, as 15010 and 15012. */
+  controlPlaneTls: number;
   gateway: number;
   gatewayAdmin: number;
   instances: Record<string, InstancePorts>;
@@ -50,7 +52,7 @@ export function fixedPlan(s: PortSettings): PortPlan {
     const p = s.base + 10 * (i + 1);
     instances[spec.instance] = { app: p, inbound: p + 1, outbound: p + 2, admin: p + 3, inboundH2c: p + 4 };
   });
-  return { controlPlane: s.controlPlane, gateway: s.gateway, gatewayAdmin: s.base + 9, instances };
+  return { controlPlane: s.controlPlane, controlPlaneTls: s.controlPlane + 2, gateway: s.gateway, gatewayAdmin: s.base + 9, instances };
 }
 
 /**
@@ -122,7 +124,7 @@ export async function ephemeralPlan(host: string): Promise<PortPlan> {
     for (const spec of INSTANCES) {
       instances[spec.instance] = { app: await next(), inbound: await next(), outbound: await next(), admin: await next(), inboundH2c: await next() };
     }
-    return { controlPlane: 0, gateway: 0, gatewayAdmin: 0, instances };
+    return { controlPlane: 0, controlPlaneTls: 0, gateway: 0, gatewayAdmin: 0, instances };
   } finally {
     await Promise.all(held.map((srv) => new Promise<void>((r) => srv.close(() => r()))));
   }
@@ -136,6 +138,7 @@ export class PortInUseError extends Error {
 export async function assertPortsFree(plan: PortPlan, host: string, hints: { controlPlane: string; gateway: string; base: string }): Promise<void> {
   const wanted: [number, string, string][] = [
     [plan.controlPlane, 'control plane', hints.controlPlane],
+    [plan.controlPlaneTls, 'control plane mTLS', hints.controlPlane],
     [plan.gateway, 'gateway', hints.gateway],
     [plan.gatewayAdmin, 'gateway admin', hints.base],
     ...Object.entries(plan.instances).flatMap(([name, p]) =>

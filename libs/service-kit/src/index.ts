@@ -4,7 +4,18 @@ export { HttpError, badRequest, conflict, notFound, unauthorized, installErrorHa
 export { installHealth, type ReadinessCheck } from './health';
 export { openDatabase, type Migration, type SqliteDatabase } from './sqlite-store';
 export { MeshClient, MeshCallError, type MeshCall, type MeshClientMode, type MeshClientOptions, type MeshReply } from './mesh-client';
-export { readServiceEnv, readPort, readNumber, parseUpstreams, parseLabels, EnvError, type ServiceEnv, type ServiceMeshEnv } from './service-env';
+export {
+  readServiceEnv,
+  readPort,
+  readNumber,
+  parseUpstreams,
+  parseLabels,
+  readJoinCredential,
+  EnvError,
+  type JoinCredentialSetting,
+  type ServiceEnv,
+  type ServiceMeshEnv,
+} from './service-env';
 export { runService, notifyReady, onShutdown, portInUseMessage, type ReadyMessage } from './run-service';
 export { ManagedProcess, workspaceRoot, type ManagedProcessOptions } from './managed-process';
 export { trackConnections, type ConnectionTracker } from './graceful-close';

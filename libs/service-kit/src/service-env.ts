@@ -12,8 +12,25 @@ export interface ServiceMeshEnv extends MeshClientOptions {
   /** The address peers reach this instance on (proxyless registers it as its endpoint). */
   advertiseHost: string;
   labels: Record<string, string>;
-  /** For a workload certificate (mTLS) when the mesh runs in-process (proxyless). */
-  bootstrapToken?: string;
+  /** Proves this service to the control plane when the mesh runs in-process (proxyless, off): see readJoinCredential. */
+  join?: JoinCredentialSetting;
+}
+
+/** A join credential (MESH_JOIN_TOKEN), or a file holding one, read afresh for each use (MESH_JOIN_TOKEN_FILE). */
+export type JoinCredentialSetting = { token: string } | { file: string };
+
+/**
+ * This workload's join credential: its own, handed to it by the launcher or the compose file
+ * (MESH_JOIN_TOKEN), or on Kubernetes the path of its projected ServiceAccount token
+ * (MESH_JOIN_TOKEN_FILE). Both set is a mistake, said as one.
+ */
+export function readJoinCredential(env: NodeJS.ProcessEnv): JoinCredentialSetting | undefined {
+  const token = env['MESH_JOIN_TOKEN'];
+  const file = env['MESH_JOIN_TOKEN_FILE'];
+  if (token && file) throw new EnvError('MESH_JOIN_TOKEN_FILE', file, 'either MESH_JOIN_TOKEN or MESH_JOIN_TOKEN_FILE, not both');
+  if (token) return { token };
+  if (file) return { file };
+  return undefined;
 }
 
 export interface ServiceEnv {
@@ -106,7 +123,7 @@ export function readServiceEnv(name: string, defaultPort: number, env: NodeJS.Pr
       adminHost: env['MESH_ADMIN_HOST'] ?? '127.0.0.1',
       advertiseHost: env['ADVERTISE_HOST'] ?? (host === '0.0.0.0' ? '127.0.0.1' : host),
       labels: parseLabels(env['MESH_LABELS'] ?? ''),
-      ...(env['MESH_BOOTSTRAP_TOKEN'] ? { bootstrapToken: env['MESH_BOOTSTRAP_TOKEN'] } : {}),
+      ...(readJoinCredential(env) ? { join: readJoinCredential(env) } : {}),
     },
   };
 }

@@ -24,8 +24,8 @@ export class ServiceMesh {
         admin: { host: env.adminHost, port: env.adminPort, advertiseHost: env.advertiseHost },
         labels: env.labels,
         ...(logger ? { logger } : {}),
-        // Proxyless callers present a certificate to sidecars that require mTLS.
-        ...(env.mode === 'proxyless' && env.bootstrapToken ? { bootstrapToken: env.bootstrapToken } : {}),
+        // Its own join credential: to register, and (proxyless) to get the certificate it presents to peers.
+        ...(env.join ? { join: env.join } : {}),
       });
       this.client =
         env.mode === 'proxyless'

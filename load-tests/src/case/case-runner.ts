@@ -126,7 +126,7 @@ export async function fixRate(
     load.rateRps = fixedRate;
     return null;
   }
-  await applyConfig(o.target.mesh.controlPlaneUrl, o.baseline, `${o.command} calibration`);
+  await applyConfig(o.target.mesh, o.baseline, `${o.command} calibration`);
   const c = await calibrateRate(o.target, o.seconds, load.concurrency);
   load.rateRps = c.rateRps;
   o.log(`baseline sustains ${c.baselineMaxRps} rps here; latency runs at 40% of it: ${load.rateRps} rps (--rate sets it)`);

@@ -10,10 +10,13 @@ import { stringify } from 'yaml';
 const ProxyIdentity = Type.Object({ identity: Type.Optional(Type.Union([Type.Null(), Type.Object({ keyType: Type.Optional(Type.String()) })])) });
 
 /** One call to the control plane, its answer checked against the API contract (`schema`). */
-async function call<T extends TSchema>(method: 'GET' | 'POST', url: string, schema: T, body?: unknown): Promise<Static<T>> {
+async function call<T extends TSchema>(method: 'GET' | 'POST', url: string, schema: T, body?: unknown, operatorToken?: string): Promise<Static<T>> {
   const res = await request(url, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(operatorToken ? { authorization: `Bearer ${operatorToken}` } : {}),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.body.text();
@@ -25,9 +28,13 @@ export function loadProfile(controlPlaneUrl: string, profile: string): Promise<M
   return call('GET', `${controlPlaneUrl}/api/v1/profiles/${profile}`, MeshConfigSchema);
 }
 
-/** Applies a whole config (as `meshctl apply` does) and waits until every proxy has ACKed it and holds the certificate it asks for. */
-export async function applyConfig(controlPlaneUrl: string, config: MeshConfig, source: string): Promise<void> {
-  await call('POST', `${controlPlaneUrl}/api/v1/config`, ConfigApplied, { yaml: stringify(config), source });
+/**
+ * Applies a whole config (as `meshctl apply` does, with the operator credential the launcher's
+ * control plane wrote) and waits until every proxy has ACKed it and holds the certificate it asks for.
+ */
+export async function applyConfig(mesh: { controlPlaneUrl: string; operatorToken(): string }, config: MeshConfig, source: string): Promise<void> {
+  const controlPlaneUrl = mesh.controlPlaneUrl;
+  await call('POST', `${controlPlaneUrl}/api/v1/config`, ConfigApplied, { yaml: stringify(config), source }, mesh.operatorToken());
   await waitForConvergence(controlPlaneUrl, config.spec.mtls?.mode === 'DISABLE' ? undefined : config.spec.mtls?.keyType);
 }
 

@@ -13,7 +13,12 @@ import type { Peer, PeerContext, RunningPeer } from './peer';
 
 const PROFILE = 'bench';
 
-async function startControlPlane(ctx: PeerContext, yaml: string, token: string): Promise<ManagedProcess> {
+/** Each bench service's own join credential, new every run. */
+type JoinTokens = Record<string, string>;
+const newJoinTokens = (): JoinTokens =>
+  Object.fromEntries([CLIENT_SERVICE, UPSTREAM_SERVICE].map((s) => [s, `mcj_${randomBytes(24).toString('base64url')}`]));
+
+async function startControlPlane(ctx: PeerContext, yaml: string, tokens: JoinTokens): Promise<ManagedProcess> {
   const configDir = join(ctx.tmpDir, 'config');
   mkdirSync(configDir, { recursive: true });
   writeFileSync(join(configDir, `${PROFILE}.yaml`), yaml);
@@ -29,7 +34,11 @@ async function startControlPlane(ctx: PeerContext, yaml: string, token: string):
       MESH_PROFILE: PROFILE,
       MESH_CA_DIR: join(ctx.tmpDir, 'ca'),
       MESH_CONFIG_STATE_DIR: join(ctx.tmpDir, 'state'),
-      MESH_BOOTSTRAP_TOKEN: token,
+      MESH_JOIN_CREDENTIALS: Object.entries(tokens)
+        .map(([svc, token]) => `${svc}=${token}`)
+        .join(','),
+      MESH_OPERATOR_TOKEN_FILE: join(ctx.tmpDir, 'operator-token'),
+      MESH_TLS_PORT: '0',
       // Leases outlive a whole round even if a heartbeat is late under load.
       MESH_LEASE_TTL_MS: '60000',
     },
@@ -53,7 +62,7 @@ async function startSidecar(service: string, ctx: PeerContext, controlPlaneUrl: 
       INBOUND_H2C_PORT: '0',
       OUTBOUND_PORT: '0',
       ADMIN_PORT: '0',
-      MESH_BOOTSTRAP_TOKEN: token,
+      MESH_JOIN_TOKEN: token,
       LOG_LEVEL: 'warn',
     },
   });
@@ -91,8 +100,8 @@ async function waitForMeshConfig(admins: string[], what: string, timeoutMs = 30_
 
 /** client → bench-client's sidecar (outbound) → bench-upstream's sidecar (inbound) → upstream. */
 async function sidecarPath(ctx: PeerContext, yaml: string): Promise<RunningPeer> {
-  const token = randomBytes(24).toString('base64url');
-  const cp = await startControlPlane(ctx, yaml, token);
+  const tokens = newJoinTokens();
+  const cp = await startControlPlane(ctx, yaml, tokens);
   const started: ManagedProcess[] = [];
   const stop = async () => {
     await Promise.all(started.map((p) => p.stop()));
@@ -100,7 +109,7 @@ async function sidecarPath(ctx: PeerContext, yaml: string): Promise<RunningPeer>
   };
   try {
     const cpUrl = `http://127.0.0.1:${cp.ports['http']}`;
-    const settled = await Promise.allSettled([CLIENT_SERVICE, UPSTREAM_SERVICE].map((svc) => startSidecar(svc, ctx, cpUrl, token)));
+    const settled = await Promise.allSettled([CLIENT_SERVICE, UPSTREAM_SERVICE].map((svc) => startSidecar(svc, ctx, cpUrl, tokens[svc]!)));
     for (const s of settled) if (s.status === 'fulfilled') started.push(s.value);
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed) throw failed.reason;
@@ -163,17 +172,19 @@ export const meshcartProxyless: Peer = {
   setup:
     'client uses MeshDispatcher (in-process mesh, optimized.yaml policies) as its undici dispatcher → upstream; the upstream registers as a proxyless endpoint (plaintext, no inbound side)',
   async start(ctx) {
-    const token = randomBytes(24).toString('base64url');
-    const cp = await startControlPlane(ctx, fullConfig(workspaceRoot(), 'proxyless'), token);
+    const tokens = newJoinTokens();
+    const cp = await startControlPlane(ctx, fullConfig(workspaceRoot(), 'proxyless'), tokens);
     const cpUrl = `http://127.0.0.1:${cp.ports['http']}`;
     const logger = pino({ level: 'warn', base: { component: 'bench-proxyless' } }, pino.destination(2));
-    // What a proxyless upstream would register itself: its own address as the service's endpoint.
+    // The upstream registers its own plain address, as a service outside the mesh (mode off) does:
+    // this peer measures the client's in-process mesh, with no inbound side behind it.
     const upstream = new ControlPlaneClient({
       urls: [cpUrl],
-      registration: { service: UPSTREAM_SERVICE, instance: `${UPSTREAM_SERVICE}-1`, mode: 'proxyless', endpointUrl: ctx.upstreamUrl, labels: {} },
+      registration: { service: UPSTREAM_SERVICE, instance: `${UPSTREAM_SERVICE}-1`, mode: 'off', endpointUrl: ctx.upstreamUrl, labels: {} },
       onResources: () => undefined,
       onEndpoints: () => undefined,
       versions: () => ({}),
+      join: { token: tokens[UPSTREAM_SERVICE]! },
     });
     upstream.start();
     const runtime = new MeshRuntime({
@@ -183,6 +194,7 @@ export const meshcartProxyless: Peer = {
       controlPlaneUrls: [cpUrl],
       admin: { host: '127.0.0.1', port: 0 },
       logger,
+      join: { token: tokens[CLIENT_SERVICE]! },
     });
     quietAccessLog(runtime, join(ctx.tmpDir, 'access.log'));
     const stop = async () => {

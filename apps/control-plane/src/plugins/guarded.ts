@@ -2,7 +2,10 @@
 import type { HistoryEntry } from '@meshcart/control-plane-api';
 import { ConfigError } from '@meshcart/mesh-config';
 import { HttpError } from '@meshcart/service-kit';
-import { UnknownVersionError } from '../config-store';
+import type { FastifyRequest } from 'fastify';
+import type { AuditLog } from '../audit-log';
+import { describe } from '../auth/caller';
+import { UnknownVersionError, type ConfigStore } from '../config-store';
 import { PeerCaMismatchError, type Replicas } from '../replicas';
 
 /** Runs a config change; one that would make the config invalid is refused whole, naming every problem. */
@@ -29,5 +32,22 @@ export function guarded<T>(fn: () => T): T {
 export function sharedChange(replicas: Replicas, change: () => HistoryEntry): HistoryEntry {
   const entry = guarded(change);
   replicas.publish({ type: 'config', entry });
+  return entry;
+}
+
+/**
+ * A config change made by the request's caller: shared with the other replicas like any, and
+ * written to the audit trail with who made it and the version before and after.
+ */
+export function auditedChange(
+  ctx: { replicas: Replicas; store: ConfigStore; audit: AuditLog },
+  req: FastifyRequest,
+  action: string,
+  change: (by: string) => HistoryEntry,
+): HistoryEntry {
+  const before = ctx.store.current().version;
+  const by = describe(req.caller);
+  const entry = sharedChange(ctx.replicas, () => change(by));
+  ctx.audit.record({ by, action, before, after: entry.version });
   return entry;
 }

@@ -2,6 +2,7 @@
 import {
   ContractCheck,
   EndpointsPush,
+  Lease,
   ResourcesPush,
   STREAM_PING_MS,
   type PushAck,
@@ -11,6 +12,7 @@ import {
 import type { EndpointsSnapshot, ResourcesSnapshot } from '@meshcart/mesh-config';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
+import { ControlPlaneAccess, type ControlPlaneCall, type JoinCredential } from './control-plane-access';
 
 /** Reported with every heartbeat, rather than said once at start. */
 type Reported = 'configVersion' | 'endpointsVersion' | 'certNotAfter';
@@ -25,12 +27,17 @@ export interface ControlPlaneClientOptions {
   /** Told of each snapshot refused (after the NACK is decided, before it is sent). */
   onRejected?: (kind: PushKind, version: string) => void;
   versions: () => { resources?: string; endpoints?: string; certNotAfter?: string };
+  /** How each call proves this proxy's service: its certificate over mTLS, or its join credential (the runtime's, shared with its identity). */
+  access?: ControlPlaneAccess;
+  /** Without `access`: the join credential every call presents. */
+  join?: JoinCredential;
   heartbeatIntervalMs?: number;
   log?: { info: (msg: string) => void; warn: (msg: string) => void };
 }
 
 /** A pushed snapshot is checked whole against the API before any of it is used. */
 const pushes = { resources: new ContractCheck(ResourcesPush), endpoints: new ContractCheck(EndpointsPush) };
+const lease = new ContractCheck(Lease);
 
 export class ControlPlaneClient {
   private stopped = false;
@@ -43,8 +50,11 @@ export class ControlPlaneClient {
   private loop?: Promise<void>;
   private stopping?: Promise<void>;
 
+  private readonly access: ControlPlaneAccess;
+
   constructor(private readonly opts: ControlPlaneClientOptions) {
     if (opts.urls.length === 0) throw new Error('ControlPlaneClient needs at least one control-plane URL');
+    this.access = opts.access ?? new ControlPlaneAccess(opts.join, () => undefined);
   }
 
   start(): void {
@@ -72,8 +82,11 @@ export class ControlPlaneClient {
     clearInterval(this.heartbeat);
     await this.beating;
     if (this.current) {
-      await request(`${this.current}/api/v1/proxies/${encodeURIComponent(this.opts.registration.instance)}`, {
+      const call = this.access.call(this.current);
+      await request(`${call.base}/api/v1/proxies/${encodeURIComponent(this.opts.registration.instance)}`, {
         method: 'DELETE',
+        dispatcher: call.dispatcher,
+        headers: call.headers,
         headersTimeout: 1_000,
       })
         .then((r) => r.body.dump())
@@ -105,15 +118,27 @@ export class ControlPlaneClient {
 
   private async register(url: string): Promise<void> {
     const registration: Registration = { ...this.opts.registration, ...this.reportedVersions() };
-    const res = await request(`${url}/api/v1/proxies/${encodeURIComponent(this.opts.registration.instance)}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(registration),
-      headersTimeout: 2_000,
-      bodyTimeout: 2_000,
+    const send = (call: ControlPlaneCall) =>
+      request(`${call.base}/api/v1/proxies/${encodeURIComponent(this.opts.registration.instance)}`, {
+        method: 'PUT',
+        dispatcher: call.dispatcher,
+        headers: { 'content-type': 'application/json', ...call.headers },
+        body: JSON.stringify(registration),
+        headersTimeout: 2_000,
+        bodyTimeout: 2_000,
+      });
+    const call = this.access.call(url);
+    const res = await send(call).catch((err: Error) => {
+      if (!call.dispatcher) throw err;
+      // Nothing answers on the mTLS port it announced (a restarted control plane may have another):
+      // register at the plain address again, which names the port anew.
+      this.access.forgetTlsPort(url);
+      return send(this.access.call(url));
     });
     const text = await res.body.text();
     if (res.statusCode !== 200) throw new Error(`register answered ${res.statusCode}: ${text}`);
+    // The lease names the control plane's mTLS port: once this proxy has a certificate, it calls there.
+    this.access.learnTlsPort(url, lease.verify(JSON.parse(text), 'the lease').tlsPort);
   }
 
   private reportedVersions(): Pick<Registration, Reported> {
@@ -123,8 +148,11 @@ export class ControlPlaneClient {
 
   private async stream(url: string, onOpen: () => void): Promise<void> {
     const instance = encodeURIComponent(this.opts.registration.instance);
-    const res = await request(`${url}/api/v1/proxies/${instance}/stream`, {
+    const call = this.access.call(url);
+    const res = await request(`${call.base}/api/v1/proxies/${instance}/stream`, {
       method: 'GET',
+      dispatcher: call.dispatcher,
+      headers: call.headers,
       signal: this.abort.signal,
       headersTimeout: 2_000,
       bodyTimeout: STREAM_PING_MS * 3,
@@ -188,9 +216,11 @@ export class ControlPlaneClient {
       ack = { kind, version: before ?? '', rejectedVersion: pushed, error };
     }
     const instance = encodeURIComponent(this.opts.registration.instance);
-    await request(`${url}/api/v1/proxies/${instance}/acks`, {
+    const call = this.access.call(url);
+    await request(`${call.base}/api/v1/proxies/${instance}/acks`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      dispatcher: call.dispatcher,
+      headers: { 'content-type': 'application/json', ...call.headers },
       body: JSON.stringify(ack),
       headersTimeout: 2_000,
     })

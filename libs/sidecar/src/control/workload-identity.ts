@@ -5,6 +5,7 @@ import * as x509 from '@peculiar/x509';
 import { EventEmitter } from 'node:events';
 import { webcrypto } from 'node:crypto';
 import { request } from 'undici';
+import { ControlPlaneAccess, type JoinCredential } from './control-plane-access';
 
 x509.cryptoProvider.set(webcrypto as never);
 
@@ -42,9 +43,17 @@ export class WorkloadIdentity extends EventEmitter<{ change: [Credentials]; erro
   private renewal?: NodeJS.Timeout;
   private pending?: Promise<Credentials>;
   private version = 0;
+  private readonly opts: { service: string; controlPlaneUrls: string[] };
+  private readonly access: ControlPlaneAccess;
 
-  constructor(private readonly opts: { service: string; controlPlaneUrls: string[]; bootstrapToken: string }) {
+  /**
+   * `join` proves the service for the first certificate; renewals prove it with the certificate they
+   * replace. `access`: the runtime's, shared with its control-plane client (one made here otherwise).
+   */
+  constructor(opts: { service: string; controlPlaneUrls: string[]; join: JoinCredential; access?: ControlPlaneAccess }) {
     super();
+    this.opts = opts;
+    this.access = opts.access ?? new ControlPlaneAccess(opts.join, () => this.current());
   }
 
   current(): Credentials | undefined {
@@ -109,9 +118,12 @@ export class WorkloadIdentity extends EventEmitter<{ change: [Credentials]; erro
     let last: Error | undefined;
     for (const url of this.opts.controlPlaneUrls) {
       try {
-        const res = await request(`${url}/api/v1/certificates`, {
+        // A renewal proves the service with the certificate it replaces; the first with the join credential.
+        const call = this.access.call(url);
+        const res = await request(`${call.base}/api/v1/certificates`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${this.opts.bootstrapToken}` },
+          dispatcher: call.dispatcher,
+          headers: { 'content-type': 'application/json', ...call.headers },
           body: JSON.stringify({ service: this.opts.service, csr } satisfies CertificateRequest),
           headersTimeout: 5_000,
         });

@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ControlPlaneClient } from '../control/control-plane-client';
+import { ControlPlaneAccess, type JoinCredential } from '../control/control-plane-access';
 import { WorkloadIdentity, type Credentials } from '../control/workload-identity';
 import { AccessLog } from '../policies/access-log/access-log';
 import { MeshMetrics } from '../policies/telemetry/metrics';
@@ -27,8 +28,12 @@ export interface MeshRuntimeOptions {
   labels?: Record<string, string>;
   logger?: Logger;
   heartbeatIntervalMs?: number;
-  /** Presented to the control plane for a workload certificate; without it, this proxy has no mTLS identity. */
-  bootstrapToken?: string;
+  /**
+   * Proves this workload's service to the control plane, for its first certificate and its calls
+   * until then (MESH_JOIN_TOKEN or MESH_JOIN_TOKEN_FILE). Without one this proxy has no mTLS identity,
+   * and a control plane that requires credentials refuses it.
+   */
+  join?: JoinCredential;
   /**
    * Where the last good config is kept. At start, when the file exists, the proxy serves from it
    * until the control plane answers; every applied push rewrites it.
@@ -45,6 +50,7 @@ export class MeshRuntime {
   private cp?: ControlPlaneClient;
   private admin?: Server;
   private readonly identity?: WorkloadIdentity;
+  private readonly access: ControlPlaneAccess;
   private readonly credentialListeners: ((c: Credentials) => void)[] = [];
   adminPort = 0;
 
@@ -62,8 +68,9 @@ export class MeshRuntime {
     });
     this.metrics.observe(this.dataPlane.events);
     this.loadBootstrap();
-    if (opts.bootstrapToken) {
-      this.identity = new WorkloadIdentity({ service: opts.service, controlPlaneUrls: opts.controlPlaneUrls, bootstrapToken: opts.bootstrapToken });
+    this.access = new ControlPlaneAccess(opts.join, () => this.identity?.current());
+    if (opts.join) {
+      this.identity = new WorkloadIdentity({ service: opts.service, controlPlaneUrls: opts.controlPlaneUrls, join: opts.join, access: this.access });
       this.identity.on('change', (c) => {
         this.dataPlane.setCredentials(c);
         this.dataPlane.events.emit('certificate', { notAfter: c.notAfter, issuedAt: c.issuedAt });
@@ -187,6 +194,7 @@ export class MeshRuntime {
       onRejected: (kind, version) => this.dataPlane.events.emit('config-rejected', { kind, version }),
       versions: () => ({ ...this.dataPlane.versions(), certNotAfter: this.identity?.current()?.notAfter.toISOString() }),
       heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
+      access: this.access,
       log: { info: (m) => this.log.info(m), warn: (m) => this.log.warn(m) },
     });
     this.cp.start();
@@ -214,6 +222,7 @@ export class MeshRuntime {
   async close(): Promise<void> {
     this.identity?.stop();
     await this.cp?.stop();
+    await this.access.close();
     if (this.admin) await closeServer(this.admin);
     await this.accessLog.flush();
     await this.dataPlane.close();

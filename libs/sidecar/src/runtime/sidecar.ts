@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { closeH2cServer, inboundH2cListener } from '../fronts/inbound-h2c';
 import { inboundHandler, InboundServer } from '../fronts/inbound-server';
 import { outboundListener } from '../fronts/outbound-listener';
+import type { JoinCredential } from '../control/control-plane-access';
 import { Inbound } from '../tiers/inbound';
 import { MeshRuntime } from './mesh-runtime';
 import { closeServer, listen } from './servers';
@@ -31,8 +32,8 @@ export interface SidecarOptions {
   labels?: Record<string, string>;
   logger?: Logger;
   heartbeatIntervalMs?: number;
-  /** For this workload's mTLS certificate (MESH_BOOTSTRAP_TOKEN). */
-  bootstrapToken?: string;
+  /** Proves this workload's service to the control plane (MESH_JOIN_TOKEN or MESH_JOIN_TOKEN_FILE). */
+  join?: JoinCredential;
   /** Last good config on disk: served from at start when the control plane is unreachable. */
   bootstrapFile?: string;
 }
@@ -65,7 +66,7 @@ export class Sidecar {
       labels: opts.labels,
       logger: opts.logger,
       heartbeatIntervalMs: opts.heartbeatIntervalMs,
-      ...(opts.bootstrapToken ? { bootstrapToken: opts.bootstrapToken } : {}),
+      ...(opts.join ? { join: opts.join } : {}),
       ...(opts.bootstrapFile ? { bootstrapFile: opts.bootstrapFile } : {}),
     });
     const dataPlane = this.runtime.dataPlane;

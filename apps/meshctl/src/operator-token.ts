@@ -1,0 +1,31 @@
+// Where meshctl finds the operator credential: --token, MESHCTL_TOKEN, or the file the local control plane wrote (as kubectl finds a kubeconfig).
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+
+export interface FoundToken {
+  token?: string;
+  /** Where it came from, or every place looked at: said when the control plane refuses. */
+  from: string;
+}
+
+/**
+ * `--token` first, then MESHCTL_TOKEN, then `<data dir>/operator-token`: MESHCART_DATA_DIR if set
+ * (as for npm start), else the nearest `.data/operator-token` from the working directory up.
+ */
+export function findOperatorToken(flag: string | undefined, env: NodeJS.ProcessEnv, cwd = process.cwd()): FoundToken {
+  if (flag) return { token: flag, from: '--token' };
+  if (env['MESHCTL_TOKEN']) return { token: env['MESHCTL_TOKEN'], from: 'MESHCTL_TOKEN' };
+  const candidates = env['MESHCART_DATA_DIR'] ? [join(resolve(cwd, env['MESHCART_DATA_DIR']), 'operator-token')] : upward(cwd);
+  for (const file of candidates) {
+    if (existsSync(file)) return { token: readFileSync(file, 'utf8').trim(), from: file };
+  }
+  return { from: `none found (looked for --token, MESHCTL_TOKEN, ${candidates.join(', ')})` };
+}
+
+function upward(from: string): string[] {
+  const files: string[] = [];
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    files.push(join(dir, '.data', 'operator-token'));
+    if (dirname(dir) === dir) return files;
+  }
+}
