@@ -36,7 +36,8 @@ function injectorOptions(e: NodeJS.ProcessEnv): InjectorOptions | undefined {
     settings: {
       image,
       controlPlaneUrls: e['INJECT_CONTROL_PLANE_URLS'] ?? `http://control-plane.${ns}.svc:15010`,
-      bootstrapSecret: { name: e['INJECT_BOOTSTRAP_SECRET'] ?? 'meshcart-bootstrap-token', key: 'token' },
+      // Injected sidecars project their ServiceAccount token for the audience the control plane verifies.
+      tokenAudience: e['MESH_K8S_TOKEN_AUDIENCE'] || 'meshcart',
       // The sidecar's requests and limits unless a pod's annotations say otherwise.
       resources: {
         requests: { cpu: e['INJECT_PROXY_CPU'] ?? '100m', memory: e['INJECT_PROXY_MEMORY'] ?? '128Mi' },

@@ -5,13 +5,22 @@ import { Type, type Static } from '@sinclair/typebox';
 export const INJECT_ANNOTATION = 'meshcart.io/inject';
 export const STATUS_ANNOTATION = 'meshcart.io/status';
 export const SIDECAR_NAME = 'sidecar';
+/** The pod's projected ServiceAccount token: what the sidecar proves its identity with. */
+export const TOKEN_VOLUME = 'meshcart-token';
+export const TOKEN_DIR = '/var/run/secrets/meshcart';
+/** The shortest life Kubernetes allows a projected token; the kubelet renews it at 80 %. */
+export const TOKEN_EXPIRATION_SECONDS = 600;
 
 /** What every injected sidecar shares, from the control plane's settings. */
 export interface InjectionSettings {
   image: string;
   controlPlaneUrls: string;
-  /** The Secret (and key) holding MESH_BOOTSTRAP_TOKEN: the token never appears in a pod spec. */
-  bootstrapSecret: { name: string; key: string };
+  /**
+   * The audience of the sidecar's projected ServiceAccount token: the one the control plane
+   * verifies (MESH_K8S_TOKEN_AUDIENCE), so a token for anything else is useless to it and this
+   * one is useless to anything else.
+   */
+  tokenAudience: string;
   resources: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } };
 }
 
@@ -34,7 +43,7 @@ interface PodContainer {
 }
 interface PodSpec {
   metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec: { containers: PodContainer[]; initContainers?: PodContainer[]; volumes?: unknown[] };
+  spec: { containers: PodContainer[]; initContainers?: PodContainer[]; volumes?: unknown[]; serviceAccountName?: string };
 }
 
 export const AdmissionReviewBody = Type.Object({
@@ -90,7 +99,8 @@ export function sidecarContainer(service: string, appPort: number, s: InjectionS
       { name: 'ADMIN_HOST', value: '0.0.0.0' },
       { name: 'ADVERTISE_HOST', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
       { name: 'MESH_CONTROL_PLANE_URLS', value: s.controlPlaneUrls },
-      { name: 'MESH_BOOTSTRAP_TOKEN', valueFrom: { secretKeyRef: { name: s.bootstrapSecret.name, key: s.bootstrapSecret.key } } },
+      // Its identity: the pod's ServiceAccount token, read again for each certificate request.
+      { name: 'MESH_JOIN_TOKEN_FILE', value: `${TOKEN_DIR}/token` },
       { name: 'MESH_BOOTSTRAP_FILE', value: '/data/bootstrap.json' },
       { name: 'LOG_LEVEL', value: 'info' },
     ],
@@ -116,15 +126,27 @@ export function sidecarContainer(service: string, appPort: number, s: InjectionS
     volumeMounts: [
       { name: 'sidecar-data', mountPath: '/data' },
       { name: 'sidecar-tmp', mountPath: '/tmp' },
+      { name: TOKEN_VOLUME, mountPath: TOKEN_DIR, readOnly: true },
     ],
   };
 }
 
-/** The sidecar's own writable folders (the root filesystem is read-only). */
-export const SIDECAR_VOLUMES = [
-  { name: 'sidecar-data', emptyDir: { sizeLimit: '16Mi' } },
-  { name: 'sidecar-tmp', emptyDir: { sizeLimit: '64Mi' } },
-];
+/**
+ * The sidecar's own writable folders (the root filesystem is read-only), and the pod's
+ * ServiceAccount token for the mesh's audience, which the kubelet writes and renews.
+ */
+export function sidecarVolumes(s: InjectionSettings) {
+  return [
+    { name: 'sidecar-data', emptyDir: { sizeLimit: '16Mi' } },
+    { name: 'sidecar-tmp', emptyDir: { sizeLimit: '64Mi' } },
+    {
+      name: TOKEN_VOLUME,
+      projected: {
+        sources: [{ serviceAccountToken: { audience: s.tokenAudience, expirationSeconds: TOKEN_EXPIRATION_SECONDS, path: 'token' } }],
+      },
+    },
+  ];
+}
 
 /** The env an app needs to send its calls through the sidecar beside it. */
 export const APP_ENV = [
@@ -148,6 +170,14 @@ export function injectionPatch(object: unknown, s: InjectionSettings): PatchOp[]
   const appName = annotations[ANNOTATIONS.appContainer];
   const appIndex = appName ? pod.spec.containers.findIndex((c) => c.name === appName) : 0;
   if (appIndex < 0) throw new InjectionError(`${ANNOTATIONS.appContainer} names "${appName}", which is not a container of this pod`);
+  // The control plane names the sidecar's identity after the ServiceAccount its token proves, so a
+  // pod running as another (the namespace's "default") would get no certificate for this service.
+  const serviceAccount = pod.spec.serviceAccountName || 'default';
+  if (serviceAccount !== service) {
+    throw new InjectionError(
+      `the pod runs as ServiceAccount "${serviceAccount}", but its mesh identity is its ServiceAccount's name: run it as ServiceAccount "${service}" (spec.serviceAccountName, created in its namespace), or set ${ANNOTATIONS.service} to "${serviceAccount}"`,
+    );
+  }
   const app = pod.spec.containers[appIndex]!;
   const portText = annotations[ANNOTATIONS.appPort] ?? (app.ports?.[0] ? String(app.ports[0].containerPort) : undefined);
   const appPort = Number(portText);
@@ -166,7 +196,7 @@ export function injectionPatch(object: unknown, s: InjectionSettings): PatchOp[]
   };
 
   const sidecar = sidecarContainer(service, appPort, s, resources);
-  const volumes = SIDECAR_VOLUMES;
+  const volumes = sidecarVolumes(s);
   const ops: PatchOp[] = [];
   // First among the init containers, so any later init container already has the mesh.
   ops.push(

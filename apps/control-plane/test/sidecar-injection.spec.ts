@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { access } from './credentials';
 import { buildApp } from '../src/app';
-import type { InjectionSettings } from '../src/sidecar-injector';
+import { injectionPatch, InjectionError, type InjectionSettings } from '../src/sidecar-injector';
 
 const deployDir = join(__dirname, '../../../deploy/mesh');
 const k8sBase = join(__dirname, '../../../deploy/k8s/base');
@@ -17,7 +17,7 @@ const caDir = makeTempDir('meshcart-injector-ca-');
 const SETTINGS: InjectionSettings = {
   image: 'meshcart:local',
   controlPlaneUrls: 'http://control-plane:15010',
-  bootstrapSecret: { name: 'meshcart-bootstrap-token', key: 'token' },
+  tokenAudience: 'meshcart',
   resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '512Mi' } },
 };
 
@@ -26,14 +26,19 @@ type Pod = {
   spec: {
     containers: { name: string; env?: { name: string; value?: string }[]; ports?: { containerPort: number }[] }[];
     initContainers?: ({ name: string } & Record<string, unknown>)[];
-    volumes?: { name: string }[];
+    volumes?: ({ name: string } & Record<string, unknown>)[];
+    serviceAccountName?: string;
   };
 };
 
 function pod(annotations: Record<string, string> = { 'meshcart.io/inject': 'enabled' }, port = 3004): Pod {
   return {
     metadata: { name: 'payment-service-7d9c-abcde', labels: { 'app.kubernetes.io/name': 'payment-service' }, annotations },
-    spec: { containers: [{ name: 'app', ports: [{ containerPort: port }], env: [{ name: 'PORT', value: String(port) }] }] },
+    spec: {
+      // As the API server sends it: its ServiceAccount admission has set the name (the identity).
+      serviceAccountName: 'payment-service',
+      containers: [{ name: 'app', ports: [{ containerPort: port }], env: [{ name: 'PORT', value: String(port) }] }],
+    },
   };
 }
 
@@ -102,7 +107,7 @@ describe('sidecar injection webhook (served by the control plane over HTTPS)', (
     return fastJsonPatch.applyPatch(structuredClone(original), ops, true, false).newDocument;
   }
 
-  it('adds the sidecar as a native sidecar, its volumes and the app env to a pod annotated meshcart.io/inject: enabled', async () => {
+  it('adds the sidecar as a native sidecar, its volumes, its ServiceAccount token and the app env to a pod annotated meshcart.io/inject: enabled', async () => {
     const original = pod();
     const { status, body } = await post(admissionReview(original));
     expect(status).toBe(200);
@@ -116,6 +121,7 @@ describe('sidecar injection webhook (served by the control plane over HTTPS)', (
       args: string[];
       env: { name: string; value?: string; valueFrom?: unknown }[];
       resources: unknown;
+      volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[];
     };
     expect(sidecar).toMatchObject({ name: 'sidecar', restartPolicy: 'Always', image: 'meshcart:local', args: ['sidecar'] });
     const env = Object.fromEntries(sidecar.env.map((e) => [e.name, e.value ?? e.valueFrom]));
@@ -124,10 +130,20 @@ describe('sidecar injection webhook (served by the control plane over HTTPS)', (
       APP_PORT: '3004',
       MESH_INSTANCE: { fieldRef: { fieldPath: 'metadata.name' } },
       ADVERTISE_HOST: { fieldRef: { fieldPath: 'status.podIP' } },
-      MESH_BOOTSTRAP_TOKEN: { secretKeyRef: { name: 'meshcart-bootstrap-token', key: 'token' } },
+      MESH_JOIN_TOKEN_FILE: '/var/run/secrets/meshcart/token',
     });
+    // No shared secret: the sidecar proves the pod's ServiceAccount with a token of its own audience.
+    expect(Object.keys(env)).not.toContain('MESH_BOOTSTRAP_TOKEN');
+    expect(JSON.stringify(result)).not.toMatch(/secretKeyRef|bootstrap-token/);
     expect(sidecar.resources).toEqual(SETTINGS.resources);
-    expect(result.spec.volumes!.map((v) => v.name)).toEqual(['sidecar-data', 'sidecar-tmp']);
+    expect(result.spec.volumes!.map((v) => v.name)).toEqual(['sidecar-data', 'sidecar-tmp', 'meshcart-token']);
+    expect(result.spec.volumes![2]).toEqual({
+      name: 'meshcart-token',
+      projected: { sources: [{ serviceAccountToken: { audience: 'meshcart', expirationSeconds: 600, path: 'token' } }] },
+    });
+    expect(sidecar.volumeMounts).toContainEqual({ name: 'meshcart-token', mountPath: '/var/run/secrets/meshcart', readOnly: true });
+    // The app does not get the token: only its sidecar speaks for the pod.
+    expect(JSON.stringify(result.spec.containers)).not.toContain('meshcart-token');
     expect(result.spec.containers[0]!.env!.map((e) => e.name)).toEqual(['PORT', 'MESH_MODE', 'MESH_OUTBOUND_URL']);
     expect(result.metadata.annotations!['meshcart.io/status']).toBe('injected');
   });
@@ -158,6 +174,33 @@ describe('sidecar injection webhook (served by the control plane over HTTPS)', (
     expect(body.response.warnings?.[0]).toMatch(/meshcart\.io\/app-port/);
   });
 
+  it("admits a pod that runs as another ServiceAccount than its service's without a sidecar, naming the ServiceAccount to use", async () => {
+    for (const serviceAccountName of ['default', undefined]) {
+      const other = pod();
+      if (serviceAccountName) other.spec.serviceAccountName = serviceAccountName;
+      else delete other.spec.serviceAccountName;
+      const { body } = await post(admissionReview(other));
+      expect(body.response.allowed).toBe(true);
+      expect(body.response.patch).toBeUndefined();
+      expect(body.response.warnings?.[0]).toContain('runs as ServiceAccount "default"');
+      expect(body.response.warnings?.[0]).toContain('run it as ServiceAccount "payment-service"');
+    }
+    // Named by the meshcart.io/service annotation, the service is the ServiceAccount's: injected.
+    const named = pod({ 'meshcart.io/inject': 'enabled', 'meshcart.io/service': 'checkout' });
+    named.spec.serviceAccountName = 'checkout';
+    const { body } = await post(admissionReview(named));
+    expect(body.response.patch).toBeDefined();
+  });
+
+  it("projects the token for the control plane's audience (MESH_K8S_TOKEN_AUDIENCE)", () => {
+    const ops = injectionPatch(pod(), { ...SETTINGS, tokenAudience: 'meshcart-prod' });
+    const volumes = ops.find((o) => o.path === '/spec/volumes')!.value as { name: string; projected?: unknown }[];
+    expect(volumes.find((v) => v.name === 'meshcart-token')!.projected).toEqual({
+      sources: [{ serviceAccountToken: { audience: 'meshcart-prod', expirationSeconds: 600, path: 'token' } }],
+    });
+    expect(() => injectionPatch({ ...pod(), spec: { ...pod().spec, serviceAccountName: 'order-service' } }, SETTINGS)).toThrow(InjectionError);
+  });
+
   it('refuses a malformed AdmissionReview with 400 naming the field', async () => {
     const { status, body } = await post({
       apiVersion: 'admission.k8s.io/v1',
@@ -180,14 +223,16 @@ describe('sidecar injection webhook (served by the control plane over HTTPS)', (
       const bare: Pod = structuredClone(listed);
       bare.spec.initContainers = bare.spec.initContainers!.filter((c) => c.name !== 'sidecar');
       if (bare.spec.initContainers.length === 0) delete bare.spec.initContainers;
-      bare.spec.volumes = bare.spec.volumes!.filter((v) => !v.name.startsWith('sidecar-'));
+      const injected = (v: { name: string }) => v.name.startsWith('sidecar-') || v.name === 'meshcart-token';
+      bare.spec.volumes = bare.spec.volumes!.filter((v) => !injected(v));
       for (const c of bare.spec.containers) c.env = c.env?.filter((e) => e.name !== 'MESH_MODE' && e.name !== 'MESH_OUTBOUND_URL');
       bare.metadata = { ...bare.metadata, name: `${service}-abc12-xyz34`, annotations: { 'meshcart.io/inject': 'enabled' } };
 
       // The webhook's default resources are the base's (the overlays then set both per profile).
       const result = patched(bare, (await post(admissionReview(bare))).body.response.patch);
       expect(result.spec.initContainers!.find((c) => c.name === 'sidecar')).toEqual(handWritten);
-      expect(result.spec.volumes).toEqual(expect.arrayContaining(listed.spec.volumes!.filter((v) => v.name.startsWith('sidecar-'))));
+      expect(result.spec.volumes).toEqual(expect.arrayContaining(listed.spec.volumes!.filter(injected)));
+      expect(result.spec.volumes).toHaveLength(listed.spec.volumes!.length);
       const appEnv = result.spec.containers[0]!.env!.map((e) => e.name);
       expect(appEnv).toEqual(expect.arrayContaining(['MESH_MODE', 'MESH_OUTBOUND_URL']));
     },

@@ -51,7 +51,7 @@ describe('the CA Secret made as docs/kubernetes.md says', () => {
     }
   });
 
-  it('and the bootstrap token Secret are the Secrets the manifests mount, under the names and keys documented', () => {
+  it('and the operator token Secret are the Secrets the manifests use, under the names and keys documented, and no other', () => {
     const objects = render('overlays/optimized');
     const volume = find(objects, 'Deployment', 'control-plane').spec.template.spec.volumes.find((v: { secret?: unknown }) => v.secret);
     expect(volume.secret.secretName).toBe('meshcart-ca');
@@ -59,16 +59,28 @@ describe('the CA Secret made as docs/kubernetes.md says', () => {
     expect(documented(`kubectl -n meshcart create secret generic ${volume.secret.secretName}`)).toContain(
       '--from-file=ca-key.pem --from-file=ca-cert.pem',
     );
-    const refs = new Set<string>();
+    // Every Secret any pod reads, by env or volume, and where.
+    const used = new Map<string, string[]>();
+    const use = (secret: string, where: string) => used.set(secret, [...(used.get(secret) ?? []), where]);
     for (const d of objects.filter((o) => o.kind === 'Deployment')) {
       const spec = d.spec.template.spec;
+      for (const v of spec.volumes ?? []) if (v.secret) use(v.secret.secretName, `${d.metadata.name} volume ${v.name}`);
       for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
-        const token = c.env.find((e: { name: string }) => e.name === 'MESH_BOOTSTRAP_TOKEN');
-        expect(token, `${d.metadata.name}/${c.name} has MESH_BOOTSTRAP_TOKEN`).toBeDefined();
-        refs.add(`${token.valueFrom.secretKeyRef.name} ${token.valueFrom.secretKeyRef.key}`);
+        for (const e of c.env ?? []) {
+          const ref = e.valueFrom?.secretKeyRef;
+          if (ref) use(ref.name, `${d.metadata.name}/${c.name} ${e.name} (key ${ref.key})`);
+        }
+        for (const e of c.envFrom ?? []) if (e.secretRef) use(e.secretRef.name, `${d.metadata.name}/${c.name} envFrom`);
       }
     }
-    expect([...refs]).toEqual(['meshcart-bootstrap-token token']);
-    expect(documented('kubectl -n meshcart create secret generic meshcart-bootstrap-token')).toContain('--from-literal=token=');
+    // The operators' credential reaches the control plane alone; workloads hold no shared secret.
+    expect(Object.fromEntries(used)).toEqual({
+      'meshcart-ca': ['control-plane volume ca'],
+      'meshcart-operator-token': ['control-plane/control-plane MESH_OPERATOR_TOKEN (key token)'],
+    });
+    expect(documented('kubectl -n meshcart create secret generic meshcart-operator-token')).toMatch(/--from-literal=token="\$\(openssl rand /);
+    // And the docs create exactly these Secrets.
+    const created = [...docs.matchAll(/kubectl -n meshcart create secret generic ([a-z0-9-]+)/g)].map((m) => m[1]);
+    expect(created.sort()).toEqual([...used.keys()].sort());
   });
 });

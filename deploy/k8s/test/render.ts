@@ -85,24 +85,30 @@ export function render(path: string): K8sObject[] {
 export function renderWithComponents(components: readonly string[]): K8sObject[] {
   const key = `base+${components.join('+')}`;
   if (!cache.has(key)) {
-    const dir = mkdtempSync(join(tmpdir(), 'meshcart-k8s-'));
-    try {
-      const rel = (p: string) => relative(dir, join(K8S_DIR, p));
-      writeFileSync(
-        join(dir, 'kustomization.yaml'),
-        JSON.stringify({
-          apiVersion: 'kustomize.config.k8s.io/v1beta1',
-          kind: 'Kustomization',
-          resources: [rel('base')],
-          components: components.map((c) => rel(`components/${c}`)),
-        }),
-      );
-      cache.set(key, parseObjects(kubectl(['kustomize', dir])));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    cache.set(
+      key,
+      renderKustomization((rel) => ({ resources: [rel('base')], components: components.map((c) => rel(`components/${c}`)) })),
+    );
   }
   return cache.get(key)!;
+}
+
+/**
+ * A throwaway kustomization, e.g. an overlay of a user's: `fields(rel)` gives its fields, `rel`
+ * turning a folder under deploy/k8s into the relative path kustomize wants.
+ */
+export function renderKustomization(fields: (rel: (path: string) => string) => Record<string, unknown>): K8sObject[] {
+  const dir = mkdtempSync(join(tmpdir(), 'meshcart-k8s-'));
+  try {
+    const rel = (p: string) => relative(dir, join(K8S_DIR, p));
+    writeFileSync(
+      join(dir, 'kustomization.yaml'),
+      JSON.stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', ...fields(rel) }),
+    );
+    return parseObjects(kubectl(['kustomize', dir]));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Every render a cluster user can apply or compose: the overlays, and the base with each component and all of them. */
