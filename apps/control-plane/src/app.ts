@@ -94,6 +94,7 @@ export function buildApp(opts: ControlPlaneOptions) {
     await replicas.stop();
     registry.stop();
     store.close();
+    await opts.serviceAccounts?.close();
   });
 
   void app.register(authPlugin, { auth });

@@ -3,6 +3,7 @@ import { EnvError, readNumber, readPort, runService } from '@meshcart/service-ki
 import { buildApp } from './app';
 import { parseJoinCredentials } from './auth/join-credentials';
 import { operatorTokenFrom } from './auth/operator-token';
+import { serviceAccountTokensFromEnv } from './auth/service-account-tokens';
 import type { InjectorOptions } from './injector-server';
 import { peerDiscovery } from './replicas';
 
@@ -95,6 +96,8 @@ try {
     stateDir: env['MESH_CONFIG_STATE_DIR'] ?? '.data/config-store',
     operatorToken: operatorTokenFrom({ token: env['MESH_OPERATOR_TOKEN'], file: env['MESH_OPERATOR_TOKEN_FILE'] ?? '.data/operator-token' }),
     joinCredentials: joinCredentials(env),
+    // Kubernetes: workloads prove their ServiceAccount with a projected token (MESH_K8S_TOKEN_ISSUER turns it on).
+    serviceAccounts: serviceAccountTokensFromEnv(env),
     lockReads: readsLocked(env),
     tls: { host: env['HOST'] ?? '127.0.0.1', port: readPort(env, 'MESH_TLS_PORT', 15012) },
     leaseTtlMs: readNumber(env, 'MESH_LEASE_TTL_MS', 10_000, 500, 600_000),

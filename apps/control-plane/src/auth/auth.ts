@@ -7,10 +7,12 @@ import { spiffeId } from '../certificate-authority';
 import type { ControlPlaneMetrics } from '../metrics';
 import { accountOf, CONTROL_PLANE_ACCOUNT, describe, type Caller } from './caller';
 import { JoinCredentialError, type JoinCredentials } from './join-credentials';
+import { ServiceAccountTokenError } from './service-account-tokens';
 
 /** What verifies a Kubernetes projected ServiceAccount token (see service-account-tokens.ts). */
 export interface ServiceAccountVerifier {
   verify(token: string): Promise<{ namespace: string; serviceAccount: string }>;
+  close(): Promise<void>;
 }
 
 export interface AuthOptions {
@@ -101,6 +103,8 @@ export class Auth {
           via: 'service-account-token',
         };
       } catch (err) {
+        // The cluster's keys out of reach is this control plane's trouble, not the caller's: 503, retried.
+        if (err instanceof ServiceAccountTokenError && err.statusCode === 503) throw new HttpError(503, err.code, err.message);
         return { kind: 'anonymous', problem: `the ServiceAccount token was refused: ${(err as Error).message}` };
       }
     }
