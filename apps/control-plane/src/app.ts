@@ -32,6 +32,8 @@ export interface ControlPlaneOptions {
   operatorToken: string;
   /** Per-service join credentials given at start (`service → token`): a workload presents its own to prove its service. */
   joinCredentials?: Record<string, string>;
+  /** A folder with a subfolder per service, where each service's credential is written for it (Docker Compose). */
+  joinCredentialsDir?: string;
   /** Kubernetes: verifies the projected ServiceAccount tokens workloads present instead. */
   serviceAccounts?: ServiceAccountVerifier;
   /** Read-only views need a credential too (default: open). */
@@ -63,6 +65,7 @@ export function buildApp(opts: ControlPlaneOptions) {
   const metrics = new ControlPlaneMetrics();
   const joinCredentials = new JoinCredentials(opts.stateDir && join(opts.stateDir, 'join-credentials.json'));
   joinCredentials.seed(opts.joinCredentials ?? {});
+  if (opts.joinCredentialsDir) joinCredentials.provision(opts.joinCredentialsDir);
   const audit = new AuditLog(opts.stateDir && join(opts.stateDir, 'audit.jsonl'));
   const auth = new Auth({
     operatorToken: opts.operatorToken,

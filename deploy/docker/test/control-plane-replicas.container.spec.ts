@@ -6,10 +6,9 @@ import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { Network, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { meshContainer as base, startPod as start } from './mesh-containers';
+import { meshContainer as base, startPod as start, AS_OPERATOR, CONTROL_PLANE_CREDENTIALS, JOIN_TOKENS } from './mesh-containers';
 import { call, placeOrder, polling, run, shopper } from './shop-client';
 
-const TOKEN = 'replicas-test-bootstrap-token';
 const FIRST_CP1 = 'http://cp-1:15010,http://cp-2:15010';
 const FIRST_CP2 = 'http://cp-2:15010,http://cp-1:15010';
 
@@ -42,7 +41,7 @@ describe('control-plane replicas in containers', () => {
   const peersAt = async (name: string) => (await call<PeersView>(`${api(name)}/peers`)).body;
   const configAt = async (name: string) => (await call<{ version: string }>(`${api(name)}/config`)).body.version;
 
-  const meshContainer = (role: string, env: Record<string, string>) => base(image, role, { MESH_BOOTSTRAP_TOKEN: TOKEN, LOG_LEVEL: 'warn', ...env });
+  const meshContainer = (role: string, env: Record<string, string>) => base(image, role, { LOG_LEVEL: 'warn', ...env });
 
   async function startReplica(name: string): Promise<void> {
     replicas[name] = await meshContainer('control-plane', {
@@ -52,6 +51,8 @@ describe('control-plane replicas in containers', () => {
       MESH_PEERS_DNS: 'control-plane-peers:15010',
       MESH_PEERS_REFRESH_MS: '1000',
       MESH_CA_DIR: '/etc/meshcart/ca',
+      // Replicas prove themselves to each other with certificates from this CA: no shared token.
+      ...CONTROL_PLANE_CREDENTIALS,
     })
       .withBindMounts([{ source: ca.path, target: '/etc/meshcart/ca', mode: 'ro' }])
       .withNetwork(network)
@@ -68,7 +69,7 @@ describe('control-plane replicas in containers', () => {
       service,
       instance: `${service}-1`,
       port,
-      env: { MESH_BOOTSTRAP_TOKEN: TOKEN, LOG_LEVEL: 'warn', MESH_CONTROL_PLANE_URLS: cpUrls },
+      env: { LOG_LEVEL: 'warn', MESH_CONTROL_PLANE_URLS: cpUrls },
       track: (c) => others.unshift(c),
     });
 
@@ -114,6 +115,7 @@ describe('control-plane replicas in containers', () => {
       ADMIN_PORT: '15100',
       ADVERTISE_HOST: 'gateway',
       MESH_INSTANCE: 'gateway-1',
+      MESH_JOIN_TOKEN: JOIN_TOKENS['gateway']!,
     })
       .withNetwork(network)
       .withNetworkAliases('gateway')
@@ -164,7 +166,11 @@ describe('control-plane replicas in containers', () => {
   });
 
   it('push a config change made through one replica to the proxies streaming from the other', async () => {
-    const fault = await call(`${api('cp-2')}/services/payment-service/fault`, { method: 'PUT', body: { delay: { fixedDelayMs: 1, percent: 1 } } });
+    const fault = await call(`${api('cp-2')}/services/payment-service/fault`, {
+      method: 'PUT',
+      body: { delay: { fixedDelayMs: 1, percent: 1 } },
+      headers: AS_OPERATOR,
+    });
     expect(fault.status).toBe(200);
     const version = await configAt('cp-2');
     await expect.poll(() => configAt('cp-1'), { ...polling(10_000), message: 'cp-1 applies the change' }).toBe(version);

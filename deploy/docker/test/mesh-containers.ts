@@ -3,6 +3,22 @@
 // namespace, as compose and Kubernetes run them.
 import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 
+/** Each service's own join credential in these tests: its sidecar presents it, and the control plane is given them all. */
+export const JOIN_TOKENS: Record<string, string> = Object.fromEntries(
+  ['gateway', 'user-service', 'product-service', 'order-service', 'payment-service'].map((s) => [s, `container-test-join-credential-of-${s}`]),
+);
+
+/** What a control plane in these tests is started with: the services' join credentials and the operator's. */
+export const CONTROL_PLANE_CREDENTIALS = {
+  MESH_JOIN_CREDENTIALS: Object.entries(JOIN_TOKENS)
+    .map(([service, token]) => `${service}=${token}`)
+    .join(','),
+  MESH_OPERATOR_TOKEN: 'container-test-operator-credential-0123456789',
+};
+
+/** Headers of a change made as an operator (meshctl). */
+export const AS_OPERATOR = { authorization: `Bearer ${CONTROL_PLANE_CREDENTIALS.MESH_OPERATOR_TOKEN}` };
+
 export interface Pod {
   app: StartedTestContainer;
   sidecar: StartedTestContainer;
@@ -15,7 +31,8 @@ export function meshContainer(image: string, role: string, env: Record<string, s
 
 /**
  * An app listening on loopback, reachable as `instance` on `network`, and its sidecar in the app's
- * network namespace. `env` (the control-plane URLs, the token) goes to both; `track` hears of each
+ * network namespace. `env` (the control-plane URLs) goes to both, the service's join credential to the
+ * sidecar only (it is the one that registers); `track` hears of each
  * container as soon as it runs, so a test stops it even when the other one fails to start.
  */
 export async function startPod(opts: {
@@ -50,6 +67,7 @@ export async function startPod(opts: {
     ADMIN_HOST: '0.0.0.0',
     MESH_SERVICE: service,
     MESH_INSTANCE: instance,
+    MESH_JOIN_TOKEN: JOIN_TOKENS[service]!,
     APP_PORT: String(port),
     ADVERTISE_HOST: instance,
   })

@@ -5,11 +5,10 @@ import { makeTempDir } from '@meshcart/testing';
 import { chmodSync } from 'node:fs';
 import { Network, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { meshContainer as base, startPod as start, type Pod } from './mesh-containers';
+import { meshContainer as base, CONTROL_PLANE_CREDENTIALS, JOIN_TOKENS, startPod as start, type Pod } from './mesh-containers';
 import { call, metricsIn, placeOrder, polling, run, sample, shopper, stockOf } from './shop-client';
 
-const TOKEN = 'resilience-test-bootstrap-token';
-const MESH_ENV = { MESH_CONTROL_PLANE_URLS: 'http://control-plane:15010', MESH_BOOTSTRAP_TOKEN: TOKEN, LOG_LEVEL: 'warn' };
+const MESH_ENV = { MESH_CONTROL_PLANE_URLS: 'http://control-plane:15010', LOG_LEVEL: 'warn' };
 
 describe('the mesh in containers under failure', () => {
   const image = inject('image');
@@ -34,7 +33,7 @@ describe('the mesh in containers under failure', () => {
     // Both product replicas share one SQLite catalog, as on the compose volume; the image runs as uid 1000.
     chmodSync(productData.path, 0o777);
     network = await new Network().start();
-    controlPlane = await meshContainer('control-plane', { HOST: '0.0.0.0', PORT: '15010', MESH_PROFILE: 'optimized' })
+    controlPlane = await meshContainer('control-plane', { HOST: '0.0.0.0', PORT: '15010', MESH_PROFILE: 'optimized', ...CONTROL_PLANE_CREDENTIALS })
       .withNetwork(network)
       .withNetworkAliases('control-plane')
       .withExposedPorts(15010)
@@ -53,6 +52,7 @@ describe('the mesh in containers under failure', () => {
       ADMIN_PORT: '15100',
       ADVERTISE_HOST: 'gateway',
       MESH_INSTANCE: 'gateway-1',
+      MESH_JOIN_TOKEN: JOIN_TOKENS['gateway']!,
     })
       .withNetwork(network)
       .withNetworkAliases('gateway')

@@ -1,7 +1,7 @@
 // Per-service join credentials: what a workload outside Kubernetes presents to prove which service it is.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 export interface JoinCredentialView {
   /** The first 12 hex characters of the credential's SHA-256: how it is named without being shown. */
@@ -49,6 +49,28 @@ export class JoinCredentials {
       if (!this.byHash.has(sha256))
         this.byHash.set(sha256, { sha256, id: sha256.slice(0, 12), service, origin: 'environment', createdAt: new Date().toISOString() });
     }
+  }
+
+  /**
+   * Hands out credentials through a folder with one subfolder per service (Docker Compose mounts
+   * each service's subfolder into that service's containers only): `<dir>/<service>/token` is made
+   * when missing, and made anew when the one there was revoked. Returns the services provisioned.
+   */
+  provision(dir: string): string[] {
+    const services = readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && /^[a-z][a-z0-9-]*$/.test(d.name))
+      .map((d) => d.name);
+    for (const service of services) {
+      const file = join(dir, service, 'token');
+      let token = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+      const stored = token ? this.byHash.get(digest(token)) : undefined;
+      if (!token || stored?.revokedAt || (stored && stored.service !== service)) {
+        token = `mcj_${randomBytes(24).toString('base64url')}`;
+        writeFileSync(file, `${token}\n`, { mode: 0o600 });
+      }
+      this.seed({ [service]: token });
+    }
+    return services;
   }
 
   /** A new credential for `service`; the token is shown once, here, and kept only as a hash. */
