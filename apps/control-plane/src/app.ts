@@ -5,11 +5,13 @@ import { AuditLog } from './audit-log';
 import { Auth, type ServiceAccountVerifier } from './auth/auth';
 import { JoinCredentials } from './auth/join-credentials';
 import { CONTROL_PLANE_ACCOUNT } from '@meshcart/control-plane-api';
+import { CaRotation } from './ca-rotation';
 import { CertificateAuthority, spiffeId } from './certificate-authority';
 import { ConfigStore } from './config-store';
 import type { InjectorOptions } from './injector-server';
 import { ControlPlaneMetrics } from './metrics';
 import { accessPlugin } from './plugins/access-plugin';
+import { caPlugin } from './plugins/ca-plugin';
 import { authPlugin } from './plugins/auth-plugin';
 import { certificatesPlugin } from './plugins/certificates-plugin';
 import { configPlugin } from './plugins/config-plugin';
@@ -86,10 +88,21 @@ export function buildApp(opts: ControlPlaneOptions) {
     log: { info: (o, m) => app.log.info(o, m), warn: (o, m) => app.log.warn(o, m) },
   });
 
+  const rotation = new CaRotation({
+    ca,
+    registry,
+    store,
+    refreshOwnIdentity: () => app.refreshOwnIdentity(),
+    hasPeers: () => replicas.status().peers.some((p) => p.state !== 'self'),
+    log: { info: (o, m) => app.log.info(o, m), warn: (o, m) => app.log.warn(o, m) },
+  });
+
   registry.start();
   // The CA is ready before the server listens: a broken root stops the start, with its reason.
   app.addHook('onReady', async () => {
     authority = await CertificateAuthority.loadOrCreate(opts.caDir, identity().trustDomain);
+    // Every proxy's resources name the roots: a proxy renews when they change (a rotation).
+    rotation.publishEpoch();
   });
   // Streams never end on their own: close them first so the server can finish closing.
   app.addHook('preClose', async () => push.close());
@@ -110,6 +123,7 @@ export function buildApp(opts: ControlPlaneOptions) {
   void app.register(faultsPlugin, { store, replicas, auth, audit });
   void app.register(peersPlugin, { replicas, auth });
   void app.register(accessPlugin, { auth, audit, joinCredentials, store, metrics });
+  void app.register(caPlugin, { rotation, auth, audit });
   void app.register(injectorPlugin, { ca, injector: opts.injector, logger: opts.logger });
   return app;
 }

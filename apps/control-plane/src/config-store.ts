@@ -36,6 +36,7 @@ export class UnknownVersionError extends Error {
 export class ConfigStore extends EventEmitter<{ change: [] }> {
   private history: HistoryEntry[] = [];
   private readonly compiled = new Map<string, ResourcesSnapshot>();
+  private trustEpoch?: string;
 
   /**
    * Starts from the saved history (`stateDir`, if given) and applies the profile file on top when
@@ -158,11 +159,22 @@ export class ConfigStore extends EventEmitter<{ change: [] }> {
     return loadMeshConfigFile(join(this.dir, `${profile}.yaml`));
   }
 
+  /**
+   * The CA's current roots (CertificateAuthority.trustEpoch), compiled into every proxy's resources:
+   * a change is pushed to every proxy at once, which renews its certificate and trust bundle.
+   */
+  setTrustEpoch(epoch: string): void {
+    if (epoch === this.trustEpoch) return;
+    this.trustEpoch = epoch;
+    this.compiled.clear();
+    this.emit('change');
+  }
+
   /** Resources for one proxy's service, compiled once per config. */
   resourcesFor(service: string): ResourcesSnapshot {
     let snapshot = this.compiled.get(service);
     if (!snapshot) {
-      snapshot = compileProxyResources(this.current().config, service);
+      snapshot = compileProxyResources(this.current().config, service, { trustEpoch: this.trustEpoch });
       this.compiled.set(service, snapshot);
     }
     return snapshot;

@@ -94,7 +94,10 @@ try {
     profile: env['MESH_PROFILE'] ?? 'optimized',
     caDir: env['MESH_CA_DIR'] ?? '.data/ca',
     stateDir: env['MESH_CONFIG_STATE_DIR'] ?? '.data/config-store',
-    operatorToken: operatorTokenFrom({ token: env['MESH_OPERATOR_TOKEN'] || undefined, file: env['MESH_OPERATOR_TOKEN_FILE'] ?? '.data/operator-token' }),
+    operatorToken: operatorTokenFrom({
+      token: env['MESH_OPERATOR_TOKEN'] || undefined,
+      file: env['MESH_OPERATOR_TOKEN_FILE'] ?? '.data/operator-token',
+    }),
     joinCredentials: joinCredentials(env),
     ...(env['MESH_JOIN_CREDENTIALS_DIR'] ? { joinCredentialsDir: env['MESH_JOIN_CREDENTIALS_DIR'] } : {}),
     // Kubernetes: workloads prove their ServiceAccount with a projected token (MESH_K8S_TOKEN_ISSUER turns it on).

@@ -32,11 +32,16 @@ export interface RelayIdentity {
 }
 
 /**
- * `rewrite` turns one pushed line into the lines the proxy gets instead (the same line by default).
+ * `rewrite` turns one pushed line into the lines the proxy gets instead (the same line by default);
+ * it may return them later (a promise), holding that line and every one after it back: a proxy that lags.
  * With `mtls`, the relay answers GET /api/v1/mtls with a port of its own, where it takes mTLS calls
  * (a replica's) and passes them to the target's mTLS port presenting that identity.
  */
-export async function startApiRelay(target: string, rewrite: (line: string) => string[] = (line) => [line], mtls?: RelayIdentity): Promise<ApiRelay> {
+export async function startApiRelay(
+  target: string,
+  rewrite: (line: string) => string[] | Promise<string[]> = (line) => [line],
+  mtls?: RelayIdentity,
+): Promise<ApiRelay> {
   const calls: RelayedCall[] = [];
   const pushed: string[] = [];
   const upstreams = new Set<AbortController>();
@@ -91,7 +96,7 @@ export async function startApiRelay(target: string, rewrite: (line: string) => s
             const line = buffered.slice(0, newline);
             buffered = buffered.slice(newline + 1);
             pushed.push(line);
-            for (const out of rewrite(line)) res.write(`${out}\n`);
+            for (const out of await rewrite(line)) res.write(`${out}\n`);
           }
         }
         res.end();

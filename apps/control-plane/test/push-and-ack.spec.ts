@@ -63,7 +63,9 @@ describe('control plane push', () => {
   it('pushes compiled resources, and lists each proxy with the version it ACKed', async () => {
     const cp = await startControlPlane();
     await join_(cp.url, 'order-service', 'order-1', 'http://127.0.0.1:1');
-    const expected = compileProxyResources(loadMeshConfigFile(join(deployDir, 'optimized.yaml')), 'order-service').version;
+    // The optimized profile compiled for order-service, with the CA's roots (trustEpoch) the control plane adds.
+    const { trustEpoch } = (await (await request(`${cp.url}/api/v1/ca/status`)).body.json()) as { trustEpoch: string };
+    const expected = compileProxyResources(loadMeshConfigFile(join(deployDir, 'optimized.yaml')), 'order-service', { trustEpoch }).version;
     const list = await vi.waitFor(async () => {
       const l = await proxies(cp.url);
       expect(l[0]?.configVersion, 'the version order-1 ACKed').toBe(expected);

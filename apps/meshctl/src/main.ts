@@ -1,6 +1,6 @@
 // meshctl: the MeshCart command line. `npx meshctl fault --service product --abort 503 --percent 50`.
 import { applyCommand, CONFIG_USAGE, diffCommand, historyCommand, profileCommand, rollbackCommand } from './config-commands';
-import { ACCESS_USAGE, auditCommand, joinCommand } from './access-commands';
+import { ACCESS_USAGE, auditCommand, caCommand, joinCommand } from './access-commands';
 import { ApiError, ControlPlaneApi } from './control-plane-api';
 import { FAULT_USAGE, faultCommand, UsageError } from './fault-command';
 import type { Output } from './output';
@@ -62,6 +62,9 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'join':
         await joinCommand(api, rest, out);
+        return 0;
+      case 'ca':
+        await caCommand(api, rest, out);
         return 0;
       case 'rollback':
         await rollbackCommand(api, rest, out);

@@ -222,6 +222,23 @@ describe('meshctl against npm start', () => {
     expect((await meshctl('join', 'revoke', '--service', 'nope-service')).stderr).toContain('NO_SUCH_CREDENTIAL');
   });
 
+  it('ca rotate moves the whole mesh to a new root step by step, and the shop keeps working', async () => {
+    type Status = { phase: string; roots: { fingerprint: string; role: string }[] };
+    const before = (await meshctl<Status>('ca', 'status', '--json')).json!;
+    expect(before).toMatchObject({ phase: 'steady', roots: [{ role: 'signing' }] });
+    const rotated = await meshctl('ca', 'rotate');
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(rotated.stdout).toContain('step 1/3');
+    expect(rotated.stdout).toContain('done: one root, every proxy renewed for it');
+    const after = (await meshctl<Status>('ca', 'status', '--json')).json!;
+    expect(after.phase).toBe('steady');
+    expect(after.roots.map((r) => r.role)).toEqual(['signing']);
+    expect(after.roots[0]!.fingerprint).not.toBe(before.roots[0]!.fingerprint);
+    const order = await request(`${gateway}/api/products/p-001`);
+    expect(order.statusCode).toBe(200);
+    await order.body.dump();
+  });
+
   it('profile use switches the whole mesh to another profile', async () => {
     const res = await meshctl<{ version: string }>('profile', 'use', 'baseline', '--json');
     expect(res.code).toBe(0);

@@ -55,3 +55,29 @@ export type AuditTrail = Static<typeof AuditTrail>;
  */
 export const ControlPlaneMtls = Type.Object({ port: Type.Integer({ minimum: 0, maximum: 65535 }), ca: Type.String({ pattern: '^[0-9a-f]{64}$' }) });
 export type ControlPlaneMtls = Static<typeof ControlPlaneMtls>;
+
+/** GET /api/v1/ca/status (meshctl ca status), and the answer to POST /api/v1/ca/rotate. */
+export const CaStatus = Type.Object({
+  /** steady: one root; staged: a new root trusted beside the signing one; overlap: the new root signs, the old one is still trusted. */
+  phase: Type.Union([Type.Literal('steady'), Type.Literal('staged'), Type.Literal('overlap')]),
+  trustEpoch: Type.String(),
+  roots: Type.Array(
+    Type.Object({
+      fingerprint: Type.String(),
+      subject: Type.String(),
+      notAfter: Type.String(),
+      role: Type.Union([Type.Literal('signing'), Type.Literal('staged'), Type.Literal('retired')]),
+    }),
+  ),
+  rotation: Type.Object({
+    running: Type.Boolean(),
+    /** What the running (or last) rotation is doing: which step of three, and what it waits for. */
+    step: Type.Optional(Type.String()),
+    /** Proxies holding a certificate that have not yet renewed it for the current roots. */
+    waitingFor: Type.Array(Type.String()),
+    startedAt: Type.Optional(Type.String()),
+    finishedAt: Type.Optional(Type.String()),
+    error: Type.Optional(Type.String()),
+  }),
+});
+export type CaStatus = Static<typeof CaStatus>;

@@ -10,10 +10,12 @@ export type CertificateRequest = Static<typeof CertificateRequest>;
 
 export const IssuedCertificate = Type.Object({
   certificatePem: Type.String(),
-  /** The root every workload certificate chains to: what peers are verified against. */
+  /** The roots workload certificates chain to (one, or two during a root rotation): what peers are verified against. */
   caPem: Type.String(),
   spiffeId: Type.String(),
   /** ISO time; the workload renews at two thirds of the lifetime. */
   notAfter: Type.String(),
+  /** The CA's roots this certificate and bundle belong to (see the resources' mtls.trustEpoch). */
+  trustEpoch: Type.Optional(Type.String()),
 });
 export type IssuedCertificate = Static<typeof IssuedCertificate>;

@@ -13,6 +13,8 @@ export const ProxyView = Type.Object({
   configVersion: Nullable(Type.String()),
   endpointsVersion: Nullable(Type.String()),
   certNotAfter: Nullable(Type.String()),
+  /** The CA's roots its certificate belongs to (meshctl ca status shows who is behind during a rotation). */
+  trustEpoch: Type.Optional(Type.String()),
   /** Whether some replica holds the proxy's push stream. */
   connected: Type.Boolean(),
   /** The control-plane replica holding the proxy's push stream (several replicas share one mesh). */

@@ -31,6 +31,8 @@ export const Registration = Type.Object(
     endpointsVersion: Type.Optional(Nullable(Type.String())),
     /** When this proxy's workload certificate expires. */
     certNotAfter: Type.Optional(Type.String()),
+    /** The CA's roots its certificate and trust bundle belong to: how a root rotation knows every proxy has moved on. */
+    trustEpoch: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
 );

@@ -149,7 +149,8 @@ export function serviceMode(config: MeshConfig, service: string): MeshMode {
  * Every proxy gets the routes and clusters of every service (a later policy layer decides who may
  * call whom); `service` is the proxy's own service, which decides its inbound settings and mode.
  */
-export function compileProxyResources(config: MeshConfig, service: string): ResourcesSnapshot {
+/** `identity.trustEpoch`: the CA's current roots (see MtlsSettings), which the control plane knows and the config does not. */
+export function compileProxyResources(config: MeshConfig, service: string, identity: { trustEpoch?: string } = {}): ResourcesSnapshot {
   const defaults = config.spec.defaults ?? {};
   const accessLog = { ...BUILT_IN_DEFAULTS.accessLog, ...defaults.accessLog };
   const routeMatching = defaults.routeMatching ?? BUILT_IN_DEFAULTS.routeMatching;
@@ -214,6 +215,7 @@ export function compileProxyResources(config: MeshConfig, service: string): Reso
       mode: config.spec.mtls?.mode ?? 'DISABLE',
       keyType: config.spec.mtls?.keyType ?? 'ECDSA_P256',
       certTtlMs: durationMs(config.spec.mtls?.certTtl ?? '24h'),
+      ...(identity.trustEpoch ? { trustEpoch: identity.trustEpoch } : {}),
     },
     authorization: {
       defaultAction: config.spec.authorization?.defaultAction ?? 'ALLOW',

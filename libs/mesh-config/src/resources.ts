@@ -121,7 +121,16 @@ export const ListenerResource = Type.Object({
 });
 export type ListenerResource = Static<typeof ListenerResource>;
 
-export const MtlsSettings = Type.Object({ mode: MtlsModeSchema, keyType: KeyTypeSchema, certTtlMs: Type.Number() });
+export const MtlsSettings = Type.Object({
+  mode: MtlsModeSchema,
+  keyType: KeyTypeSchema,
+  certTtlMs: Type.Number(),
+  /**
+   * The CA's roots as they stand (which one signs, which are trusted): when it changes (a root
+   * rotation), every proxy renews its certificate and trust bundle at once, and reports it did.
+   */
+  trustEpoch: Type.Optional(Type.String()),
+});
 export type MtlsSettings = Static<typeof MtlsSettings>;
 
 /** The rules that protect this proxy's own service. */

@@ -29,6 +29,8 @@ declare module 'fastify' {
     tlsPort: number;
     /** What this control plane presents on its mTLS port and to other replicas; renewed in place. */
     ownCredentials?: OwnCredentials;
+    /** Re-issues the control plane's own certificate and trust bundle now (the CA's roots changed). */
+    refreshOwnIdentity: () => Promise<void>;
   }
 }
 
@@ -50,6 +52,10 @@ async function mtlsListener(app: FastifyInstance, opts: MtlsListenerOptions) {
     app.ownCredentials = { key: own.keyPem, cert: own.certificatePem, ca: opts.ca().rootPem };
     return app.ownCredentials;
   };
+  app.decorate('refreshOwnIdentity', async () => {
+    const c = await credentials();
+    server?.setSecureContext(c);
+  });
   const renew = () => {
     renewal = setTimeout(
       () => {

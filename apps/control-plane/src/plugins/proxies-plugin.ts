@@ -30,6 +30,7 @@ const view = (p: ProxyRecord, attestedBy: ProxyView['attestedBy']): ProxyView =>
   configVersion: p.configVersion ?? null,
   endpointsVersion: p.endpointsVersion ?? null,
   certNotAfter: p.certNotAfter ?? null,
+  ...(p.trustEpoch ? { trustEpoch: p.trustEpoch } : {}),
   connected: p.streamAt !== undefined,
   controlPlane: p.streamAt ?? null,
   acks: p.acks,

@@ -15,7 +15,7 @@ import { request } from 'undici';
 import { ControlPlaneAccess, type ControlPlaneCall, type JoinCredential } from './control-plane-access';
 
 /** Reported with every heartbeat, rather than said once at start. */
-type Reported = 'configVersion' | 'endpointsVersion' | 'certNotAfter';
+type Reported = 'configVersion' | 'endpointsVersion' | 'certNotAfter' | 'trustEpoch';
 
 export interface ControlPlaneClientOptions {
   urls: string[];
@@ -26,7 +26,7 @@ export interface ControlPlaneClientOptions {
   onEndpoints: (snapshot: EndpointsSnapshot, complete: boolean) => void;
   /** Told of each snapshot refused (after the NACK is decided, before it is sent). */
   onRejected?: (kind: PushKind, version: string) => void;
-  versions: () => { resources?: string; endpoints?: string; certNotAfter?: string };
+  versions: () => { resources?: string; endpoints?: string; certNotAfter?: string; trustEpoch?: string };
   /** How each call proves this proxy's service: its certificate over mTLS, or its join credential (the runtime's, shared with its identity). */
   access?: ControlPlaneAccess;
   /** Without `access`: the join credential every call presents. */
@@ -143,7 +143,12 @@ export class ControlPlaneClient {
 
   private reportedVersions(): Pick<Registration, Reported> {
     const v = this.opts.versions();
-    return { configVersion: v.resources ?? null, endpointsVersion: v.endpoints ?? null, ...(v.certNotAfter ? { certNotAfter: v.certNotAfter } : {}) };
+    return {
+      configVersion: v.resources ?? null,
+      endpointsVersion: v.endpoints ?? null,
+      ...(v.certNotAfter ? { certNotAfter: v.certNotAfter } : {}),
+      ...(v.trustEpoch ? { trustEpoch: v.trustEpoch } : {}),
+    };
   }
 
   private async stream(url: string, onOpen: () => void): Promise<void> {

@@ -27,6 +27,8 @@ export interface Credentials {
   issuedAt: Date;
   /** Changes with every renewal, so connection pools can tell credentials apart. */
   version: number;
+  /** The CA's roots the certificate and bundle belong to, as the control plane said when it issued them. */
+  trustEpoch?: string;
 }
 
 /** PEM as OpenSSL writes it (64-column base64, a newline at the end), by x509's own encoder. */
@@ -41,7 +43,6 @@ export function serviceOfSpiffeId(id: string | undefined, trustDomain: string, n
 export class WorkloadIdentity extends EventEmitter<{ change: [Credentials]; error: [Error] }> {
   private credentials?: Credentials;
   private renewal?: NodeJS.Timeout;
-  private pending?: Promise<Credentials>;
   private version = 0;
   private readonly opts: { service: string; controlPlaneUrls: string[] };
   private readonly access: ControlPlaneAccess;
@@ -60,12 +61,20 @@ export class WorkloadIdentity extends EventEmitter<{ change: [Credentials]; erro
     return this.credentials;
   }
 
-  /** Gets a certificate now if there is none yet, or if the key type asked for changed. */
-  ensure(keyType: KeyType): Promise<Credentials> {
-    if (this.credentials?.keyType === keyType) return Promise.resolve(this.credentials);
-    this.pending ??= this.issue(keyType).finally(() => (this.pending = undefined));
-    return this.pending;
+  /**
+   * Gets a certificate now if there is none yet, if the key type asked for changed, or if the CA's
+   * roots moved on (`trustEpoch`, a root rotation): the new certificate comes with the new trust
+   * bundle. Calls queue behind each other, so each looks at what the one before it got.
+   */
+  ensure(keyType: KeyType, trustEpoch?: string): Promise<Credentials> {
+    const fits = (c: Credentials | undefined): c is Credentials =>
+      c !== undefined && c.keyType === keyType && (trustEpoch === undefined || c.trustEpoch === undefined || c.trustEpoch === trustEpoch);
+    if (fits(this.credentials)) return Promise.resolve(this.credentials);
+    const next = this.queue.catch(() => undefined).then(() => (fits(this.credentials) ? this.credentials : this.issue(keyType)));
+    this.queue = next;
+    return next;
   }
+  private queue: Promise<unknown> = Promise.resolve();
 
   stop(): void {
     clearTimeout(this.renewal);
@@ -89,6 +98,7 @@ export class WorkloadIdentity extends EventEmitter<{ change: [Credentials]; erro
       notAfter: new Date(issued.notAfter),
       issuedAt: new Date(),
       version: ++this.version,
+      ...(issued.trustEpoch ? { trustEpoch: issued.trustEpoch } : {}),
     };
     this.credentials = credentials;
     this.scheduleRenewal(credentials);

@@ -187,12 +187,18 @@ export class MeshRuntime {
         this.log.info({ version: s.version, profile: s.resources.profile }, 'applied resources');
         // mTLS on: make sure this workload has a certificate of the configured key type.
         if (s.resources.mtls.mode !== 'DISABLE' && this.identity) {
-          this.identity.ensure(s.resources.mtls.keyType).catch((err: Error) => this.log.error({ err }, 'could not get a workload certificate'));
+          this.identity
+            .ensure(s.resources.mtls.keyType, s.resources.mtls.trustEpoch)
+            .catch((err: Error) => this.log.error({ err }, 'could not get a workload certificate'));
         }
       },
       onEndpoints: (s, complete) => this.onEndpoints(s, complete),
       onRejected: (kind, version) => this.dataPlane.events.emit('config-rejected', { kind, version }),
-      versions: () => ({ ...this.dataPlane.versions(), certNotAfter: this.identity?.current()?.notAfter.toISOString() }),
+      versions: () => ({
+        ...this.dataPlane.versions(),
+        certNotAfter: this.identity?.current()?.notAfter.toISOString(),
+        trustEpoch: this.identity?.current()?.trustEpoch,
+      }),
       heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
       access: this.access,
       log: { info: (m) => this.log.info(m), warn: (m) => this.log.warn(m) },
