@@ -1,18 +1,18 @@
 // A real control plane verifying projected ServiceAccount tokens against a cluster issuer on loopback (a key the
 // test generates): a pod's token gets its own service's certificate and registration, and nothing else.
 import { ContractCheck, ProxyList } from '@meshcart/control-plane-api';
-import { MeshRuntime, WorkloadIdentity } from '@meshcart/sidecar';
+import { WorkloadIdentity } from '@meshcart/sidecar';
 import { makeTempDir } from '@meshcart/testing';
 import { generateKeyPair } from 'jose';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pino from 'pino';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app';
 import { ServiceAccountTokens } from '../src/auth/service-account-tokens';
 import { claimsFor, nowSec, publicJwk, sign, startIssuer, type Issuer, type KeyPair } from './cluster-issuer';
 import { OPERATOR_TOKEN } from './credentials';
+import { startSidecarProxy } from './sidecar-proxy';
 
 const dir = makeTempDir('meshcart-k8s-identity-');
 const WAIT = { timeout: 5_000, interval: 50 };
@@ -65,18 +65,12 @@ afterAll(async () => {
 
 describe('on Kubernetes, a pod proves its service with its projected ServiceAccount token', () => {
   it('and gets the certificate of its ServiceAccount, registers as it, then talks to the control plane with that certificate', async () => {
-    const rt = new MeshRuntime({
+    const { rt, adminUrl } = await startSidecarProxy({
+      url,
       service: 'payment-service',
       instance: 'payment-service-abc',
-      mode: 'sidecar',
-      controlPlaneUrls: [url],
-      admin: { host: '127.0.0.1', port: 0 },
-      logger: pino({ level: 'silent' }),
-      heartbeatIntervalMs: 100,
       join: mounted('payment-token', await tokenFor('payment-service')),
     });
-    const adminUrl = await rt.startAdmin();
-    rt.connect(adminUrl, 'http://127.0.0.1:7', undefined, true);
     try {
       const listed = async () => proxyList.verify(await (await request(`${url}/api/v1/proxies`)).body.json(), 'proxies')[0];
       await expect

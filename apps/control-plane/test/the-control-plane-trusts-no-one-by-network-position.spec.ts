@@ -1,16 +1,16 @@
 // A real control plane on loopback, called as an intruder, a workload of the wrong service, and an operator:
 // identity comes from a certificate or a verified credential, every refusal says what was missing, nothing is half-applied.
 import { ContractCheck, ProxyList } from '@meshcart/control-plane-api';
-import { MeshRuntime, WorkloadIdentity } from '@meshcart/sidecar';
+import { WorkloadIdentity } from '@meshcart/sidecar';
 import { makeTempDir } from '@meshcart/testing';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import pino from 'pino';
 import { request } from 'undici';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { buildApp, type ControlPlaneOptions } from '../src/app';
 import { operatorTokenFrom } from '../src/auth/operator-token';
-import { access, asOperator, asWorkload, joinOf } from './credentials';
+import { access, asOperator, asWorkload } from './credentials';
+import { startSidecarProxy } from './sidecar-proxy';
 
 const deployDir = join(__dirname, '../../../deploy/mesh');
 const dir = makeTempDir('meshcart-zero-trust-');
@@ -221,18 +221,8 @@ describe('workloads', () => {
 
   it('talk to the control plane over mTLS with their certificate once they have one', async () => {
     const { url } = await startControlPlane();
-    const rt = new MeshRuntime({
-      service: 'order-service',
-      instance: 'order-1',
-      mode: 'sidecar',
-      controlPlaneUrls: [url],
-      admin: { host: '127.0.0.1', port: 0 },
-      logger: pino({ level: 'silent' }),
-      heartbeatIntervalMs: 100,
-      join: joinOf('order-service'),
-    });
+    const { rt } = await startSidecarProxy({ url, service: 'order-service', instance: 'order-1' });
     cleanups.push(() => rt.close());
-    rt.connect(await rt.startAdmin(), 'http://127.0.0.1:7', undefined, true);
     const attestedBy = async () => proxyList.verify((await call(`${url}/api/v1/proxies`, 'GET')).json, 'proxies')[0]?.attestedBy;
     await expect.poll(attestedBy, { ...WAIT, message: 'how order-1 proved its service on its latest heartbeat' }).toBe('certificate');
   });
@@ -246,18 +236,8 @@ describe('workloads', () => {
     const token = created.json['token'] as string;
     const id = (created.json['credential'] as { id: string }).id;
     expect(token).toMatch(/^mcj_/);
-    const rt = new MeshRuntime({
-      service: 'payment-service',
-      instance: 'payment-1',
-      mode: 'sidecar',
-      controlPlaneUrls: [url],
-      admin: { host: '127.0.0.1', port: 0 },
-      logger: pino({ level: 'silent' }),
-      heartbeatIntervalMs: 100,
-      join: { token },
-    });
+    const { rt } = await startSidecarProxy({ url, service: 'payment-service', instance: 'payment-1', join: { token } });
     cleanups.push(() => rt.close());
-    rt.connect(await rt.startAdmin(), 'http://127.0.0.1:8', undefined, true);
     const listed = async () =>
       proxyList.verify((await call(`${url}/api/v1/proxies`, 'GET')).json, 'proxies').map((p) => `${p.instance}:${p.attestedBy}`);
     await expect.poll(listed, { ...WAIT, message: 'payment-1 registered with its certificate' }).toEqual(['payment-1:certificate']);
