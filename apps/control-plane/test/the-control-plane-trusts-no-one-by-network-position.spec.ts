@@ -236,7 +236,7 @@ describe('workloads', () => {
     const token = created.json['token'] as string;
     const id = (created.json['credential'] as { id: string }).id;
     expect(token).toMatch(/^mcj_/);
-    const { rt } = await startSidecarProxy({ url, service: 'payment-service', instance: 'payment-1', join: { token } });
+    const { rt, adminUrl } = await startSidecarProxy({ url, service: 'payment-service', instance: 'payment-1', join: { token } });
     cleanups.push(() => rt.close());
     const listed = async () =>
       proxyList.verify((await call(`${url}/api/v1/proxies`, 'GET')).json, 'proxies').map((p) => `${p.instance}:${p.attestedBy}`);
@@ -245,8 +245,12 @@ describe('workloads', () => {
     const revoked = await call(`${url}/api/v1/join-credentials/revoke`, 'POST', asOperator, { id });
     expect(revoked.status).toBe(200);
     expect(revoked.json['revoked']).toEqual([expect.objectContaining({ id, service: 'payment-service', revokedAt: expect.any(String) })]);
-    // Its heartbeats are refused from now on: the lease runs out and it leaves every endpoint list.
+    // Its heartbeats are refused from now on: the lease runs out, it leaves every endpoint list, and
+    // its push stream ends (it gets no more config until it proves itself again).
     await expect.poll(listed, { ...WAIT, message: 'the proxies listed once the lease ran out' }).toEqual([]);
+    const streaming = async () =>
+      ((await (await request(`${adminUrl}/config_dump`)).body.json()) as { controlPlane: { connected: boolean } }).controlPlane.connected;
+    await expect.poll(streaming, { ...WAIT, message: "payment-1's push stream" }).toBe(false);
     const again = new WorkloadIdentity({ service: 'payment-service', controlPlaneUrls: [url], join: { token } });
     await expect(again.ensure('ECDSA_P256')).rejects.toThrow(
       new RegExp(`refused \\(401\\).*join credential ${id} \\(payment-service\\) was revoked at`),
