@@ -61,6 +61,12 @@ export class MeshRuntime {
       },
     });
     this.metrics.observe(this.dataPlane.events);
+    // Once per change of the set, not per request: which endpoints STRICT mTLS keeps this proxy from using.
+    this.dataPlane.events.on('plaintext-endpoints', ({ cluster, instances }) => {
+      if (instances.length > 0) {
+        this.log.warn({ cluster, endpoints: instances }, 'mTLS is STRICT: endpoints registered without mTLS are left out and never sent plaintext');
+      } else this.log.info({ cluster }, 'no endpoint is left out for lacking mTLS any more');
+    });
     this.loadBootstrap();
     if (opts.bootstrapToken) {
       this.identity = new WorkloadIdentity({ service: opts.service, controlPlaneUrls: opts.controlPlaneUrls, bootstrapToken: opts.bootstrapToken });
