@@ -6,7 +6,7 @@ import type { RequestRecord } from '../policies/telemetry/telemetry-layer';
 import type { MeshRuntime } from '../runtime/mesh-runtime';
 import { buildProxylessAdmission } from '../tiers/inbound';
 import { errorAnswer, type ErrorAnswer } from './error-response';
-import { callerOf, meshRequest } from './request';
+import { callerOf, meshRequest, PLAINTEXT } from './request';
 
 /**
  * With no sidecar in front of it, a proxyless app admits, measures and rate-limits its own inbound
@@ -25,6 +25,7 @@ export class ProxylessInbound {
       service,
       routes: () => dataPlane.routeTable(),
       authorization: () => dataPlane.authorization(),
+      configured: () => dataPlane.configured(),
       events: dataPlane.events,
     });
   }
@@ -32,7 +33,9 @@ export class ProxylessInbound {
   /** Undefined when the request may go on; otherwise the answer that refuses it (403, 429, …), as a sidecar would give it. */
   async admit(method: string, url: string, headers: IncomingHttpHeaders): Promise<ErrorAnswer | undefined> {
     try {
-      await this.admission(meshRequest('inbound', callerOf(headers, undefined), this.service, { method, path: url, headers, body: null }));
+      // Still plaintext only, so the caller is what it claims: until the app serves the mesh's mTLS itself.
+      const caller = callerOf(headers, PLAINTEXT);
+      await this.admission(meshRequest('inbound', caller, this.service, { method, path: url, headers, body: null }, caller));
       return undefined;
     } catch (err) {
       if (!(err instanceof MeshError)) throw err;
@@ -45,7 +48,7 @@ export class ProxylessInbound {
     const route = this.runtime.dataPlane.routeTable().match(this.service, method, url, headers);
     const record: RequestRecord = {
       direction: 'inbound',
-      srcService: callerOf(headers, undefined),
+      srcService: callerOf(headers, PLAINTEXT),
       dstService: this.service,
       route: route?.name ?? '',
       method,

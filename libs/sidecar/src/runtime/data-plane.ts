@@ -110,6 +110,11 @@ export class DataPlane {
     return this.resources !== undefined && this.endpoints !== undefined;
   }
 
+  /** A resources snapshot is in force (the inbound side needs no endpoints). */
+  configured(): boolean {
+    return this.resources !== undefined;
+  }
+
   /** Why an outbound request cannot be sent now, if it cannot: no config yet, or STRICT mTLS without a certificate yet. */
   private notReady(): string | undefined {
     if (this.resources === undefined) return 'the mesh has no config yet (control plane not reached)';
