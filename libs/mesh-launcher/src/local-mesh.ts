@@ -142,7 +142,8 @@ export class LocalMesh {
           MESH_LABELS: labels,
           MESH_CONTROL_PLANE_URLS: this.controlPlaneUrl,
           ...(mode === 'sidecar' ? { MESH_OUTBOUND_URL: `http://${this.host}:${ports.outbound}` } : {}),
-          ...(mode === 'proxyless' ? { MESH_ADMIN_PORT: String(ports.admin) } : {}),
+          // Proxyless, the app serves the mesh's mTLS port itself, on the port its sidecar's inbound would have.
+          ...(mode === 'proxyless' ? { MESH_ADMIN_PORT: String(ports.admin), MESH_INBOUND_PORT: String(ports.inbound) } : {}),
           ...(mode === 'off' ? { MESH_UPSTREAMS: upstreams } : {}),
         });
         const sidecar =

@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ControlPlaneClient } from '../control/control-plane-client';
 import { WorkloadIdentity, type Credentials } from '../control/workload-identity';
+import { ResourcesRejectedError } from '../core/errors';
 import { AccessLog } from '../policies/access-log/access-log';
 import { MeshMetrics } from '../policies/telemetry/metrics';
 import { adminListener } from './admin-server';
@@ -67,7 +68,6 @@ export class MeshRuntime {
         this.log.warn({ cluster, endpoints: instances }, 'mTLS is STRICT: endpoints registered without mTLS are left out and never sent plaintext');
       } else this.log.info({ cluster }, 'no endpoint is left out for lacking mTLS any more');
     });
-    this.loadBootstrap();
     if (opts.bootstrapToken) {
       this.identity = new WorkloadIdentity({ service: opts.service, controlPlaneUrls: opts.controlPlaneUrls, bootstrapToken: opts.bootstrapToken });
       this.identity.on('change', (c) => {
@@ -80,6 +80,8 @@ export class MeshRuntime {
       });
       this.identity.on('error', (err) => this.log.warn({ err }, 'workload certificate renewal failed; keeping the current one'));
     }
+    // After the identity: whether a saved STRICT config can be served depends on it.
+    this.loadBootstrap();
   }
 
   /**
@@ -93,6 +95,7 @@ export class MeshRuntime {
     if (!file || !existsSync(file)) return;
     try {
       const saved = JSON.parse(readFileSync(file, 'utf8')) as { resources: ResourcesSnapshot; endpoints: EndpointsSnapshot };
+      this.refuseUnservable(saved.resources);
       this.dataPlane.applyResources(saved.resources);
       this.dataPlane.applyEndpoints(saved.endpoints);
       this.log.info({ file, version: saved.resources.version }, 'serving from the bootstrap file until the control plane answers');
@@ -139,6 +142,26 @@ export class MeshRuntime {
     if (current) listener(current);
   }
 
+  /** This proxy can get a workload certificate (it was given the credential to ask for one). */
+  hasIdentity(): boolean {
+    return this.identity !== undefined;
+  }
+
+  /**
+   * A proxyless app serves the mesh's inbound mTLS itself, with its workload certificate. Without a
+   * way to get one it cannot, so it refuses (NACKs) a STRICT config, which then never comes into
+   * force here: it says so at start-up rather than take traffic it could only refuse or, worse,
+   * serve in plaintext.
+   */
+  private refuseUnservable(s: ResourcesSnapshot): void {
+    if (this.opts.mode !== 'proxyless' || this.identity || s.resources.mtls.mode !== 'STRICT') return;
+    const why =
+      'mTLS mode is STRICT, and this proxyless instance has no credential to get the workload certificate it must serve mTLS with ' +
+      '(MESH_BOOTSTRAP_TOKEN); refusing the config rather than serving plaintext';
+    this.log.error({ version: s.version }, why);
+    throw new ResourcesRejectedError(why);
+  }
+
   /** Config in force, and a certificate when mTLS is on and this proxy can have one. */
   ready(): boolean {
     if (!this.dataPlane.ready()) return false;
@@ -181,6 +204,7 @@ export class MeshRuntime {
         labels: this.opts.labels ?? {},
       },
       onResources: (s) => {
+        this.refuseUnservable(s);
         this.dataPlane.applyResources(s);
         this.saveBootstrap();
         this.log.info({ version: s.version, profile: s.resources.profile }, 'applied resources');
