@@ -70,7 +70,8 @@ describe('gateway', () => {
     const res = await app.inject({
       method: 'POST',
       url: '/api/orders',
-      headers: { authorization: 'Bearer t', 'idempotency-key': 'k1', 'content-type': 'application/json' },
+      // A public client naming a service in x-meshcart-src: the gateway sends its own name instead.
+      headers: { authorization: 'Bearer t', 'idempotency-key': 'k1', 'content-type': 'application/json', 'x-meshcart-src': 'order-service' },
       payload: { items: [{ productId: 'p-001', quantity: 1 }] },
     });
     expect(res.statusCode).toBe(200);
