@@ -95,7 +95,13 @@ export class PushServer {
   private onRegistryChange(): void {
     // A proxy whose lease ran out (its heartbeats stopped, or were refused: a revoked credential)
     // gets no more config: its stream ends, and it must register again to open another.
-    for (const sub of this.subscribers.values()) if (!this.registry.get(sub.instance)) sub.out.end();
+    for (const sub of [...this.subscribers.values()]) {
+      if (this.registry.get(sub.instance)) continue;
+      this.subscribers.delete(sub.instance);
+      this.registry.setStream(sub.instance, this.replicaId, false);
+      this.onStream(sub.instance, false);
+      sub.out.end();
+    }
     const next = endpointsSnapshot(this.registry.endpoints());
     if (next.version === this.endpoints.version) return;
     this.endpoints = next;

@@ -3,10 +3,11 @@
 import { ContractCheck, ProxyList } from '@meshcart/control-plane-api';
 import { WorkloadIdentity } from '@meshcart/sidecar';
 import { makeTempDir } from '@meshcart/testing';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { buildApp, type ControlPlaneOptions } from '../src/app';
 import { operatorTokenFrom } from '../src/auth/operator-token';
 import { access, asOperator, asWorkload } from './credentials';
@@ -227,10 +228,14 @@ describe('workloads', () => {
     await expect.poll(attestedBy, { ...WAIT, message: 'how order-1 proved its service on its latest heartbeat' }).toBe('certificate');
   });
 
-  it('lose their say when their join credential is revoked: no new certificate, and the one issued on it no longer talks to the control plane', async () => {
+  it('lose their say when their join credential is revoked: no new certificate, and those issued on it (or renewed from one) no longer talk to the control plane', async () => {
     const state = makeTempDir('meshcart-state-');
     cleanups.push(() => state.remove());
-    const { url, app } = await startControlPlane({ stateDir: state.path, leaseTtlMs: 1_000 });
+    // Certificates of three seconds: the proxy renews (with the certificate it holds) before the revocation.
+    const profile = parse(readFileSync(join(deployDir, 'optimized.yaml'), 'utf8'));
+    profile.spec.mtls.certTtl = '3s';
+    writeFileSync(join(state.path, 'short.yaml'), stringify(profile));
+    const { url, app } = await startControlPlane({ stateDir: state.path, leaseTtlMs: 1_000, configDir: state.path, profile: 'short' });
     const created = await call(`${url}/api/v1/join-credentials`, 'POST', asOperator, { service: 'payment-service' });
     expect(created.status).toBe(200);
     const token = created.json['token'] as string;
@@ -241,6 +246,9 @@ describe('workloads', () => {
     const listed = async () =>
       proxyList.verify((await call(`${url}/api/v1/proxies`, 'GET')).json, 'proxies').map((p) => `${p.instance}:${p.attestedBy}`);
     await expect.poll(listed, { ...WAIT, message: 'payment-1 registered with its certificate' }).toEqual(['payment-1:certificate']);
+    const notAfter = async () => proxyList.verify((await call(`${url}/api/v1/proxies`, 'GET')).json, 'proxies')[0]?.certNotAfter;
+    const first = await notAfter();
+    await expect.poll(notAfter, { ...WAIT, message: "payment-1's certificate, renewed" }).not.toBe(first);
 
     const revoked = await call(`${url}/api/v1/join-credentials/revoke`, 'POST', asOperator, { id });
     expect(revoked.status).toBe(200);

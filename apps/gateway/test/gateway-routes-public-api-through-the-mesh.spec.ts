@@ -8,6 +8,9 @@ import { buildApp } from '../src/app';
 
 const config = loadMeshConfigFile(join(__dirname, '../../../deploy/mesh/optimized.yaml'));
 config.spec.defaults!.accessLog = { mode: 'off' };
+// Plaintext recording servers stand in for the services here, and no certificate is issued: under the
+// profile's STRICT mTLS the gateway would send them nothing (that refusal is tested in libs/sidecar).
+config.spec.mtls = { ...config.spec.mtls!, mode: 'PERMISSIVE' };
 
 let mesh: MeshRuntime;
 let app: ReturnType<typeof buildApp>;
@@ -67,7 +70,8 @@ describe('gateway', () => {
     const res = await app.inject({
       method: 'POST',
       url: '/api/orders',
-      headers: { authorization: 'Bearer t', 'idempotency-key': 'k1', 'content-type': 'application/json' },
+      // A public client naming a service in x-meshcart-src: the gateway sends its own name instead.
+      headers: { authorization: 'Bearer t', 'idempotency-key': 'k1', 'content-type': 'application/json', 'x-meshcart-src': 'order-service' },
       payload: { items: [{ productId: 'p-001', quantity: 1 }] },
     });
     expect(res.statusCode).toBe(200);

@@ -116,8 +116,8 @@ describe.each(['sidecar', 'proxyless', 'off'] as const)('MeshCart on a local mes
         ).toBeGreaterThan(0);
       }
     }
-    if (mode === 'sidecar') {
-      // The profile's STRICT mTLS: the payment sidecar knows the caller from its certificate.
+    if (mode !== 'off') {
+      // The profile's STRICT mTLS: payment-service's sidecar, or proxyless its own mesh port, knows the caller from its certificate.
       expect(
         await counter(mesh.sidecarAdminUrls['payment-service-1']!, 'mesh_requests_total', {
           direction: 'inbound',
@@ -187,6 +187,21 @@ describe.each(['sidecar', 'proxyless', 'off'] as const)('MeshCart on a local mes
     });
     expect(status).toBe(403);
     expect(await counter(mesh.sidecarAdminUrls['payment-service-1']!, 'mesh_authz_denied_total', { src_service: 'product-service' })).toBe(1);
+  });
+
+  // Proxyless: the app serves the mesh's mTLS itself; plaintext is refused on both its ports, whatever it claims.
+  it.runIf(mode === 'proxyless')('refuses plaintext to a proxyless service on its mesh port and on its own port; probes still answer', async () => {
+    const ports = plan.instances['payment-service-1']!;
+    for (const port of [ports.inbound, ports.app]) {
+      const res = await call<{ error: { code: string } }>(`http://127.0.0.1:${port}/charges`, {
+        method: 'POST',
+        headers: { 'x-meshcart-src': 'order-service' },
+        body: { orderId: 'o-1', amountCents: 100 },
+      });
+      expect(res.status, `port ${port}`).toBe(403);
+      expect(res.body.error.code).toBe('MESH_ERR_MTLS_REQUIRED');
+    }
+    expect((await call(`http://127.0.0.1:${ports.app}/healthz`)).status).toBe(200);
   });
 
   it('stops every process it started', async () => {

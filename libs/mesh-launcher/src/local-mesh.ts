@@ -2,11 +2,12 @@
 import { ContractCheck, ProxyList } from '@meshcart/control-plane-api';
 import { EndpointsSnapshot, loadMeshConfigFile, serviceMode, type MeshMode } from '@meshcart/mesh-config';
 import { ManagedProcess, workspaceRoot } from '@meshcart/service-kit';
-import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
+import { parseDocument } from 'yaml';
 import { INSTANCES, type PortPlan } from './port-plan';
 
 export interface LocalMeshOptions {
@@ -160,7 +161,8 @@ export class LocalMesh {
           MESH_LABELS: labels,
           MESH_CONTROL_PLANE_URLS: this.controlPlaneUrl,
           ...(mode === 'sidecar' ? { MESH_OUTBOUND_URL: `http://${this.host}:${ports.outbound}` } : {}),
-          ...(mode === 'proxyless' ? { MESH_ADMIN_PORT: String(ports.admin) } : {}),
+          // Proxyless, the app serves the mesh's mTLS port itself, on the port its sidecar's inbound would have.
+          ...(mode === 'proxyless' ? { MESH_ADMIN_PORT: String(ports.admin), MESH_INBOUND_PORT: String(ports.inbound) } : {}),
           ...(mode === 'off' ? { MESH_UPSTREAMS: upstreams } : {}),
         });
         const sidecar =
@@ -201,7 +203,8 @@ export class LocalMesh {
   }
 
   private configDir(root: string): string {
-    return this.opts.configDir ? resolve(root, this.opts.configDir) : join(root, 'deploy/mesh');
+    const dir = this.opts.configDir ? resolve(root, this.opts.configDir) : join(root, 'deploy/mesh');
+    return this.opts.mode === 'off' ? withoutMtls(dir, join(resolve(root, this.opts.dataDir), 'mesh-off')) : dir;
   }
 
   private async spawn(name: string, role: string, entry: string, logDir: string, env: Record<string, string>) {
@@ -256,4 +259,20 @@ export class LocalMesh {
     }
     throw new Error(`the mesh did not become ready: ${last}`);
   }
+}
+
+/**
+ * With every service's mesh off, no service has a proxy to speak mTLS, while the profiles' STRICT
+ * would have the gateway (still a mesh proxy) refuse to send them plaintext. The mesh off is the
+ * floor, the shop without a mesh: its control plane serves the same profiles with mTLS DISABLE,
+ * written to `out`, and otherwise unchanged.
+ */
+function withoutMtls(dir: string, out: string): string {
+  mkdirSync(out, { recursive: true });
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
+    const doc = parseDocument(readFileSync(join(dir, file), 'utf8'));
+    doc.setIn(['spec', 'mtls', 'mode'], 'DISABLE');
+    writeFileSync(join(out, file), `# ${file} with the mesh off: mTLS DISABLE (written by the local launcher).\n${doc.toString()}`);
+  }
+  return out;
 }

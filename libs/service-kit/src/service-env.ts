@@ -11,6 +11,12 @@ export interface ServiceMeshEnv extends MeshClientOptions {
   adminHost: string;
   /** The address peers reach this instance on (proxyless registers it as its endpoint). */
   advertiseHost: string;
+  /**
+   * proxyless: the mesh port the app serves itself (mTLS, as a sidecar's inbound port) and registers
+   * as its endpoint; 0 picks a free one. It binds where the app does (HOST).
+   */
+  inboundPort: number;
+  inboundHost: string;
   labels: Record<string, string>;
   /** Proves this service to the control plane when the mesh runs in-process (proxyless, off): see readJoinCredential. */
   join?: JoinCredentialSetting;
@@ -122,6 +128,8 @@ export function readServiceEnv(name: string, defaultPort: number, env: NodeJS.Pr
       adminPort: readPort(env, 'MESH_ADMIN_PORT', 0),
       adminHost: env['MESH_ADMIN_HOST'] ?? '127.0.0.1',
       advertiseHost: env['ADVERTISE_HOST'] ?? (host === '0.0.0.0' ? '127.0.0.1' : host),
+      inboundPort: readPort(env, 'MESH_INBOUND_PORT', 0),
+      inboundHost: host,
       labels: parseLabels(env['MESH_LABELS'] ?? ''),
       ...(readJoinCredential(env) ? { join: readJoinCredential(env) } : {}),
     },

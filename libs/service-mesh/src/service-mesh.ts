@@ -1,13 +1,15 @@
 // How a service joins the mesh in its mode: the client it calls others with, and, proxyless, the mesh in-process.
-import { MeshClient, runService, type ServiceEnv, type ServiceMeshEnv } from '@meshcart/service-kit';
+import { MeshClient, portInUseMessage, runService, type ServiceEnv, type ServiceMeshEnv } from '@meshcart/service-kit';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { MeshDispatcher, MeshRuntime } from '@meshcart/sidecar';
+import { MeshDispatcher, MeshRuntime, type ProxylessInbound } from '@meshcart/sidecar';
 import { installProxylessInbound } from './proxyless-inbound';
 
 export class ServiceMesh {
   readonly client: MeshClient;
   readonly runtime?: MeshRuntime;
+  /** Proxyless: the app's mesh port (mTLS) and its inbound checks. */
+  private inbound?: { front: ProxylessInbound; app: FastifyInstance };
 
   constructor(
     private readonly env: ServiceMeshEnv,
@@ -39,12 +41,16 @@ export class ServiceMesh {
   /**
    * Wires the mesh into the app before it listens: readiness follows the mesh config, the
    * instance leaves the mesh before it stops serving, and, proxyless, the inbound policies run in
-   * the app itself.
+   * the app itself. Proxyless, its mesh port drains before the app closes: requests in flight there
+   * finish while the app can still answer them.
    */
   attach(app: FastifyInstance): void {
     app.addReadinessCheck('mesh', () => this.ready());
-    app.addHook('preClose', () => this.leave());
-    if (this.env.mode === 'proxyless') installProxylessInbound(app, this.runtime!, this.env.service);
+    app.addHook('preClose', async () => {
+      await this.leave();
+      await this.inbound?.front.close();
+    });
+    if (this.env.mode === 'proxyless') this.inbound = { front: installProxylessInbound(app, this.runtime!, this.env.service), app };
   }
 
   /** Attaches the mesh, listens, and on shutdown leaves the mesh and closes it: a service's whole main. */
@@ -60,14 +66,28 @@ export class ServiceMesh {
   }
 
   /**
-   * Called once the app listens. Proxyless and off, the app itself is the endpoint peers call, so
-   * it registers its own address; in sidecar mode the sidecar registers its inbound listener.
+   * Called once the app listens. Proxyless, the app serves the mesh port itself (mTLS, as a sidecar's
+   * inbound port: MESH_INBOUND_PORT) and registers it as its endpoint, offering mTLS when it can
+   * have a certificate; the app's own port then serves probes only under STRICT. Off, the app's own
+   * address is the endpoint (plaintext: no mesh). In sidecar mode the sidecar registers its inbound
+   * listener.
    */
   async joined(appPort: number): Promise<Record<string, number>> {
     if (!this.runtime) return {};
     const adminUrl = await this.runtime.startAdmin();
-    this.runtime.connect(adminUrl, `http://${this.env.advertiseHost}:${appPort}`);
-    return { admin: this.runtime.adminPort };
+    if (!this.inbound) {
+      this.runtime.connect(adminUrl, `http://${this.env.advertiseHost}:${appPort}`);
+      return { admin: this.runtime.adminPort };
+    }
+    const { front, app } = this.inbound;
+    const { inboundHost, inboundPort } = this.env;
+    const port = await front
+      .listen((req, res) => app.routing(req, res), inboundHost, inboundPort)
+      .catch((err: NodeJS.ErrnoException) => {
+        throw err.code === 'EADDRINUSE' ? new Error(portInUseMessage(inboundPort, inboundHost, 'MESH_INBOUND_PORT')) : err;
+      });
+    this.runtime.connect(adminUrl, `http://${this.env.advertiseHost}:${port}`, undefined, this.runtime.hasIdentity());
+    return { admin: this.runtime.adminPort, inbound: port };
   }
 
   /** For /readyz: proxyless, ready once the mesh config has arrived; otherwise always. */
@@ -81,6 +101,7 @@ export class ServiceMesh {
   }
 
   async close(): Promise<void> {
+    await this.inbound?.front.close();
     await this.client.close();
     await this.runtime?.close();
   }

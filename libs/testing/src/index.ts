@@ -2,3 +2,4 @@
 export { makeTempDir } from './temp-dir';
 export { startServiceProcess, type StartedService } from './service-process';
 export { startRecordingServer, type RecordingServer, type RecordedRequest, type Reply } from './recording-server';
+export { startControlPlaneProcess, type ControlPlaneProcess } from './control-plane-process';

@@ -1,7 +1,7 @@
 // The MeshCart peers: a real control plane and real sidecar processes (or the in-process mesh) under a bench mesh config.
 import { ManagedProcess, workspaceRoot } from '@meshcart/service-kit';
 import { bundleEntry } from '../lib';
-import { ControlPlaneClient, MeshDispatcher, MeshRuntime } from '@meshcart/sidecar';
+import { MeshDispatcher, MeshRuntime } from '@meshcart/sidecar';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -165,28 +165,21 @@ function quietAccessLog(runtime: MeshRuntime, file: string): void {
   });
 }
 
-/** The client's own undici dispatcher is the mesh (MeshDispatcher over a MeshRuntime fed by the control plane). */
+/**
+ * The client's own undici dispatcher is the mesh (MeshDispatcher over a MeshRuntime fed by the control
+ * plane), and so is the upstream's inbound side: the bench upstream, run proxyless, serves mTLS on its
+ * own mesh port and admits the client by its certificate. No proxy process on the path.
+ */
 export const meshcartProxyless: Peer = {
   name: 'meshcart-proxyless',
   proxies: 0,
   setup:
-    'client uses MeshDispatcher (in-process mesh, optimized.yaml policies) as its undici dispatcher → upstream; the upstream registers as a proxyless endpoint (plaintext, no inbound side)',
+    'client uses MeshDispatcher (in-process mesh, optimized.yaml policies, mTLS STRICT) as its undici dispatcher → the upstream app run proxyless (the mesh in-process: mTLS on its own mesh port, authorization by certificate), in its own process',
   async start(ctx) {
     const tokens = newJoinTokens();
     const cp = await startControlPlane(ctx, fullConfig(workspaceRoot(), 'proxyless'), tokens);
     const cpUrl = `http://127.0.0.1:${cp.ports['http']}`;
     const logger = pino({ level: 'warn', base: { component: 'bench-proxyless' } }, pino.destination(2));
-    // The upstream registers its own plain address, as a service outside the mesh (mode off) does:
-    // this peer measures the client's in-process mesh, with no inbound side behind it.
-    const upstream = new ControlPlaneClient({
-      urls: [cpUrl],
-      registration: { service: UPSTREAM_SERVICE, instance: `${UPSTREAM_SERVICE}-1`, mode: 'off', endpointUrl: ctx.upstreamUrl, labels: {} },
-      onResources: () => undefined,
-      onEndpoints: () => undefined,
-      versions: () => ({}),
-      join: { token: tokens[UPSTREAM_SERVICE]! },
-    });
-    upstream.start();
     const runtime = new MeshRuntime({
       service: CLIENT_SERVICE,
       instance: `${CLIENT_SERVICE}-1`,
@@ -194,19 +187,37 @@ export const meshcartProxyless: Peer = {
       controlPlaneUrls: [cpUrl],
       admin: { host: '127.0.0.1', port: 0 },
       logger,
+      // STRICT: the client presents its certificate, and sends nothing in plaintext.
       join: { token: tokens[CLIENT_SERVICE]! },
     });
     quietAccessLog(runtime, join(ctx.tmpDir, 'access.log'));
+    let upstream: ManagedProcess | undefined;
     const stop = async () => {
       await runtime.accessLog.flush();
       await runtime.close();
-      await upstream.stop();
+      await upstream?.stop();
       await cp.stop();
     };
     try {
+      upstream = await ManagedProcess.start({
+        name: `${UPSTREAM_SERVICE}-proxyless`,
+        readyTimeoutMs: 60_000,
+        entry: await bundleEntry('load-tests/src/peers/upstream-server.ts'),
+        nodeArgs: ctx.nodeArgs,
+        env: {
+          PORT: '0',
+          MESH_MODE: 'proxyless',
+          MESH_SERVICE: UPSTREAM_SERVICE,
+          MESH_INSTANCE: `${UPSTREAM_SERVICE}-1`,
+          MESH_CONTROL_PLANE_URLS: cpUrl,
+          MESH_INBOUND_PORT: '0',
+          MESH_JOIN_TOKEN: tokens[UPSTREAM_SERVICE]!,
+          LOG_LEVEL: 'warn',
+        },
+      });
       const adminUrl = await runtime.startAdmin();
       runtime.connect(adminUrl);
-      await waitForMeshConfig([adminUrl], 'meshcart proxyless');
+      await waitForMeshConfig([adminUrl, `http://127.0.0.1:${upstream.ports['admin']}`], 'meshcart proxyless');
       const dispatcher = new MeshDispatcher(runtime.dataPlane, CLIENT_SERVICE);
       const send = sendVia(dispatcher, `http://${UPSTREAM_SERVICE}`, ctx.path);
       await waitUntilServing(send, 'the proxyless mesh');

@@ -42,8 +42,12 @@ declare module 'fastify' {
 
 export class Auth {
   private readonly operator: Buffer;
-  /** Certificate serial → the join credential it was issued on: revoking the credential ends the certificate's say too. */
-  private readonly issuedOn = new Map<string, string>();
+  /**
+   * Certificate serial → the join credential it was issued on (directly, or through the renewals of
+   * a certificate that was): revoking the credential ends the say of every certificate it led to.
+   * Kept until the certificate expires.
+   */
+  private readonly issuedOn = new Map<string, { credentialId: string; notAfter: number }>();
   private readonly logged = new Set<string>();
 
   constructor(private readonly opts: AuthOptions) {
@@ -55,8 +59,11 @@ export class Auth {
   }
 
   /** Records which join credential a certificate was issued on. */
-  issued(serialNumber: string, caller: Caller): void {
-    if (caller.kind === 'workload' && caller.credentialId) this.issuedOn.set(serialNumber.toLowerCase(), caller.credentialId);
+  issued(serialNumber: string, notAfter: Date, caller: Caller): void {
+    if (caller.kind !== 'workload' || !caller.credentialId) return;
+    const now = Date.now();
+    for (const [serial, entry] of this.issuedOn) if (entry.notAfter < now) this.issuedOn.delete(serial);
+    this.issuedOn.set(serialKey(serialNumber), { credentialId: caller.credentialId, notAfter: notAfter.getTime() });
   }
 
   /** The caller of a request: its verified certificate first, then its bearer token. */
@@ -76,10 +83,10 @@ export class Auth {
           problem: `the client certificate's identity (${id ?? 'none'}) is not of spiffe://${trustDomain}/ns/${namespace}`,
         };
       if (account === CONTROL_PLANE_ACCOUNT) return { kind: 'replica', spiffeId: id };
-      const credentialId = this.issuedOn.get(cert.serialNumber.toLowerCase());
+      const credentialId = this.issuedOn.get(serialKey(cert.serialNumber))?.credentialId;
       if (credentialId && this.opts.joinCredentials.isRevoked(credentialId))
         return { kind: 'anonymous', problem: `the client certificate was issued on join credential ${credentialId}, since revoked` };
-      return { kind: 'workload', service: account, spiffeId: id, via: 'certificate' };
+      return { kind: 'workload', service: account, spiffeId: id, via: 'certificate', ...(credentialId ? { credentialId } : {}) };
     }
     const header = req.headers.authorization;
     if (!header) return { kind: 'anonymous' };
@@ -190,3 +197,6 @@ export class Auth {
     return error;
   }
 }
+
+/** A serial number as one key whoever printed it: hex, lower case, no leading zeros (DER pads a high bit with one). */
+const serialKey = (serial: string) => serial.toLowerCase().replace(/^0+/, '');

@@ -24,7 +24,7 @@ export const certificatesPlugin: FastifyPluginAsyncTypebox<CertificatesPluginOpt
     const id = spiffeId(config.spec.trustDomain ?? 'meshcart.local', config.spec.namespace ?? 'default', req.body.service);
     try {
       const issued = await ca().issue(req.body.csr, id, durationMs(config.spec.mtls?.certTtl ?? '24h'));
-      auth.issued(new x509.X509Certificate(issued.certificatePem).serialNumber, req.caller);
+      auth.issued(new x509.X509Certificate(issued.certificatePem).serialNumber, new Date(issued.notAfter), req.caller);
       return issued;
     } catch (err) {
       if (err instanceof CsrRejectedError) throw new HttpError(400, err.code, err.message);

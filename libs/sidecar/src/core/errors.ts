@@ -101,6 +101,17 @@ export class MtlsRequiredError extends MeshError {
   readonly statusCode = 403;
 }
 
+/**
+ * Under STRICT mTLS, the only endpoints of the destination do not offer mTLS (registered without it),
+ * so nothing is sent: plaintext to a mesh endpoint would let whoever holds that address read and
+ * answer the traffic unauthenticated. 503, as for no endpoints: the destination is not reachable
+ * from here as the mesh is configured.
+ */
+export class PlaintextEndpointRefusedError extends MeshError {
+  readonly code = 'MESH_ERR_PLAINTEXT_ENDPOINT_REFUSED';
+  readonly statusCode = 503;
+}
+
 /** A pushed snapshot the data plane refused; the previous one stays in force. Not a request's failure: it becomes a NACK. */
 export class ResourcesRejectedError extends Error {
   readonly code = 'MESH_ERR_CONFIG_REJECTED';

@@ -13,6 +13,10 @@ export interface MeshEventMap {
   'tls-handshake': [{ cluster: string; endpoint: string }];
   pending: [{ cluster: string; delta: 1 | -1 }];
   'authz-denied': [{ src: string; dst: string }];
+  /** Under STRICT, a request not sent because its destination's only endpoints do not offer mTLS. */
+  'plaintext-refused': [{ cluster: string }];
+  /** Under STRICT, the endpoints of a cluster left out of balancing because they do not offer mTLS (empty when none). */
+  'plaintext-endpoints': [{ cluster: string; instances: { instance: string; url: string }[] }];
   'tls-handshake-failed': [{ reason: string }];
   /** A pushed snapshot this proxy refused (NACK); it keeps serving its last good one. */
   'config-rejected': [{ kind: 'resources' | 'endpoints'; version: string }];

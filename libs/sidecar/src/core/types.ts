@@ -9,10 +9,15 @@ export type Direction = 'outbound' | 'inbound' | 'edge';
 
 export interface RequestContext {
   direction: Direction;
-  /** The calling service (from the peer's sidecar, later its mTLS identity). */
+  /** The calling service, for metrics and logs: proven by its certificate over mTLS, only claimed on plaintext. */
   srcService: string;
   /** The destination service (the virtual host / cluster). */
   dstService: string;
+  /**
+   * Inbound: the calling service as its mTLS certificate proves it; undefined on plaintext, whatever
+   * the caller claims. Authorization decides on this alone.
+   */
+  principal?: string;
   route?: RouteResource;
   /** The route's destination cluster, found with the route; it holds the per-cluster state (retry budget, breaker, …). */
   cluster?: Cluster;

@@ -10,23 +10,23 @@ import { serviceOfSpiffeId } from '../control/workload-identity';
 import { MtlsRequiredError } from '../core/errors';
 import type { Inbound } from '../tiers/inbound';
 import { arrivalOf, respond, sendError, type AnyRequest, type AnyResponse } from './http-bridge';
-import { callerOf, forwardableHeaders, meshRequest, SOURCE_HEADER } from './request';
+import { callerOf, forwardableHeaders, meshRequest, PLAINTEXT, principalOf, SOURCE_HEADER, type PeerIdentity } from './request';
 
-export interface PeerIdentity {
-  /** The caller's service from its certificate; undefined on a plaintext connection. */
-  service?: string;
-  spiffeId?: string;
-}
+export type { PeerIdentity } from './request';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, peer: PeerIdentity) => void;
 
-/** Requests for the local app, from any inbound listener: `peer` is the caller proven by its mTLS certificate, if any. */
+/**
+ * Requests for the local app, from any inbound listener: `peer` is what the connection proved (mTLS:
+ * the caller's certificate). Authorization sees only that; the source header counts for metrics on
+ * plaintext alone and never reaches the app.
+ */
 export function inboundHandler(service: string, inbound: Inbound) {
-  return (req: AnyRequest, res: AnyResponse, peer: PeerIdentity = {}): void => {
+  return (req: AnyRequest, res: AnyResponse, peer: PeerIdentity = PLAINTEXT): void => {
     const headers = forwardableHeaders(req.headers, SOURCE_HEADER);
     headers['host'] = req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? service;
     const arrival = arrivalOf(req, res, req.url ?? '/', headers);
-    respond(inbound.handler, meshRequest('inbound', callerOf(req.headers, peer.service), service, arrival), res);
+    respond(inbound.handler, meshRequest('inbound', callerOf(req.headers, peer), service, arrival, principalOf(peer)), res);
   };
 }
 
@@ -74,7 +74,7 @@ export class InboundServer {
     this.plain = createHttpServer({ keepAliveTimeout: INBOUND_KEEP_ALIVE_MS }, (req, res) => {
       // STRICT refuses plaintext with a clear answer rather than a bare reset.
       if (this.policy().mode === 'STRICT') return sendError(res, new MtlsRequiredError('this service accepts only mTLS (PeerAuthentication STRICT)'));
-      handler(req, res, {});
+      handler(req, res, PLAINTEXT);
     });
     // No certificate until the control plane issues one: handshakes fail until then, as they should.
     // Peers' pools keep idle connections for their idleTimeoutMs (60 s in the optimized profile).
@@ -84,7 +84,7 @@ export class InboundServer {
     this.secure = createHttpsServer({ requestCert: true, rejectUnauthorized: true, ...keepAlive }, (req, res) => {
       const spiffeId = spiffeIdOf(req.socket as TLSSocket);
       const { trustDomain, namespace } = this.policy();
-      handler(req, res, { spiffeId, service: serviceOfSpiffeId(spiffeId, trustDomain, namespace) });
+      handler(req, res, { tls: true, spiffeId, service: serviceOfSpiffeId(spiffeId, trustDomain, namespace) });
     });
     // A renegotiation could present another certificate under the identity read above; peers never need one.
     this.secure.on('secureConnection', (socket: TLSSocket) => socket.disableRenegotiation());

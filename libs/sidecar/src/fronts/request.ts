@@ -4,8 +4,24 @@ import type { Readable } from 'node:stream';
 import type { Cancellation } from '../core/cancellation';
 import type { Direction, Headers, MeshRequest } from '../core/types';
 
-/** The header a sidecar names its service in, for the peer's metrics (an mTLS identity, when there is one, wins). */
+/**
+ * The header a proxy names its service in, for the peer's metrics on plaintext. Never an identity: over
+ * mTLS the certificate alone names the caller, and authorization never reads it (see principalOf).
+ */
 export const SOURCE_HEADER = 'x-meshcart-src';
+
+/** Who is on the other end of an inbound connection, as its TLS handshake proved it. */
+export interface PeerIdentity {
+  /** The connection is mTLS: the caller presented a certificate signed by the mesh's CA. */
+  tls: boolean;
+  /** The SPIFFE ID (URI SAN) of that certificate. */
+  spiffeId?: string;
+  /** The service the SPIFFE ID names in this mesh's trust domain and namespace; undefined for any other ID. */
+  service?: string;
+}
+
+/** A plaintext connection: nothing proven. */
+export const PLAINTEXT: PeerIdentity = Object.freeze({ tls: false });
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -62,14 +78,24 @@ export function outgoingHeaders(raw: IncomingHttpHeaders | Headers, dst: string,
 }
 
 /**
- * The calling service of an inbound request: proven by its mTLS certificate (`peer`), or else named by
- * the caller's proxy in a header; like any header the Connection header names, a claim so named is
- * not taken.
+ * The calling service of an inbound request, for metrics and logs. Over mTLS, the service its
+ * certificate proves, and only that ('unknown' for a certificate naming no service of this mesh),
+ * whatever the headers say. On plaintext, the name the caller's proxy gives in a header: a claim,
+ * unproven, so authorization does not use it (principalOf). Like any header the Connection header
+ * names, a claim so named is not taken.
  */
-export function callerOf(raw: IncomingHttpHeaders | Headers, peer: string | undefined): string {
-  if (peer !== undefined) return peer;
+export function callerOf(raw: IncomingHttpHeaders | Headers, peer: PeerIdentity): string {
+  if (peer.tls) return peer.service ?? 'unknown';
   const claimed = connectionOptions(raw).includes(SOURCE_HEADER) ? undefined : raw[SOURCE_HEADER];
   return typeof claimed === 'string' ? claimed : 'unknown';
+}
+
+/**
+ * The caller as authorization knows it: the service an mTLS certificate proves, or none. A plaintext
+ * caller has no principal, whatever it names itself (as in Istio: no mTLS, no principal).
+ */
+export function principalOf(peer: PeerIdentity): string | undefined {
+  return peer.tls ? peer.service : undefined;
 }
 
 /**
@@ -98,14 +124,17 @@ export interface Arrival {
   cancellation?: Cancellation;
 }
 
-/** The one request-context builder: every front (sidecar listeners, edge, proxyless dispatcher and inbound) makes its requests here. */
-export function meshRequest(direction: Direction, srcService: string, dstService: string, arrival: Arrival): MeshRequest {
+/**
+ * The one request-context builder: every front (sidecar listeners, edge, proxyless dispatcher and
+ * inbound) makes its requests here. `principal`: inbound only, the caller proven by its certificate.
+ */
+export function meshRequest(direction: Direction, srcService: string, dstService: string, arrival: Arrival, principal?: string): MeshRequest {
   return {
     method: arrival.method,
     path: arrival.path,
     headers: arrival.headers,
     body: arrival.body,
     // Every context starts with the same fields in the same order: one shape for the layers to read.
-    ctx: { direction, srcService, dstService, cancellation: arrival.cancellation },
+    ctx: { direction, srcService, dstService, cancellation: arrival.cancellation, principal },
   };
 }

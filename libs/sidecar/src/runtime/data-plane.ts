@@ -35,7 +35,7 @@ export class DataPlane {
       buildOutbound({
         edge,
         observers: opts.observers,
-        configured: () => this.resources !== undefined,
+        notReady: () => this.notReady(),
         routes: () => (edge ? this.edgeRoutes : this.routes),
         clusters: (name) => this.clusters.get(name),
         events: this.events,
@@ -65,7 +65,7 @@ export class DataPlane {
     const clusters = new Map(
       resources.clusters.map((c) => [
         c.name,
-        previous.get(c.name)?.reconfigure(c) ?? new Cluster(c, (r) => buildEndpoint(r, this.pools, this.tls), this.events),
+        previous.get(c.name)?.reconfigure(c) ?? new Cluster(c, (r) => buildEndpoint(r, this.pools, this.tls, this.events), this.events),
       ]),
     );
     this.routes = routes;
@@ -79,8 +79,10 @@ export class DataPlane {
     this.onListenerChange(resources.listeners);
   }
 
+  /** Also re-run after every resources push (above), so a change of mTLS mode re-decides which endpoints may be used. */
   applyEndpoints(snapshot: EndpointsSnapshot): void {
-    for (const [name, cluster] of this.clusters) cluster.setEndpoints(snapshot.clusters[name] ?? []);
+    const strict = this.tls.policy().mode === 'STRICT';
+    for (const [name, cluster] of this.clusters) cluster.setEndpoints(snapshot.clusters[name] ?? [], strict);
     this.endpoints = snapshot;
     this.pools.retain(new Set(Object.values(snapshot.clusters).flatMap((list) => list.flatMap((e) => (e.h2cUrl ? [e.url, e.h2cUrl] : [e.url])))));
   }
@@ -108,6 +110,18 @@ export class DataPlane {
     return this.resources !== undefined && this.endpoints !== undefined;
   }
 
+  /** A resources snapshot is in force (the inbound side needs no endpoints). */
+  configured(): boolean {
+    return this.resources !== undefined;
+  }
+
+  /** Why an outbound request cannot be sent now, if it cannot: no config yet, or STRICT mTLS without a certificate yet. */
+  private notReady(): string | undefined {
+    if (this.resources === undefined) return 'the mesh has no config yet (control plane not reached)';
+    if (this.tls.awaitingCertificate()) return 'no workload certificate yet; mTLS is STRICT, so nothing leaves this proxy until one arrives';
+    return undefined;
+  }
+
   versions(): { resources?: string; endpoints?: string } {
     return { resources: this.resources?.version, endpoints: this.endpoints?.version };
   }
@@ -122,6 +136,8 @@ export class DataPlane {
         lbPolicy: c.resource.lbPolicy,
         circuitBreaker: c.breakerState(),
         endpoints: c.endpoints().map((s) => ({ instance: s.endpoint.instance, url: s.endpoint.url, inflight: s.inflight, ejected: s.ejected })),
+        // Under STRICT: endpoints that do not offer mTLS, never sent to.
+        plaintextRefused: c.plaintextEndpoints().map((e) => ({ instance: e.instance, url: e.url })),
       })),
     };
   }

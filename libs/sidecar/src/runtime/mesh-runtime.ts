@@ -8,6 +8,7 @@ import pino, { type Logger } from 'pino';
 import { ControlPlaneClient } from '../control/control-plane-client';
 import { ControlPlaneAccess, type JoinCredential } from '../control/control-plane-access';
 import { WorkloadIdentity, type Credentials } from '../control/workload-identity';
+import { ResourcesRejectedError } from '../core/errors';
 import { AccessLog } from '../policies/access-log/access-log';
 import { MeshMetrics } from '../policies/telemetry/metrics';
 import { adminListener } from './admin-server';
@@ -67,7 +68,12 @@ export class MeshRuntime {
       },
     });
     this.metrics.observe(this.dataPlane.events);
-    this.loadBootstrap();
+    // Once per change of the set, not per request: which endpoints STRICT mTLS keeps this proxy from using.
+    this.dataPlane.events.on('plaintext-endpoints', ({ cluster, instances }) => {
+      if (instances.length > 0) {
+        this.log.warn({ cluster, endpoints: instances }, 'mTLS is STRICT: endpoints registered without mTLS are left out and never sent plaintext');
+      } else this.log.info({ cluster }, 'no endpoint is left out for lacking mTLS any more');
+    });
     this.access = new ControlPlaneAccess(opts.join, () => this.identity?.current());
     if (opts.join) {
       this.identity = new WorkloadIdentity({ service: opts.service, controlPlaneUrls: opts.controlPlaneUrls, join: opts.join, access: this.access });
@@ -81,6 +87,8 @@ export class MeshRuntime {
       });
       this.identity.on('error', (err) => this.log.warn({ err }, 'workload certificate renewal failed; keeping the current one'));
     }
+    // After the identity: whether a saved STRICT config can be served depends on it.
+    this.loadBootstrap();
   }
 
   /**
@@ -94,6 +102,7 @@ export class MeshRuntime {
     if (!file || !existsSync(file)) return;
     try {
       const saved = JSON.parse(readFileSync(file, 'utf8')) as { resources: ResourcesSnapshot; endpoints: EndpointsSnapshot };
+      this.refuseUnservable(saved.resources);
       this.dataPlane.applyResources(saved.resources);
       this.dataPlane.applyEndpoints(saved.endpoints);
       this.log.info({ file, version: saved.resources.version }, 'serving from the bootstrap file until the control plane answers');
@@ -140,6 +149,26 @@ export class MeshRuntime {
     if (current) listener(current);
   }
 
+  /** This proxy can get a workload certificate (it was given the credential to ask for one). */
+  hasIdentity(): boolean {
+    return this.identity !== undefined;
+  }
+
+  /**
+   * A proxyless app serves the mesh's inbound mTLS itself, with its workload certificate. Without a
+   * way to get one it cannot, so it refuses (NACKs) a STRICT config, which then never comes into
+   * force here: it says so at start-up rather than take traffic it could only refuse or, worse,
+   * serve in plaintext.
+   */
+  private refuseUnservable(s: ResourcesSnapshot): void {
+    if (this.opts.mode !== 'proxyless' || this.identity || s.resources.mtls.mode !== 'STRICT') return;
+    const why =
+      'mTLS mode is STRICT, and this proxyless instance has no credential to get the workload certificate it must serve mTLS with ' +
+      '(MESH_JOIN_TOKEN or MESH_JOIN_TOKEN_FILE); refusing the config rather than serving plaintext';
+    this.log.error({ version: s.version }, why);
+    throw new ResourcesRejectedError(why);
+  }
+
   /** Config in force, and a certificate when mTLS is on and this proxy can have one. */
   ready(): boolean {
     if (!this.dataPlane.ready()) return false;
@@ -182,6 +211,7 @@ export class MeshRuntime {
         labels: this.opts.labels ?? {},
       },
       onResources: (s) => {
+        this.refuseUnservable(s);
         this.dataPlane.applyResources(s);
         this.saveBootstrap();
         this.log.info({ version: s.version, profile: s.resources.profile }, 'applied resources');

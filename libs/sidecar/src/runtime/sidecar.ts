@@ -74,6 +74,7 @@ export class Sidecar {
       service: opts.service,
       routes: () => dataPlane.routeTable(),
       authorization: () => dataPlane.authorization(),
+      configured: () => dataPlane.configured(),
       events: dataPlane.events,
     });
   }

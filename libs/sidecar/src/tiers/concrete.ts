@@ -1,7 +1,7 @@
 // Concrete tier: one Cluster per destination service: its thresholds, breaker, endpoint choice and outlier ejection.
 import type { ClusterResource, Endpoint } from '@meshcart/mesh-config';
 import { onBodyDone } from '../core/body-done';
-import { CircuitOpenError, NoEndpointsError } from '../core/errors';
+import { CircuitOpenError, NoEndpointsError, PlaintextEndpointRefusedError, type MeshError } from '../core/errors';
 import type { MeshEvents } from '../core/mesh-events';
 import { Stack, type Handler, type Layer } from '../core/types';
 import { createBalancer, observeLatency, type Balancer } from '../policies/balancing';
@@ -20,6 +20,8 @@ export class Cluster {
   retryBudget?: RetryBudget;
   handler!: Handler;
   private states: EndpointHealth[] = [];
+  /** Under STRICT mTLS: the endpoints left out of balancing because they do not offer mTLS. */
+  private plaintext: readonly Endpoint[] = [];
   private readonly limits: ClusterLimits;
   private balancer!: Balancer;
   private breaker?: CircuitBreaker;
@@ -92,10 +94,25 @@ export class Cluster {
       .build(this.endpointTier(r));
   }
 
-  /** Keeps the health (in flight, latency, ejection) of endpoints that stay, so a push does not reset it. */
-  setEndpoints(endpoints: readonly Endpoint[]): void {
+  /**
+   * Keeps the health (in flight, latency, ejection) of endpoints that stay, so a push does not reset it.
+   * `requireMtls` (the mesh is STRICT): endpoints that do not offer mTLS are left out, so balancing
+   * goes to the others; a request that finds only such endpoints is refused (see noEndpoint), never
+   * sent in plaintext.
+   */
+  setEndpoints(endpoints: readonly Endpoint[], requireMtls = false): void {
+    const plaintext = requireMtls ? endpoints.filter((e) => !e.mtls) : [];
+    const usable = plaintext.length > 0 ? endpoints.filter((e) => e.mtls) : endpoints;
+    const describe = (list: readonly Endpoint[]) => list.map((e) => `${e.instance} ${e.url}`).join(',');
+    if (describe(plaintext) !== describe(this.plaintext)) {
+      this.events.emit('plaintext-endpoints', {
+        cluster: this.resource.name,
+        instances: plaintext.map((e) => ({ instance: e.instance, url: e.url })),
+      });
+    }
+    this.plaintext = plaintext;
     const old = new Map(this.states.map((s) => [s.endpoint.instance, s]));
-    this.states = endpoints.map((endpoint) => {
+    this.states = usable.map((endpoint) => {
       const prev = old.get(endpoint.instance);
       if (prev && prev.endpoint.url === endpoint.url) return Object.assign(prev, { endpoint });
       return { endpoint, inflight: 0, consecutive5xx: 0, consecutiveGateway: 0, ejections: 0, ejectedUntil: 0 };
@@ -104,6 +121,11 @@ export class Cluster {
 
   endpoints(): readonly { endpoint: Endpoint; inflight: number; ejected: boolean }[] {
     return this.states.map((s) => ({ endpoint: s.endpoint, inflight: s.inflight, ejected: s.ejectedUntil > 0 }));
+  }
+
+  /** Endpoints left out because the mesh is STRICT and they do not offer mTLS (for /config_dump). */
+  plaintextEndpoints(): readonly Endpoint[] {
+    return this.plaintext;
   }
 
   breakerState(): string {
@@ -121,11 +143,27 @@ export class Cluster {
    */
   private candidates(subset: string | undefined, tried?: readonly string[]): EndpointHealth[] {
     const labels = subset ? this.resource.subsets?.[subset] : undefined;
-    const inSubset = labels ? this.states.filter((s) => Object.entries(labels).every(([k, v]) => s.endpoint.labels[k] === v)) : this.states;
+    const inSubset = labels ? this.states.filter((s) => matches(s.endpoint, labels)) : this.states;
     const pool = this.outliers ? this.outliers.available(inSubset) : inSubset;
     if (!tried?.length) return pool;
     const untried = pool.filter((s) => !tried.includes(s.endpoint.instance));
     return untried.length ? untried : pool;
+  }
+
+  /**
+   * Why a request found no endpoint: under STRICT, when the subset has endpoints that were left out
+   * for lacking mTLS, that refusal (counted), rather than a bare "no endpoints".
+   */
+  private noEndpoint(subset: string | undefined): MeshError {
+    const which = subset ? ` subset ${subset}` : '';
+    const labels = subset ? this.resource.subsets?.[subset] : undefined;
+    const plaintext = labels ? this.plaintext.filter((e) => matches(e, labels)) : this.plaintext;
+    if (plaintext.length === 0) return new NoEndpointsError(`no endpoints for ${this.resource.name}${which}`);
+    this.events.emit('plaintext-refused', { cluster: this.resource.name });
+    const list = plaintext.map((e) => `${e.instance} (${e.url})`).join(', ');
+    return new PlaintextEndpointRefusedError(
+      `${this.resource.name}${which}: mTLS mode is STRICT and its only endpoints do not offer mTLS (${list}); nothing is sent to them in plaintext`,
+    );
   }
 
   /**
@@ -148,10 +186,7 @@ export class Cluster {
       let state: EndpointHealth | undefined;
       try {
         const picked = this.balancer.pick(this.candidates(req.ctx.subset, req.ctx.triedEndpoints), hashKey(this.resource.hashOn, req.headers));
-        if (!picked) {
-          const which = req.ctx.subset ? ` subset ${req.ctx.subset}` : '';
-          throw new NoEndpointsError(`no endpoints for ${this.resource.name}${which}`);
-        }
+        if (!picked) throw this.noEndpoint(req.ctx.subset);
         req.ctx.endpoint = picked.endpoint;
         req.ctx.triedEndpoints?.push(picked.endpoint.instance);
         // The balancer picks among this.states (see candidates), so the pick is the endpoint's state.
@@ -183,4 +218,9 @@ export class Cluster {
       return onBodyDone(res, done);
     };
   }
+}
+
+/** An endpoint of the subset these labels select. */
+function matches(e: Endpoint, labels: Record<string, string>): boolean {
+  return Object.entries(labels).every(([k, v]) => e.labels[k] === v);
 }

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { errors, type Dispatcher, type Pool } from 'undici';
 import type { Cancellation } from '../core/cancellation';
 import { fromUpstreamError, UpstreamTimeoutError, type MeshError } from '../core/errors';
+import type { MeshEvents } from '../core/mesh-events';
 import type { Handler, Headers, MeshResponse } from '../core/types';
 import { UpstreamBody, type BodySource } from '../core/upstream-body';
 import type { EndpointPools } from '../policies/connection-pool/endpoint-pools';
@@ -149,7 +150,14 @@ export function forward(
   let lastHost: string | undefined;
   let lastServername: string | undefined;
   return (req) => {
-    const { url, h2c, tls } = target(req.ctx);
+    let chosen;
+    try {
+      chosen = target(req.ctx);
+    } catch (err) {
+      // A refusal (say, plaintext under STRICT mTLS) fails the request like any other mesh error.
+      return Promise.reject(err);
+    }
+    const { url, h2c, tls } = chosen;
     const host = req.headers['host'];
     if (typeof host === 'string' && host !== lastHost) {
       lastHost = host;
@@ -185,7 +193,7 @@ export function forward(
  * A cluster's endpoint tier: the address the concrete tier picked, reached over its pool, with mTLS
  * where the mesh and the endpoint have it, else HTTP/2 cleartext where asked for and offered.
  */
-export function buildEndpoint(resource: ClusterResource, pools: EndpointPools, mtls: MtlsState): Handler {
+export function buildEndpoint(resource: ClusterResource, pools: EndpointPools, mtls: MtlsState, events?: MeshEvents): Handler {
   // HTTP/2 only where it was asked for and the endpoint offers it (a peer sidecar); apps speak HTTP/1.1.
   const upgrade = resource.connectionPool.h2UpgradePolicy === 'UPGRADE';
   return forward(
@@ -195,6 +203,11 @@ export function buildEndpoint(resource: ClusterResource, pools: EndpointPools, m
       // mTLS goes over HTTP/1.1 to the sidecar's inbound listener; h2c is cleartext only.
       const tls = mtls.clientTls(resource.name, e);
       if (tls) return { url: e.url, h2c: false, tls };
+      const refused = mtls.plaintextRefusal(resource.name, e);
+      if (refused) {
+        events?.emit('plaintext-refused', { cluster: resource.name });
+        throw refused;
+      }
       return upgrade && e.h2cUrl !== undefined ? { url: e.h2cUrl, h2c: true } : { url: e.url, h2c: false };
     },
     resource.connectionPool.maxRequestsPerConnection === 1,

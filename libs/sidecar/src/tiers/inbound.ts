@@ -6,6 +6,7 @@ import { Stack, type Handler } from '../core/types';
 import { authorizationLayer } from '../policies/authorization/authorization-layer';
 import { deadlineLayer } from '../policies/deadline/deadline-layer';
 import { rateLimitLayer } from '../policies/rate-limit/rate-limit-layer';
+import { readyLayer } from '../policies/readiness/ready-layer';
 import { RateLimits } from '../policies/rate-limit/token-bucket';
 import type { RouteTable } from '../policies/routing/route-table';
 import { telemetryLayer, type RequestObserver } from '../policies/telemetry/telemetry-layer';
@@ -18,8 +19,14 @@ export interface LocalService {
   /** The config in force: the local service's routes (for rate limits) and who may call it. */
   routes: () => RouteTable;
   authorization: () => AuthorizationSettings;
+  /** A config is in force: until then nothing says who may call, so nothing is let in. */
+  configured: () => boolean;
   events: MeshEvents;
 }
+
+/** Before its first config the inbound side fails closed: no config says who may call, or whether plaintext may. */
+const notConfigured = (local: LocalService) => () =>
+  local.configured() ? undefined : 'this proxy has no config yet, so nothing says who may call this service; it lets nothing in until it has one';
 
 export class Inbound {
   private readonly app: Pool;
@@ -35,6 +42,8 @@ export class Inbound {
       .push(traceLayer())
       // Measures what the app costs, as seen at the sidecar (the inbound side of every edge).
       .push(telemetryLayer(observers))
+      // Without a config there is no policy to admit anyone by: refuse (measured) before anything else.
+      .push(readyLayer(notConfigured(local)))
       // Who may call: decided by the destination, on the caller's proven identity, before any other work.
       .push(authorizationLayer(local.authorization, local.events))
       // Rate limits protect the app, so they are enforced here, by the destination, for all callers together.
@@ -65,7 +74,9 @@ const ADMITTED: Handler = () => Promise.resolve(undefined as never);
 export function buildProxylessAdmission(local: LocalService): Handler {
   return (
     new Stack()
-      // Who may call, before any other work: the sidecar's inbound order.
+      // No config, no policy: nothing is let in (the sidecar's inbound order from here on).
+      .push(readyLayer(notConfigured(local)))
+      // Who may call, before any other work.
       .push(authorizationLayer(local.authorization, local.events))
       // Then the app's protection from overload, for all callers together.
       .push(rateLimitLayer(local.service, local.routes, new RateLimits()))

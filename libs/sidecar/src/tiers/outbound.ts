@@ -12,7 +12,8 @@ export function buildOutbound(opts: {
   /** Edge (the gateway): routed by path across services; otherwise by the destination the caller named. */
   edge: boolean;
   observers: () => readonly RequestObserver[];
-  configured: () => boolean;
+  /** Why nothing can be sent yet (no config, or no certificate under STRICT mTLS); undefined once it can. */
+  notReady: () => string | undefined;
   routes: () => RouteTable;
   clusters: ClusterLookup;
   events: MeshEvents;
@@ -23,8 +24,9 @@ export function buildOutbound(opts: {
       .push(traceLayer())
       // Outermost but for tracing, so that every outcome, including the mesh's own errors, is measured.
       .push(telemetryLayer(opts.observers))
-      // Before the first config arrives there is nothing to route with: fail fast and say so.
-      .push(readyLayer(opts.configured))
+      // Before the first config arrives there is nothing to route with, and under STRICT mTLS nothing may
+      // leave before the workload certificate: fail fast and say so, before any per-route work.
+      .push(readyLayer(opts.notReady))
       .build(buildLogical(opts))
   );
 }

@@ -17,21 +17,38 @@ function pathAllowed(patterns: string[] | undefined, path: string): boolean {
   });
 }
 
-export function isAllowed(policy: AuthorizationSettings, src: string, method: string, pathAndQuery: string): boolean {
+/** What the denial metric and messages call a caller no certificate proved. */
+export const UNAUTHENTICATED = 'unauthenticated';
+
+/**
+ * `principal` is the caller proven by its mTLS certificate, or undefined for a plaintext caller: a rule
+ * naming services matches only a proven caller; `from: ["*"]` matches anyone, proven or not.
+ */
+export function isAllowed(policy: AuthorizationSettings, principal: string | undefined, method: string, pathAndQuery: string): boolean {
   if (policy.defaultAction === 'ALLOW' && policy.rules.length === 0) return true;
   const q = pathAndQuery.indexOf('?');
   const path = q === -1 ? pathAndQuery : pathAndQuery.slice(0, q);
   const matched = policy.rules.some(
-    (r) => (r.from.includes('*') || r.from.includes(src)) && (!r.methods || r.methods.includes(method)) && pathAllowed(r.paths, path),
+    (r) =>
+      (r.from.includes('*') || (principal !== undefined && r.from.includes(principal))) &&
+      (!r.methods || r.methods.includes(method)) &&
+      pathAllowed(r.paths, path),
   );
   return matched || policy.defaultAction === 'ALLOW';
 }
 
+/** Decides on the caller's certificate alone (ctx.principal), never on what a plaintext caller names itself. */
 export function authorizationLayer(policy: () => AuthorizationSettings, events: MeshEvents): Layer {
   return (inner) => (req) => {
-    if (isAllowed(policy(), req.ctx.srcService, req.method, req.path)) return inner(req);
+    const { principal, srcService, dstService } = req.ctx;
+    if (isAllowed(policy(), principal, req.method, req.path)) return inner(req);
     req.body?.resume();
-    events.emit('authz-denied', { src: req.ctx.srcService, dst: req.ctx.dstService });
-    return Promise.reject(new ForbiddenError(`${req.ctx.srcService} may not ${req.method} ${req.path.split('?')[0]} on ${req.ctx.dstService}`));
+    events.emit('authz-denied', { src: principal ?? UNAUTHENTICATED, dst: dstService });
+    const what = `${req.method} ${req.path.split('?')[0]} on ${dstService}`;
+    const message =
+      principal !== undefined
+        ? `${principal} may not ${what}`
+        : `an unauthenticated caller${srcService !== 'unknown' ? ` (claiming to be ${srcService}, without an mTLS certificate)` : ''} may not ${what}: rules naming services admit only callers proven by mTLS`;
+    return Promise.reject(new ForbiddenError(message));
   };
 }

@@ -1,6 +1,7 @@
 // This proxy's mTLS state: the mesh's policy in force, our workload certificate, and client settings per destination.
 import type { Endpoint, ProxyResources } from '@meshcart/mesh-config';
 import type { Credentials } from '../../control/workload-identity';
+import { PlaintextEndpointRefusedError } from '../../core/errors';
 import type { ClientTls } from './client-tls';
 
 export interface MtlsPolicy {
@@ -39,6 +40,24 @@ export class MtlsState {
 
   hasCredentials(): boolean {
     return this.credentials !== undefined;
+  }
+
+  /** STRICT and no workload certificate yet: this proxy can send nothing, since it may send nothing in plaintext. */
+  awaitingCertificate(): boolean {
+    return this.mtlsPolicy.mode === 'STRICT' && this.credentials === undefined;
+  }
+
+  /**
+   * For a request about to go to `e` without TLS: under STRICT, the error that stops it. The concrete
+   * tier already leaves endpoints without mTLS out and the outbound tier waits for a certificate, so
+   * this is the last check, where the connection is chosen: whatever led here, no plaintext leaves.
+   */
+  plaintextRefusal(cluster: string, e: Endpoint | undefined): PlaintextEndpointRefusedError | undefined {
+    if (this.mtlsPolicy.mode !== 'STRICT') return undefined;
+    const why = this.credentials ? 'the endpoint does not offer mTLS' : 'this proxy has no workload certificate yet';
+    return new PlaintextEndpointRefusedError(
+      `${cluster}: mTLS mode is STRICT and ${why}; nothing is sent to ${e?.instance ?? 'it'} (${e?.url ?? 'no address'}) in plaintext`,
+    );
   }
 
   /** mTLS to this endpoint: when the mesh has it on, the endpoint offers it, and we have a certificate. */

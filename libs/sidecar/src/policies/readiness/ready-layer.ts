@@ -1,8 +1,11 @@
-// Before the first config arrives there is nothing to route with: fail fast and say so.
+// Before the first config arrives there is nothing to route with, and under STRICT mTLS nothing may leave without a certificate: fail fast and say so.
 import { NotReadyError } from '../../core/errors';
 import type { Layer } from '../../core/types';
 
-export function readyLayer(configured: () => boolean): Layer {
-  return (inner) => (req) =>
-    configured() ? inner(req) : Promise.reject(new NotReadyError('the mesh has no config yet (control plane not reached)'));
+/** `notReady` says why requests cannot be sent yet, or undefined once they can. */
+export function readyLayer(notReady: () => string | undefined): Layer {
+  return (inner) => (req) => {
+    const why = notReady();
+    return why === undefined ? inner(req) : Promise.reject(new NotReadyError(why));
+  };
 }

@@ -174,6 +174,20 @@ export class MeshMetrics implements RequestObserver {
       registers,
     });
     events.on('authz-denied', (e) => denied.inc({ src_service: e.src, dst_service: e.dst }));
+    const plaintextRefused = new Counter({
+      name: 'mesh_plaintext_refused_total',
+      help: 'Outbound requests not sent because mTLS is STRICT and the destination offered only endpoints without mTLS.',
+      labelNames: ['dst_service'],
+      registers,
+    });
+    events.on('plaintext-refused', (e) => plaintextRefused.inc({ dst_service: e.cluster }));
+    const plaintextEndpoints = new Gauge({
+      name: 'mesh_plaintext_endpoints',
+      help: 'Endpoints left out of load balancing because mTLS is STRICT and they do not offer mTLS.',
+      labelNames: ['dst_service'],
+      registers,
+    });
+    events.on('plaintext-endpoints', (e) => plaintextEndpoints.set({ dst_service: e.cluster }, e.instances.length));
     const refused = new Counter({
       name: 'mesh_tls_handshake_failures_total',
       help: 'Inbound mTLS handshakes refused (bad, expired or foreign certificates).',
