@@ -319,6 +319,10 @@ export class Replicas {
     link.busy = true;
     const batch: PeerBatch = link.needsSnapshot ? this.snapshot() : { from: this.id, ca: this.opts.caFingerprint(), events: link.queue.splice(0) };
     link.queue = [];
+    // What happens while this batch is on its way queues behind it, a snapshot too: a snapshot holds
+    // only what was known when it was made (events skipped until its answer came back were lost,
+    // and with a handshake on the way that window is long enough to lose a proxy's stream and ACKs).
+    link.needsSnapshot = false;
     link.lastSent = Date.now();
     try {
       const res = await request(`${await this.mtlsUrlOf(link)}/api/v1/peers/events`, {

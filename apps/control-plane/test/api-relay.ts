@@ -35,12 +35,14 @@ export interface RelayIdentity {
  * `rewrite` turns one pushed line into the lines the proxy gets instead (the same line by default);
  * it may return them later (a promise), holding that line and every one after it back: a proxy that lags.
  * With `mtls`, the relay answers GET /api/v1/mtls with a port of its own, where it takes mTLS calls
- * (a replica's) and passes them to the target's mTLS port presenting that identity.
+ * (a replica's) and passes them to the target's mTLS port presenting that identity. `hold` delays a
+ * call before it is passed on (ms; a slow network, or a handshake under load), or fails it (502).
  */
 export async function startApiRelay(
   target: string,
   rewrite: (line: string) => string[] | Promise<string[]> = (line) => [line],
   mtls?: RelayIdentity,
+  hold: (method: string, path: string) => number | 'fail' = () => 0,
 ): Promise<ApiRelay> {
   const calls: RelayedCall[] = [];
   const pushed: string[] = [];
@@ -62,6 +64,9 @@ export async function startApiRelay(
       targetCa ||= ((await (await request(`${target}/api/v1/mtls`)).body.json()) as { ca: string }).ca;
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ port: tlsPort, ca: targetCa }));
     }
+    const delay = hold(req.method ?? '', req.url ?? '');
+    if (delay === 'fail') return void res.writeHead(502).end();
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     const base = secure ? secureTarget!.base : target;
     const dispatcher = secure ? secureTarget!.dispatcher : undefined;
     const chunks: Buffer[] = [];

@@ -12,6 +12,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { controlPlaneAgent, controlPlaneIdFor, mtlsUrl } from '@meshcart/control-plane-api';
 import { buildApp } from '../src/app';
 import { CertificateAuthority } from '../src/certificate-authority';
+import { startApiRelay } from './api-relay';
 import { access, asOperator, asWorkload, joinOf } from './credentials';
 import { peerDiscovery } from '../src/replicas';
 
@@ -104,12 +105,18 @@ async function fingerprintOf(cp: Replica): Promise<string> {
   return createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
 }
 
+/** A certificate for `account` from the replicas' CA, with its key and the roots. */
+async function identityOf(account: string) {
+  const authority = await CertificateAuthority.loadOrCreate(caDir.path, 'meshcart.local');
+  const spiffeId = `spiffe://meshcart.local/ns/default/sa/${account}`;
+  const own = await authority.issueIdentity(spiffeId, 3_600_000);
+  return { key: own.keyPem, cert: own.certificatePem, ca: authority.rootPem, spiffeId };
+}
+
 /** A dispatcher presenting a certificate for `account` from the replicas' CA, checking the server is a control plane. */
 async function identityAgent(account: string) {
-  const authority = await CertificateAuthority.loadOrCreate(caDir.path, 'meshcart.local');
-  const id = `spiffe://meshcart.local/ns/default/sa/${account}`;
-  const own = await authority.issueIdentity(id, 3_600_000);
-  const agent = controlPlaneAgent({ key: own.keyPem, cert: own.certificatePem, ca: authority.rootPem }, controlPlaneIdFor(id));
+  const own = await identityOf(account);
+  const agent = controlPlaneAgent(own, controlPlaneIdFor(own.spiffeId));
   cleanups.push(() => agent.close());
   return agent;
 }
@@ -269,6 +276,36 @@ describe('control-plane replicas', () => {
     const c = await startReplica(peers, { configDir: changedDir.path });
     expect(await configAt(c)).toBe(expected);
     for (const cp of [a, b]) await expect.poll(() => configAt(cp), { ...WAIT, message: `the config version at ${cp.url}` }).toBe(expected);
+  });
+
+  it('pass on what happens while a snapshot is on its way, not only what the snapshot held', async () => {
+    // B's link to A fails once, so B sends A a snapshot again, which takes a second and a half to
+    // arrive: meanwhile a proxy registers with B, opens its stream and ACKs. A must learn all of it.
+    const a = await startReplica([]);
+    let posts = 0;
+    let snapshotOnItsWay: () => void = () => undefined;
+    const held = new Promise<void>((r) => (snapshotOnItsWay = r));
+    const toA = await startApiRelay(a.url, undefined, await identityOf('control-plane'), (method, path) => {
+      if (method !== 'POST' || path !== '/api/v1/peers/events') return 0;
+      posts++;
+      if (posts === 2) return 'fail';
+      if (posts !== 3) return 0;
+      snapshotOnItsWay();
+      return 1_500;
+    });
+    cleanups.push(() => toA.close());
+    const b = await startReplica([toA.url]);
+    await held;
+    await startProxy([b.url], 'order-service', 'order-1', 'http://127.0.0.1:1');
+    const onA = await vi.waitFor(async () => {
+      const l = await proxiesAt(a);
+      expect(l[0], 'order-1 as A lists it: streaming from B, its config ACKed').toMatchObject({
+        connected: true,
+        acks: { resources: { acked: true } },
+      });
+      return l;
+    }, WAIT);
+    expect(onA.map((p) => p.instance)).toEqual(['order-1']);
   });
 
   it('settle two changes made at once on different replicas on the same one everywhere', async () => {
