@@ -1,0 +1,13 @@
+// Public API of topology: the shop's services, instances, ports and calls, from deploy/topology.yaml.
+export {
+  TopologySchema,
+  TopologyService,
+  TopologyInstance,
+  TopologyError,
+  validateTopology,
+  loadTopology,
+  instancesOf,
+  callersOf,
+  type Topology,
+  type InstanceSpec,
+} from './topology';
