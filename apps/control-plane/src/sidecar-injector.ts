@@ -91,6 +91,9 @@ export function sidecarContainer(service: string, appPort: number, s: InjectionS
     args: ['sidecar'],
     env: [
       { name: 'MESH_SERVICE', value: service },
+      // Registered with the control plane: subsets and splits pick instances by the pod's version label.
+      { name: 'POD_VERSION', valueFrom: { fieldRef: { fieldPath: "metadata.labels['version']" } } },
+      { name: 'MESH_LABELS', value: 'version=$(POD_VERSION)' },
       { name: 'MESH_INSTANCE', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'APP_PORT', value: String(appPort) },
       // Outbound (15001) stays on loopback for the app; inbound and admin face the network.

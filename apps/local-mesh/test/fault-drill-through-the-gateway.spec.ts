@@ -13,12 +13,12 @@ beforeAll(async () => {
   // The optimized profile, with enough retries on product-service to ride out a 50% abort drill.
   const profile = parse(readFileSync(join(__dirname, '../../../deploy/mesh/optimized.yaml'), 'utf8'));
   profile.metadata.name = 'drill';
-  profile.spec.services['product-service'] = {
+  const product = profile.spec.services['product-service'];
+  product.policy = {
+    ...product.policy,
     // Ten tries: a request fails only if all ten are aborted (1 in 1024), so ≥ 99% holds with a wide margin.
-    policy: {
-      retries: { attempts: 9, retryOn: ['5xx'], backoff: { baseMs: 1, maxMs: 5 } },
-      retryBudget: { budgetPercent: 100, minRetriesPerSecond: 1000 },
-    },
+    retries: { attempts: 9, retryOn: ['5xx'], backoff: { baseMs: 1, maxMs: 5 } },
+    retryBudget: { budgetPercent: 100, minRetriesPerSecond: 1000 },
   };
   writeFileSync(join(dir.path, 'drill.yaml'), stringify(profile));
   mesh = await LocalMesh.start({

@@ -1,6 +1,7 @@
 import { makeTempDir, startRecordingServer } from '@meshcart/testing';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { INSTANCES } from '@meshcart/mesh-launcher';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -75,7 +76,8 @@ describe('npm start', () => {
 
     // Every process in the table, by pid.
     const pids = [...run.output().matchAll(/│\s*(\d{2,7})\s*│/g)].map((m) => Number(m[1]));
-    expect(pids).toHaveLength(12);
+    // The control plane, the gateway, and each instance of deploy/topology.yaml beside its sidecar.
+    expect(pids).toHaveLength(2 + 2 * INSTANCES.length);
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(0);
     expect(run.output()).toContain('stopped.');

@@ -149,6 +149,21 @@ describe.each(['sidecar', 'proxyless', 'off'] as const)('MeshCart on a local mes
     expect(served[1]).toBeGreaterThan(0);
   });
 
+  it('keeps everyone on product-service v1, and sends the calls that ask for it (x-canary: true) to the v2 canary', async () => {
+    const versions = async (headers: Record<string, string>, n: number) => {
+      const seen: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const res = await request(`${mesh.gatewayUrl}/api/products/p-00${(i % 5) + 1}`, { headers });
+        expect(res.statusCode).toBe(200);
+        await res.body.dump();
+        seen.push(String(res.headers['x-product-version']));
+      }
+      return [...new Set(seen)];
+    };
+    expect(await versions({}, 20)).toEqual(['v1']);
+    expect(await versions({ 'x-canary': 'true' }, 10)).toEqual(['v2']);
+  });
+
   // Only sidecars have an outbound listener.
   it.runIf(mode === 'sidecar')('lets any HTTP client use a sidecar as its HTTP proxy (absolute-form URI)', async () => {
     const outbound = plan.instances['order-service-1']!.outbound;

@@ -1,4 +1,5 @@
 import { makeTempDir } from '@meshcart/testing';
+import { instancesOf, loadTopology } from '@meshcart/topology';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -89,7 +90,8 @@ describe('meshctl against npm start', () => {
       if (json?.every((p) => p.certNotAfter)) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    expect(json).toHaveLength(6);
+    // Every instance deploy/topology.yaml declares, and the gateway.
+    expect(json).toHaveLength(instancesOf(loadTopology(join(root, 'deploy/topology.yaml'))).length + 1);
     for (const p of json!) {
       expect(p.acks.resources?.acked).toBe(true);
       expect(p.configVersion).toMatch(/^[0-9a-f]{16}$/);

@@ -22,6 +22,11 @@ export interface ProductServiceOptions {
   logger?: ServiceAppOptions['logger'];
   /** Insert the sample catalog if missing (default true). */
   seed?: boolean;
+  /**
+   * This instance's version (its `version` label, MESH_LABELS): every answer says it in
+   * `x-product-version`, so a canary split (v1 → v2) can be watched from the outside.
+   */
+  version?: string;
 }
 
 const SERVICE_NAME = 'product-service';
@@ -39,6 +44,10 @@ export async function buildApp(opts: ProductServiceOptions) {
   }
 
   app.addReadinessCheck('db', () => store.isHealthy());
+  const version = opts.version || 'v1';
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header('x-product-version', version);
+  });
 
   app.get('/products', { schema: { querystring: ProductListQuery, response: { 200: ProductList, 400: ErrorResponse } } }, async (request) => {
     const { search = '', page = 1, pageSize = DEFAULT_PAGE_SIZE } = request.query;

@@ -123,6 +123,18 @@ describe('catalog', () => {
       empty.remove();
     }
   });
+
+  it('says which version answered (x-product-version): v1 unless the instance is labelled otherwise', async () => {
+    expect((await list('')).headers['x-product-version']).toBe('v1');
+    const canary = await buildApp({ dataDir: dir.path, logger: false, version: 'v2' });
+    try {
+      const res = await canary.inject({ url: '/products/p-001' });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['x-product-version']).toBe('v2');
+    } finally {
+      await canary.close();
+    }
+  });
 });
 
 describe('sampleCatalog', () => {

@@ -202,6 +202,7 @@ export function compileProxyResources(config: MeshConfig, service: string, ident
       ...(policy.retries ? { retries: policy.retries } : {}),
       ...(fault ? { fault } : {}),
       ...(r.rewritePrefix !== undefined ? { rewritePrefix: r.rewritePrefix } : {}),
+      ...(r.split ? { split: r.split } : r.subset ? { split: [{ subset: r.subset, weight: 100 }] } : {}),
     };
   });
 

@@ -269,6 +269,10 @@ export const EdgeRoute = Type.Object(
     service: ServiceName,
     /** Replaces the matched part of the path (the pathPrefix, or the whole pathExact), e.g. /api/users → /users. */
     rewritePrefix: Type.Optional(Type.String({ pattern: '^/' })),
+    /** All of this route's traffic to one subset of the service (a header-matched canary route). */
+    subset: Type.Optional(SubsetName),
+    /** Weighted subsets of the service, as a service's route has (a canary: stable 90, canary 10). */
+    split: Type.Optional(Split),
   },
   { additionalProperties: false },
 );

@@ -76,23 +76,11 @@ function semanticIssues(config: MeshConfig): ConfigIssue[] {
       if (seen.has(route.name)) issues.push({ path: `${path}.name`, message: `duplicate route name "${route.name}"` });
       seen.add(route.name);
       issues.push(...matchIssues(route.match, path));
-      // Subsets are defined by the destination's policy; a typo would silently send nothing.
-      const subsets = Object.keys(svc.policy?.subsets ?? {});
-      const known = (subset: string, at: string, owner = name, list = subsets) => {
-        if (!list.includes(subset)) {
-          issues.push({ path: at, message: `unknown subset "${subset}" of ${owner}; defined: ${list.join(', ') || 'none (set policy.subsets)'}` });
-        }
-      };
-      if (route.subset) known(route.subset, `${path}.subset`);
-      if (route.subset && route.split) issues.push({ path: `${path}.split`, message: 'set subset or split, not both' });
-      route.split?.forEach((s, j) => known(s.subset, `${path}.split[${j}].subset`));
-      const total = route.split?.reduce((sum, s) => sum + s.weight, 0);
-      if (total !== undefined && total !== 100) issues.push({ path: `${path}.split`, message: `weights must add up to 100, not ${total}` });
+      issues.push(...subsetIssues(config, name, route, path));
       if (route.mirror) {
         const target = route.mirror.service ?? name;
         if (!(target in config.spec.services)) issues.push({ path: `${path}.mirror.service`, message: `unknown service "${target}"` });
-        else if (route.mirror.subset)
-          known(route.mirror.subset, `${path}.mirror.subset`, target, Object.keys(config.spec.services[target]?.policy?.subsets ?? {}));
+        else if (route.mirror.subset) issues.push(...unknownSubset(config, target, route.mirror.subset, `${path}.mirror.subset`));
       }
     });
   }
@@ -113,7 +101,32 @@ function semanticIssues(config: MeshConfig): ConfigIssue[] {
     if (edgeNames.has(route.name)) issues.push({ path: `${path}.name`, message: `duplicate route name "${route.name}"` });
     edgeNames.add(route.name);
     issues.push(...matchIssues(route.match, path));
+    if (route.service in config.spec.services) issues.push(...subsetIssues(config, route.service, route, path));
   });
+  return issues;
+}
+
+/** Subsets are defined by the destination's policy; a typo would silently send nothing. */
+function unknownSubset(config: MeshConfig, service: string, subset: string, at: string): ConfigIssue[] {
+  const list = Object.keys(config.spec.services[service]?.policy?.subsets ?? {});
+  return list.includes(subset)
+    ? []
+    : [{ path: at, message: `unknown subset "${subset}" of ${service}; defined: ${list.join(', ') || 'none (set policy.subsets)'}` }];
+}
+
+/** A route's `subset` or weighted `split` (a service's route or an edge route) over the destination's subsets. */
+function subsetIssues(
+  config: MeshConfig,
+  service: string,
+  route: { subset?: string; split?: { subset: string; weight: number }[] },
+  path: string,
+): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (route.subset) issues.push(...unknownSubset(config, service, route.subset, `${path}.subset`));
+  if (route.subset && route.split) issues.push({ path: `${path}.split`, message: 'set subset or split, not both' });
+  route.split?.forEach((s, j) => issues.push(...unknownSubset(config, service, s.subset, `${path}.split[${j}].subset`)));
+  const total = route.split?.reduce((sum, s) => sum + s.weight, 0);
+  if (total !== undefined && total !== 100) issues.push({ path: `${path}.split`, message: `weights must add up to 100, not ${total}` });
   return issues;
 }
 

@@ -3,21 +3,16 @@ import { closeSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { workspaceRoot } from '@meshcart/service-kit';
+import { instancesOf, loadTopology, type InstanceSpec } from '@meshcart/topology';
 
-export interface InstanceSpec {
-  service: string;
-  instance: string;
-  labels: Record<string, string>;
-}
+export type { InstanceSpec };
 
-/** The local mesh: every service once, product-service twice so that balancing is real. */
-export const INSTANCES: InstanceSpec[] = [
-  { service: 'user-service', instance: 'user-service-1', labels: { version: 'v1' } },
-  { service: 'product-service', instance: 'product-service-1', labels: { version: 'v1' } },
-  { service: 'product-service', instance: 'product-service-2', labels: { version: 'v1' } },
-  { service: 'order-service', instance: 'order-service-1', labels: { version: 'v1' } },
-  { service: 'payment-service', instance: 'payment-service-1', labels: { version: 'v1' } },
-];
+/** Where the shop's instances are declared: every service, its instances and their labels. */
+export const TOPOLOGY_FILE = join(workspaceRoot(), 'deploy/topology.yaml');
+
+/** The local mesh: every instance deploy/topology.yaml declares, in its order. */
+export const INSTANCES: InstanceSpec[] = instancesOf(loadTopology(TOPOLOGY_FILE));
 
 export interface InstancePorts {
   app: number;

@@ -31,6 +31,7 @@ describe('the topology', () => {
       'user-service-1',
       'product-service-1',
       'product-service-2',
+      'product-service-v2-1',
       'order-service-1',
       'payment-service-1',
     ]);
