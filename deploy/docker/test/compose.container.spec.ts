@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { call, metricsIn, placeOrder, polling, run, sample, shopper, stockOf } from './shop-client';
 
@@ -82,7 +83,8 @@ describe('docker compose up: the shop and its mesh in containers', () => {
       .trim()
       .split('\n')
       .filter((s) => !['load', 'prometheus', 'grafana'].includes(s));
-    expect(services).toHaveLength(12);
+    // Each instance of deploy/topology.yaml beside its sidecar, the gateway and the control plane.
+    expect(services).toHaveLength(14);
     await expect
       .poll(async () => {
         const states = await Promise.all(
@@ -92,7 +94,7 @@ describe('docker compose up: the shop and its mesh in containers', () => {
       }, polling(150_000))
       .toSatisfy((states: Record<string, string | undefined>) => Object.values(states).every((s) => s === 'healthy'), 'every container healthy');
     // A sidecar joins its app's network namespace, as in a pod: same network stack, no address of its own.
-    for (const app of ['user-service', 'product-service-1', 'product-service-2', 'order-service', 'payment-service']) {
+    for (const app of ['user-service', 'product-service-1', 'product-service-2', 'product-service-v2-1', 'order-service', 'payment-service']) {
       const appId = await containerOf(app);
       const mode = (await run('docker', ['inspect', '-f', '{{.HostConfig.NetworkMode}}', await containerOf(`${app}-sidecar`)])).stdout.trim();
       expect(mode).toBe(`container:${appId}`);
@@ -116,9 +118,21 @@ describe('docker compose up: the shop and its mesh in containers', () => {
       status_code: '201',
     });
     expect(charges).toBeGreaterThanOrEqual(1);
-    // Both product replicas are endpoints of product-service at the control plane.
+    // Both product replicas and the v2 canary are endpoints of product-service at the control plane.
     const endpoints = await call<{ clusters: Record<string, { instance: string; url: string }[]> }>(`${controlPlane}/api/v1/endpoints`);
-    expect(endpoints.body.clusters['product-service']!.map((e) => e.instance).sort()).toEqual(['product-service-1', 'product-service-2']);
+    expect(endpoints.body.clusters['product-service']!.map((e) => e.instance).sort()).toEqual([
+      'product-service-1',
+      'product-service-2',
+      'product-service-v2-1',
+    ]);
+    // Everyone is answered by v1; a call asking for the canary, by v2.
+    const version = async (headers: Record<string, string>) => {
+      const res = await request(`${gateway}/api/products/p-001`, { headers });
+      await res.body.dump();
+      return res.headers['x-product-version'];
+    };
+    for (let i = 0; i < 5; i++) expect(await version({})).toBe('v1');
+    expect(await version({ 'x-canary': 'true' })).toBe('v2');
     expect(endpoints.body.clusters['payment-service']![0]!.url).toBe('http://payment-service:15006');
   });
 
@@ -131,7 +145,7 @@ describe('docker compose up: the shop and its mesh in containers', () => {
     type Targets = { data: { activeTargets: { labels: { instance_name: string }; health: string; lastError: string }[] } };
     const targets = await vi.waitFor(async () => {
       const list = (await call<Targets>(`${prometheus}/api/v1/targets`)).body.data.activeTargets;
-      expect(list).toSatisfy((l: typeof list) => l.length === 6 && l.every((t) => t.health === 'up'), 'all six proxies scraped and up');
+      expect(list).toSatisfy((l: typeof list) => l.length === 7 && l.every((t) => t.health === 'up'), 'all seven proxies scraped and up');
       return list;
     }, polling(60_000));
     expect(targets.map((t) => t.labels.instance_name).sort()).toEqual([
@@ -140,6 +154,7 @@ describe('docker compose up: the shop and its mesh in containers', () => {
       'payment-service',
       'product-service-1',
       'product-service-2',
+      'product-service-v2-1',
       'user-service',
     ]);
     type Vector = { data: { result: { value: [number, string] }[] } };

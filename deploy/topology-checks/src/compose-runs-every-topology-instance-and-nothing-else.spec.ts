@@ -97,7 +97,11 @@ describe('docker-compose.yml against deploy/topology.yaml', () => {
         text
           .replaceAll('product-service-2', 'product-service-v3-1')
           .replace(/MESH_INSTANCE: product-service-v3-1, MESH_LABELS: "version=v1"/g, 'MESH_INSTANCE: product-service-v3-1');
-      const block = compose.slice(compose.indexOf('  product-service-2:\n'), compose.indexOf('  order-service:\n'));
+      // product-service-2 and its sidecar: the lines up to the blank one after the sidecar.
+      const block = compose.slice(
+        compose.indexOf('  product-service-2:\n'),
+        compose.indexOf('\n\n', compose.indexOf('  product-service-2-sidecar:\n')) + 2,
+      );
       const broken = edit(
         edit(compose, '  order-service:\n', `${canary(block)}  order-service:\n`),
         '      order-service-sidecar: { condition: service_healthy }\n',

@@ -9,7 +9,7 @@ export const PROXYLESS = 'deploy/k8s/components/proxyless';
 interface EnvVar {
   name: string;
   value?: string;
-  valueFrom?: unknown;
+  valueFrom?: { fieldRef?: { fieldPath?: string } };
 }
 interface Probe {
   exec?: { command?: string[] };
@@ -38,6 +38,21 @@ const roleOf = (c: Container) => c.args?.[0];
 const envOf = (c: Container): Record<string, string> =>
   Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? (e.valueFrom ? '(set from the pod)' : '')]));
 const fileOf = (o: K8sObject) => o.source ?? K8S_BASE;
+
+/**
+ * MESH_LABELS as the kubelet expands it: `$(NAME)` from the container's own env, where a downward-API
+ * reference to a pod label (`metadata.labels['version']`) reads the pod template's label.
+ */
+function meshLabelsOf(c: Container, d: K8sObject): string | undefined {
+  const raw = (c.env ?? []).find((e) => e.name === 'MESH_LABELS')?.value;
+  if (raw === undefined) return undefined;
+  return raw.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string) => {
+    const e = (c.env ?? []).find((x) => x.name === name);
+    if (e?.value !== undefined) return e.value;
+    const label = /^metadata\.labels\['([^']+)'\]$/.exec(e?.valueFrom?.fieldRef?.fieldPath ?? '')?.[1];
+    return label !== undefined ? (podLabelsOf(d)[label] ?? '') : whole;
+  });
+}
 const sidecarsOf = (d: K8sObject) => containersOf(d).filter((c) => roleOf(c) === 'sidecar');
 
 /** The shop service a Deployment runs: its app container's role, or else what its sidecar proxies. */
@@ -138,7 +153,7 @@ export function checkKubernetes(topology: Topology, renders: { base: K8sObject[]
       const firstLabels = instances[0]!.labels;
       let carried: Record<string, string> | undefined;
       for (const c of [...sidecarsOf(d), ...apps]) {
-        const raw = envOf(c)['MESH_LABELS'];
+        const raw = meshLabelsOf(c, d);
         if (raw === undefined) continue;
         const at = `${where} container ${c.name}`;
         const have = parseLabelList(raw);
@@ -168,24 +183,9 @@ export function checkKubernetes(topology: Topology, renders: { base: K8sObject[]
           );
     }
 
-    // A canary: every label set of the service's instances runs somewhere.
-    if (labelsRequired && deployments.length)
-      for (const labels of labelSets) {
-        const runs = deployments.some((d) =>
-          containersOf(d).some((c) => {
-            const have = envOf(c)['MESH_LABELS'];
-            return have !== undefined && sameLabels(parseLabelList(have) ?? {}, labels);
-          }),
-        );
-        const instance = instances.find((i) => sameLabels(i.labels, labels))!.name;
-        // The Deployment named after the service runs the first instance's labels: said above when it does not.
-        const primaryRunsThem = sameLabels(labels, instances[0]!.labels) && deployments.some((d) => d.metadata.name === service);
-        if (!runs && !primaryRunsThem)
-          say(
-            `${K8S_BASE}: no Deployment of ${service} carries MESH_LABELS=${formatLabels(labels)}, the labels of its instance ${instance} in ${TOPOLOGY_FILE}; ` +
-              `add one (copy ${fileOf(deployments[0]!)} to a Deployment of its own, with MESH_LABELS: "${formatLabels(labels)}" on its sidecar and app and a pod label of its own in its selector) so the mesh has pods to route those labels to`,
-          );
-      }
+    // A canary instance (labels other than the first instance's) runs under npm start and compose. On
+    // Kubernetes it would need a Deployment of its own and, while each pod keeps its data in SQLite,
+    // a catalog of its own too: it is not required there.
 
     // The proxyless component: the same Deployments, without sidecars.
     for (const d of deploymentsOf(proxyless, service)) {
