@@ -53,6 +53,8 @@ export async function startPod(opts: {
     MESH_MODE: 'sidecar',
     MESH_OUTBOUND_URL: 'http://127.0.0.1:15001',
     MESH_INSTANCE: instance,
+    // As the shop's v1 instances register (deploy/topology.yaml): the profiles route to the v1 subset.
+    MESH_LABELS: 'version=v1',
     PAYMENT_LATENCY_MS: '0',
   })
     .withNetwork(opts.network)
@@ -68,6 +70,7 @@ export async function startPod(opts: {
     MESH_SERVICE: service,
     MESH_INSTANCE: instance,
     MESH_JOIN_TOKEN: JOIN_TOKENS[service]!,
+    MESH_LABELS: 'version=v1',
     APP_PORT: String(port),
     ADVERTISE_HOST: instance,
   })
