@@ -6,7 +6,7 @@ import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { Network, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { meshContainer as base, startPod as start, AS_OPERATOR, CONTROL_PLANE_CREDENTIALS, JOIN_TOKENS } from './mesh-containers';
+import { meshContainer as base, startGateway, startPod as start, AS_OPERATOR, CONTROL_PLANE_CREDENTIALS } from './mesh-containers';
 import { call, placeOrder, polling, run, shopper } from './shop-client';
 
 const FIRST_CP1 = 'http://cp-1:15010,http://cp-2:15010';
@@ -107,20 +107,7 @@ describe('control-plane replicas in containers', () => {
       startPod('product-service', 3002, FIRST_CP2),
       startPod('payment-service', 3004, FIRST_CP2),
     ]);
-    const gw = await meshContainer('gateway', {
-      MESH_CONTROL_PLANE_URLS: FIRST_CP2,
-      HOST: '0.0.0.0',
-      PORT: '8080',
-      ADMIN_HOST: '0.0.0.0',
-      ADMIN_PORT: '15100',
-      ADVERTISE_HOST: 'gateway',
-      MESH_INSTANCE: 'gateway-1',
-      MESH_JOIN_TOKEN: JOIN_TOKENS['gateway']!,
-    })
-      .withNetwork(network)
-      .withNetworkAliases('gateway')
-      .withExposedPorts(8080)
-      .start();
+    const gw = await startGateway(image, network, { LOG_LEVEL: 'warn', MESH_CONTROL_PLANE_URLS: FIRST_CP2 });
     others.unshift(gw);
     gateway = `http://${gw.getHost()}:${gw.getMappedPort(8080)}`;
     token = (await shopper(gateway, `replicas-${process.pid}@example.com`)).token;

@@ -79,3 +79,21 @@ export async function startPod(opts: {
   opts.track(sidecar);
   return { app: started, sidecar };
 }
+
+/** The gateway on `network` as `gateway`, its public port exposed, proving itself with the gateway's join credential; `env` adds to it. */
+export function startGateway(image: string, network: StartedNetwork, env: Record<string, string>): Promise<StartedTestContainer> {
+  return meshContainer(image, 'gateway', {
+    ...env,
+    HOST: '0.0.0.0',
+    PORT: '8080',
+    ADMIN_HOST: '0.0.0.0',
+    ADMIN_PORT: '15100',
+    ADVERTISE_HOST: 'gateway',
+    MESH_INSTANCE: 'gateway-1',
+    MESH_JOIN_TOKEN: JOIN_TOKENS['gateway']!,
+  })
+    .withNetwork(network)
+    .withNetworkAliases('gateway')
+    .withExposedPorts(8080)
+    .start();
+}

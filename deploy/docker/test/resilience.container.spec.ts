@@ -5,7 +5,7 @@ import { makeTempDir } from '@meshcart/testing';
 import { chmodSync } from 'node:fs';
 import { Network, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { meshContainer as base, CONTROL_PLANE_CREDENTIALS, JOIN_TOKENS, startPod as start, type Pod } from './mesh-containers';
+import { meshContainer as base, CONTROL_PLANE_CREDENTIALS, startGateway, startPod as start, type Pod } from './mesh-containers';
 import { call, metricsIn, placeOrder, polling, run, sample, shopper, stockOf } from './shop-client';
 
 const MESH_ENV = { MESH_CONTROL_PLANE_URLS: 'http://control-plane:15010', LOG_LEVEL: 'warn' };
@@ -45,19 +45,7 @@ describe('the mesh in containers under failure', () => {
       startPod('order-service', 'order-service-1', 3003),
       startPod('payment-service', 'payment-service-1', 3004),
     ]);
-    gatewayContainer = await meshContainer('gateway', {
-      HOST: '0.0.0.0',
-      PORT: '8080',
-      ADMIN_HOST: '0.0.0.0',
-      ADMIN_PORT: '15100',
-      ADVERTISE_HOST: 'gateway',
-      MESH_INSTANCE: 'gateway-1',
-      MESH_JOIN_TOKEN: JOIN_TOKENS['gateway']!,
-    })
-      .withNetwork(network)
-      .withNetworkAliases('gateway')
-      .withExposedPorts(8080)
-      .start();
+    gatewayContainer = await startGateway(image, network, MESH_ENV);
     gateway = `http://${gatewayContainer.getHost()}:${gatewayContainer.getMappedPort(8080)}`;
     token = (await shopper(gateway, `resilience-${process.pid}@example.com`)).token;
   });
