@@ -1,6 +1,6 @@
 // Writes base/mesh-config/<profile>.yaml from deploy/mesh (the ConfigMap's sources): `npx nx run k8s:mesh-config`.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { k8sMeshConfig, PROFILES } from './k8s-mesh-config';
+import { k8sMeshConfig, PROFILES } from '@meshcart/topology';
 
 const root = new URL('../../../', import.meta.url);
 for (const profile of PROFILES) {

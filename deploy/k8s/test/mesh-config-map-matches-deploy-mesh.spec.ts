@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { K8S_NAMESPACE, k8sMeshConfig, PROFILES } from '../src/k8s-mesh-config';
+import { K8S_NAMESPACE, k8sMeshConfig, PROFILES } from '@meshcart/topology';
 import { find, K8S_DIR, render } from './render';
 
 const repo = new URL('../../../', import.meta.url);

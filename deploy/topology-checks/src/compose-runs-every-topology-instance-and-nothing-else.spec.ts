@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkCompose, COMPOSE_FILE } from './compose-check';
-import { addCanary, addReviewService, beyond, edit, withTopology } from './drift-fixtures';
+import { addCanary, addProbeService, beyond, edit, withTopology } from './drift-fixtures';
 import { expectNoDrift, readRepoFile, realTopology } from './workspace';
 
 const topology = realTopology();
@@ -27,13 +27,13 @@ describe('docker-compose.yml against deploy/topology.yaml', () => {
 
     it("an app's PORT and a sidecar's APP_PORT", () => {
       const broken = edit(
-        edit(compose, 'PORT: "3004", MESH_INSTANCE: payment-service-1', 'PORT: "3005", MESH_INSTANCE: payment-service-1'),
+        edit(compose, 'PORT: "3004", MESH_INSTANCE: payment-service-1', 'PORT: "3999", MESH_INSTANCE: payment-service-1'),
         'APP_PORT: "3004"',
-        'APP_PORT: "3005"',
+        'APP_PORT: "3999"',
       );
       expect(check(topology, broken)).toEqual([
-        'docker-compose.yml: payment-service has PORT=3005; deploy/topology.yaml gives payment-service port 3004 (edit one to match the other)',
-        'docker-compose.yml: payment-service-sidecar has APP_PORT=3005; deploy/topology.yaml gives payment-service port 3004 (edit one to match the other)',
+        'docker-compose.yml: payment-service has PORT=3999; deploy/topology.yaml gives payment-service port 3004 (edit one to match the other)',
+        'docker-compose.yml: payment-service-sidecar has APP_PORT=3999; deploy/topology.yaml gives payment-service port 3004 (edit one to match the other)',
       ]);
     });
 
@@ -79,10 +79,10 @@ describe('docker-compose.yml against deploy/topology.yaml', () => {
       const broken = edit(
         compose,
         '  gateway:\n',
-        '  review-service:\n    <<: [*image, *app-resources]\n    command: [review-service]\n    environment: { <<: *app-env, PORT: "3005", MESH_INSTANCE: review-service-1 }\n  gateway:\n',
+        '  probe-service:\n    <<: [*image, *app-resources]\n    command: [probe-service]\n    environment: { <<: *app-env, PORT: "3999", MESH_INSTANCE: probe-service-1 }\n  gateway:\n',
       );
       expect(check(topology, broken)).toEqual([
-        'docker-compose.yml: review-service runs review-service, which deploy/topology.yaml does not declare; declare it under services (with its port, instances and calls) or remove review-service and its sidecar',
+        'docker-compose.yml: probe-service runs probe-service, which deploy/topology.yaml does not declare; declare it under services (with its port, instances and calls) or remove probe-service and its sidecar',
       ]);
     });
 
@@ -136,10 +136,10 @@ describe('docker-compose.yml against deploy/topology.yaml', () => {
     });
 
     it("a new service declared in the topology only, down to the control plane's join volume", () => {
-      expect(check(addReviewService(topology), compose)).toEqual([
-        "docker-compose.yml: no container review-service for instance review-service-1 of review-service (deploy/topology.yaml); add review-service and review-service-sidecar (copy another service's pair, with command [review-service]; MESH_INSTANCE=review-service-1, PORT and APP_PORT 3005, MESH_LABELS=version=v1), and list review-service-sidecar in gateway's depends_on",
-        "docker-compose.yml: control-plane does not mount join-review-service:/join/review-service, where it writes the join credential of review-service (deploy/topology.yaml); add it to control-plane's volumes",
-        'docker-compose.yml: the top-level volumes lack join-review-service, the join credential of review-service (deploy/topology.yaml); add it',
+      expect(check(addProbeService(topology), compose)).toEqual([
+        "docker-compose.yml: no container probe-service for instance probe-service-1 of probe-service (deploy/topology.yaml); add probe-service and probe-service-sidecar (copy another service's pair, with command [probe-service]; MESH_INSTANCE=probe-service-1, PORT and APP_PORT 3999, MESH_LABELS=version=v1), and list probe-service-sidecar in gateway's depends_on",
+        "docker-compose.yml: control-plane does not mount join-probe-service:/join/probe-service, where it writes the join credential of probe-service (deploy/topology.yaml); add it to control-plane's volumes",
+        'docker-compose.yml: the top-level volumes lack join-probe-service, the join credential of probe-service (deploy/topology.yaml); add it',
       ]);
     });
   });

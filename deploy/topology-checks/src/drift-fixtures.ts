@@ -25,10 +25,10 @@ export const addInstance = (t: Topology, service: string, name: string, labels: 
 export const addCanary = (t: Topology) => addInstance(t, 'product-service', 'product-service-v3-1', { version: 'v3' });
 
 /** A service declared in the topology only, called by the gateway and calling product-service. */
-export const addReviewService = (t: Topology) =>
+export const addProbeService = (t: Topology) =>
   withTopology(t, (c) => {
-    c.services['review-service'] = { port: 3005, instances: [{ name: 'review-service-1', labels: { version: 'v1' } }], calls: ['product-service'] };
-    c.gateway.calls.push('review-service');
+    c.services['probe-service'] = { port: 3999, instances: [{ name: 'probe-service-1', labels: { version: 'v1' } }], calls: ['product-service'] };
+    c.gateway.calls.push('probe-service');
   });
 
 /**

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { addReviewService, beyond } from './drift-fixtures';
+import { addProbeService, beyond } from './drift-fixtures';
 import { checkLintScopes, loadEslintConfig, readProjects, type NxProject } from './lint-scope-check';
 import { expectNoDrift, REPO_ROOT, realTopology } from './workspace';
 
@@ -81,15 +81,15 @@ describe('the Nx projects and lint scopes against deploy/topology.yaml', () => {
     });
 
     it('an app of a service the topology does not declare', () => {
-      const broken = [...projects, { path: 'apps/review-service', name: 'review-service', tags: ['scope:review', 'type:app'] }];
+      const broken = [...projects, { path: 'apps/probe-service', name: 'probe-service', tags: ['scope:probe', 'type:app'] }];
       expect(check(topology, eslintConfig, broken)).toEqual([
-        "apps/review-service/project.json: review-service is an app of no service in deploy/topology.yaml (nor one of the mesh's own: control-plane, gateway, local-mesh, meshctl, sidecar); declare it in the topology or remove the project",
+        "apps/probe-service/project.json: probe-service is an app of no service in deploy/topology.yaml (nor one of the mesh's own: control-plane, gateway, local-mesh, meshctl, sidecar); declare it in the topology or remove the project",
       ]);
     });
 
     it('a new service declared in the topology only', () => {
-      expect(check(addReviewService(topology), eslintConfig, projects)).toEqual([
-        'apps/review-service/project.json: missing; deploy/topology.yaml declares review-service, and every service is an Nx project at apps/review-service (one name per service everywhere)',
+      expect(check(addProbeService(topology), eslintConfig, projects)).toEqual([
+        'apps/probe-service/project.json: missing; deploy/topology.yaml declares probe-service, and every service is an Nx project at apps/probe-service (one name per service everywhere)',
       ]);
     });
   });

@@ -6,7 +6,7 @@ import type { Topology } from '@meshcart/topology';
 import { PLATFORM_APPS, TOPOLOGY_FILE } from './workspace';
 
 export const ESLINT_CONFIG = 'eslint.config.js';
-const PROJECT_DIRS = ['apps', 'libs', 'deploy', 'load-tests'];
+const PROJECT_DIRS = ['apps', 'libs', 'deploy', 'load-tests', 'tools'];
 const RULE = '@nx/enforce-module-boundaries';
 
 export interface NxProject {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { addReviewService, beyond, edit } from './drift-fixtures';
+import { addProbeService, beyond, edit } from './drift-fixtures';
 import { checkEntryPoints, checkImageRoles, DOCKERFILE, readImageRoles, readJoinFolders, ROLES_FILE } from './image-role-check';
 import { expectNoDrift, readRepoFile, realTopology, repoPath } from './workspace';
 
@@ -46,24 +46,24 @@ describe('the image and the launcher against deploy/topology.yaml', () => {
       const brokenRoles = edit(
         roles,
         "  'payment-service': {",
-        "  'review-service': { entry: 'apps/review-service/src/main.ts', summary: 'reviews' },\n  'old-payment-service': {",
+        "  'probe-service': { entry: 'apps/probe-service/src/main.ts', summary: 'probes' },\n  'old-payment-service': {",
       );
-      const brokenDockerfile = edit(dockerfile, "'order-service', 'payment-service']", "'order-service', 'review-service']");
+      const brokenDockerfile = edit(dockerfile, "'payment-service'", "'probe-service'");
       expect(check(topology, brokenRoles, brokenDockerfile)).toEqual([
         "deploy/docker/src/roles.ts: no role payment-service, so the image cannot run payment-service, which deploy/topology.yaml declares; add 'payment-service': { entry: 'apps/payment-service/src/main.ts', summary: '…', health: ready('PORT', 3004) } to ROLES",
-        "deploy/docker/src/roles.ts: role review-service runs a service deploy/topology.yaml does not declare (nor one of the mesh's own: control-plane, gateway, sidecar, meshctl, load); declare it there or remove the role",
+        "deploy/docker/src/roles.ts: role probe-service runs a service deploy/topology.yaml does not declare (nor one of the mesh's own: control-plane, gateway, sidecar, meshctl, load); declare it there or remove the role",
         "deploy/docker/src/roles.ts: role old-payment-service runs a service deploy/topology.yaml does not declare (nor one of the mesh's own: control-plane, gateway, sidecar, meshctl, load); declare it there or remove the role",
         "deploy/docker/Dockerfile: the build stage makes no /join/payment-service folder, where compose mounts the join credential of payment-service; add 'payment-service' to the list in its RUN node -e \"…mkdirSync('/join/' + s…\" line",
-        "deploy/docker/Dockerfile: the build stage makes /join/review-service for review-service, which deploy/topology.yaml does not declare; remove 'review-service' from the list",
+        "deploy/docker/Dockerfile: the build stage makes /join/probe-service for probe-service, which deploy/topology.yaml does not declare; remove 'probe-service' from the list",
       ]);
     });
 
     it('a new service declared in the topology only', () => {
-      const review = addReviewService(topology);
-      expect([...check(review, roles, dockerfile), ...checkEntries(review)]).toEqual([
-        "deploy/docker/src/roles.ts: no role review-service, so the image cannot run review-service, which deploy/topology.yaml declares; add 'review-service': { entry: 'apps/review-service/src/main.ts', summary: '…', health: ready('PORT', 3005) } to ROLES",
-        "deploy/docker/Dockerfile: the build stage makes no /join/review-service folder, where compose mounts the join credential of review-service; add 'review-service' to the list in its RUN node -e \"…mkdirSync('/join/' + s…\" line",
-        'apps/review-service/src/main.ts: missing; deploy/topology.yaml declares review-service, and npm start (libs/mesh-launcher) and the image run each service from apps/<service>/src/main.ts (a thin main.ts over buildApp, as in apps/payment-service)',
+      const probe = addProbeService(topology);
+      expect([...check(probe, roles, dockerfile), ...checkEntries(probe)]).toEqual([
+        "deploy/docker/src/roles.ts: no role probe-service, so the image cannot run probe-service, which deploy/topology.yaml declares; add 'probe-service': { entry: 'apps/probe-service/src/main.ts', summary: '…', health: ready('PORT', 3999) } to ROLES",
+        "deploy/docker/Dockerfile: the build stage makes no /join/probe-service folder, where compose mounts the join credential of probe-service; add 'probe-service' to the list in its RUN node -e \"…mkdirSync('/join/' + s…\" line",
+        'apps/probe-service/src/main.ts: missing; deploy/topology.yaml declares probe-service, and npm start (libs/mesh-launcher) and the image run each service from apps/<service>/src/main.ts (a thin main.ts over buildApp, as in apps/payment-service)',
       ]);
     });
 

@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { addCanary, addInstance, addReviewService, beyond, edit } from '../src/drift-fixtures';
+import { addCanary, addInstance, addProbeService, beyond, edit } from '../src/drift-fixtures';
 import { checkKubernetes } from '../src/kubernetes-check';
 import { renderBase } from '../src/kubernetes-render';
 import { expectNoDrift, REPO_ROOT, realTopology, repoPath } from '../src/workspace';
@@ -82,13 +82,13 @@ describe('the Kubernetes base against deploy/topology.yaml', () => {
 
     it('a Deployment of a service the topology does not declare', () => {
       const broken = renderBroken({
-        'deploy/k8s/base/review-service.yaml': () =>
-          readFileSync(repoPath('deploy/k8s/base/user-service.yaml'), 'utf8').replaceAll('user-service', 'review-service'),
-        'deploy/k8s/base/kustomization.yaml': (t) => edit(t, '  - payment-service.yaml\n', '  - payment-service.yaml\n  - review-service.yaml\n'),
+        'deploy/k8s/base/probe-service.yaml': () =>
+          readFileSync(repoPath('deploy/k8s/base/user-service.yaml'), 'utf8').replaceAll('user-service', 'probe-service'),
+        'deploy/k8s/base/kustomization.yaml': (t) => edit(t, '  - payment-service.yaml\n', '  - payment-service.yaml\n  - probe-service.yaml\n'),
       });
       expect(check(topology, broken)).toEqual([
-        "deploy/k8s/base/review-service.yaml: Deployment review-service runs review-service, which deploy/topology.yaml does not declare; declare it there, or remove the Deployment (its file's entry in deploy/k8s/base/kustomization.yaml, and its ServiceAccount)",
-        "deploy/k8s/base/review-service.yaml: Service review-service is a shop service's, but deploy/topology.yaml declares no review-service; declare it there or remove the Service",
+        "deploy/k8s/base/probe-service.yaml: Deployment probe-service runs probe-service, which deploy/topology.yaml does not declare; declare it there, or remove the Deployment (its file's entry in deploy/k8s/base/kustomization.yaml, and its ServiceAccount)",
+        "deploy/k8s/base/probe-service.yaml: Service probe-service is a shop service's, but deploy/topology.yaml declares no probe-service; declare it there or remove the Service",
       ]);
     });
 
@@ -98,10 +98,10 @@ describe('the Kubernetes base against deploy/topology.yaml', () => {
     });
 
     it('a new service declared in the topology only', () => {
-      expect(check(addReviewService(topology), real)).toEqual([
-        'deploy/k8s/base: no Deployment runs review-service, which deploy/topology.yaml declares (port 3005); add deploy/k8s/base/review-service.yaml (copy deploy/k8s/base/user-service.yaml: Deployment, Service and PodDisruptionBudget, renamed, with port 3005) and list it under resources in deploy/k8s/base/kustomization.yaml',
-        'deploy/k8s/base: no Service review-service, which deploy/topology.yaml declares; add one to deploy/k8s/base/review-service.yaml (as in deploy/k8s/base/user-service.yaml)',
-        'deploy/k8s/base/service-accounts.yaml: no ServiceAccount review-service, the identity of review-service in deploy/topology.yaml; add one (copy another, with meshcart.io/spiffe-id ending /sa/review-service)',
+      expect(check(addProbeService(topology), real)).toEqual([
+        'deploy/k8s/base: no Deployment runs probe-service, which deploy/topology.yaml declares (port 3999); add deploy/k8s/base/probe-service.yaml (copy deploy/k8s/base/user-service.yaml: Deployment, Service and PodDisruptionBudget, renamed, with port 3999) and list it under resources in deploy/k8s/base/kustomization.yaml',
+        'deploy/k8s/base: no Service probe-service, which deploy/topology.yaml declares; add one to deploy/k8s/base/probe-service.yaml (as in deploy/k8s/base/user-service.yaml)',
+        'deploy/k8s/base/service-accounts.yaml: no ServiceAccount probe-service, the identity of probe-service in deploy/topology.yaml; add one (copy another, with meshcart.io/spiffe-id ending /sa/probe-service)',
       ]);
     });
   });

@@ -11,3 +11,4 @@ export {
   type Topology,
   type InstanceSpec,
 } from './topology';
+export { K8S_NAMESPACE, PROFILES, k8sMeshConfig } from './k8s-mesh-config';

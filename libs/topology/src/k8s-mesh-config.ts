@@ -1,4 +1,4 @@
-// The mesh config files as the Kubernetes ConfigMap carries them: deploy/mesh's, with spec.namespace set to the cluster namespace.
+// The mesh profiles as the Kubernetes ConfigMap carries them (deploy/k8s/base/mesh-config): deploy/mesh's, with spec.namespace set to the cluster namespace.
 
 /** The namespace every base object lives in (base/kustomization.yaml). */
 export const K8S_NAMESPACE = 'meshcart';
