@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allRenders, byKind, render, type K8sObject } from './render';
+import { allRenders, byKind, render, SHOP_SERVICES, type K8sObject } from './render';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Container = any;
@@ -150,7 +150,7 @@ describe('every workload is probed, limited and hardened', () => {
     const objects = render('overlays/optimized');
     const scaled = byKind(objects, 'HorizontalPodAutoscaler').map((h) => h.spec.scaleTargetRef.name);
     expect(scaled).toEqual(['gateway']);
-    for (const name of ['user-service', 'product-service', 'order-service', 'payment-service']) {
+    for (const name of SHOP_SERVICES) {
       const d = byKind(objects, 'Deployment').find((x) => x.metadata.name === name)!;
       expect(d.spec.replicas, name).toBe(1);
     }

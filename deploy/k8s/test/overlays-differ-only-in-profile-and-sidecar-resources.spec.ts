@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { render, type K8sObject } from './render';
+import { render, SHOP_SERVICES, type K8sObject } from './render';
 
 /** Every leaf that differs between two values, as a path of keys (list items by their name when they have one). */
 function differences(a: unknown, b: unknown, path = ''): string[] {
@@ -19,12 +19,13 @@ describe('the baseline and optimized overlays', () => {
     const optimized = new Map(render('overlays/optimized').map((o) => [id(o), o]));
     expect([...baseline.keys()].sort()).toEqual([...optimized.keys()].sort());
     const changed = [...baseline].flatMap(([key, o]) => differences(o, optimized.get(key)).map((p) => `${key}${p}`));
-    const sidecarResources =
-      /^Deployment\/(user|product|order|payment)-service\/spec\/template\/spec\/initContainers\/sidecar\/resources\/limits\/(cpu|memory)$/;
+    const sidecarResources = new RegExp(
+      `^Deployment/(${SHOP_SERVICES.join('|')})/spec/template/spec/initContainers/sidecar/resources/limits/(cpu|memory)$`,
+    );
     const profile = 'Deployment/control-plane/spec/template/spec/containers/control-plane/env/MESH_PROFILE/value';
     expect(changed.filter((p) => p !== profile && !sidecarResources.test(p))).toEqual([]);
     expect(changed).toContain(profile);
-    expect(changed.filter((p) => sidecarResources.test(p))).toHaveLength(8);
+    expect(changed.filter((p) => sidecarResources.test(p))).toHaveLength(2 * SHOP_SERVICES.length);
   });
 
   it('run the profile each is named after, the optimized sidecars sized as the case (100m/128Mi, 500m/512Mi)', () => {

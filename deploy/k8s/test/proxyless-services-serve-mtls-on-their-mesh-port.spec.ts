@@ -1,10 +1,10 @@
 // The proxyless component: each app serves the mesh's mTLS inbound itself, on the port named `mesh`, which the
 // Service, the network policies and the control plane's registration all mean by the same number.
 import { describe, expect, it } from 'vitest';
-import { byKind, find, renderWithComponents } from './render';
+import { byKind, find, renderWithComponents, SHOP_SERVICES } from './render';
 
 const objects = renderWithComponents(['network-policies', 'proxyless']);
-const services = ['user-service', 'product-service', 'order-service', 'payment-service'];
+const services = SHOP_SERVICES;
 
 describe('proxyless services', () => {
   for (const name of services) {

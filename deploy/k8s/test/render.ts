@@ -11,12 +11,15 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { parseAllDocuments } from 'yaml';
+import { loadTopology } from '@meshcart/topology';
 
 export const K8S_DIR = new URL('..', import.meta.url).pathname;
 export const COMPONENTS = ['network-policies', 'observability', 'proxyless', 'injection'] as const;
 /** Kinds that belong to no namespace. */
 export const CLUSTER_SCOPED = new Set(['Namespace', 'MutatingWebhookConfiguration']);
 export const OVERLAYS = ['baseline', 'optimized'] as const;
+/** The shop's services, as deploy/topology.yaml declares them (a fork's generated services among them). */
+export const SHOP_SERVICES = Object.keys(loadTopology(join(K8S_DIR, '../topology.yaml')).services);
 
 // Loose on purpose: tests read the fields they check and fail on anything missing.
 export type K8sObject = {
