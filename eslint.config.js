@@ -16,6 +16,8 @@ const scopeRules = [
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
   // Deployment tooling (images, compose, manifests) builds and tests the apps; it imports only shared code.
   { sourceTag: 'scope:deploy', onlyDependOnLibsWithTags: ['scope:deploy', 'scope:shared'] },
+  // Workspace tooling (the generators) reads the topology and the mesh config and writes files; it imports no service.
+  { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: ['scope:tools', 'scope:shared', 'scope:mesh'] },
 ];
 
 const typeRules = (allowTesting) => [
@@ -64,6 +66,12 @@ export default tseslint.config(
     // Tests may use the shared harnesses in libs/testing; production code may not.
     files: testFiles,
     rules: { '@nx/enforce-module-boundaries': boundaries(true) },
+  },
+  {
+    // CommonJS shims (the Nx generator entry, which Nx loads with require()).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __filename: 'readonly', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     files: ['**/*.ts'],

@@ -49,7 +49,15 @@ export function labelSetsOf(topology: Topology, service: string): Record<string,
 }
 
 /** Fails with every problem on a line of its own, so a drift report reads as a to-do list. */
+/** The commands that write what the checks look for, rather than editing each file by hand. */
+export const FIXES = [
+  'How to fix it:',
+  '  - a service that is not there yet: take it out of the topology and run `npm run new-service -- <name>`, which declares it and writes every file above (docs/adding-a-service.md);',
+  '  - deploy/k8s/base/mesh-config/*.yaml out of step with deploy/mesh: `npx nx run k8s:mesh-config`;',
+  '  - anything else: edit the file as the line says, or the topology if the file is right.',
+].join('\n');
+
 export function expectNoDrift(problems: string[]): void {
   if (problems.length)
-    throw new Error(`${problems.length} thing(s) out of step with ${TOPOLOGY_FILE}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    throw new Error(`${problems.length} thing(s) out of step with ${TOPOLOGY_FILE}:\n${problems.map((p) => `  - ${p}`).join('\n')}\n${FIXES}`);
 }

@@ -6,7 +6,20 @@ const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 export const MAX_NAME_LENGTH = 40;
 
 /** Names that are already a process of the mesh or a folder the generator would collide with. */
-const RESERVED = new Set(['gateway', 'control-plane', 'control', 'sidecar', 'meshctl', 'local-mesh', 'load', 'mesh', 'api', 'health']);
+const RESERVED = new Set([
+  'common',
+  'index',
+  'gateway',
+  'control-plane',
+  'control',
+  'sidecar',
+  'meshctl',
+  'local-mesh',
+  'load',
+  'mesh',
+  'api',
+  'health',
+]);
 
 export interface ServiceNames {
   /** As given: `review`, `gift-card`. The public path is `/api/<name>`. */
@@ -37,7 +50,8 @@ export function nameProblem(name: string): string | undefined {
     return `give the name without "-service": "${name.replace(/-?service$/, '') || 'review'}" becomes ${name.replace(/-?service$/, '') || 'review'}-service`;
   if (!NAME.test(name))
     return `"${name}" is not allowed: use lowercase letters and digits, words joined by single hyphens, starting with a letter (for example review or gift-card)`;
-  if (name.length > MAX_NAME_LENGTH) return `"${name}" is ${name.length} characters; at most ${MAX_NAME_LENGTH} are allowed (container and pod names must stay DNS labels)`;
+  if (name.length > MAX_NAME_LENGTH)
+    return `"${name}" is ${name.length} characters; at most ${MAX_NAME_LENGTH} are allowed (container and pod names must stay DNS labels)`;
   if (RESERVED.has(name)) return `"${name}" is reserved (${[...RESERVED].join(', ')}); choose another name`;
   return undefined;
 }
