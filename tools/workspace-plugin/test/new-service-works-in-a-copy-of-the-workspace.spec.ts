@@ -3,13 +3,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { workspaceRoot } from '@meshcart/service-kit';
+import { loadTopology } from '@meshcart/topology';
 import { cleanEnv, copyWorkspace, type WorkspaceCopy } from './workspace-copy';
 import { freePortBlock } from './port-block';
 
 // The whole path a fork takes: generate a service into a copy of this workspace, then run what CI and a
 // user would run there. Minutes, not seconds: it lints, type-checks and tests the new service and
 // starts the mesh with it.
-const NAME = 'review';
+// `review`, unless this workspace (a fork that already generated it) has one: then `reviewx`, and so on.
+const declared = Object.keys(loadTopology(join(workspaceRoot(), 'deploy/topology.yaml')).services);
+let NAME = 'review';
+while (declared.includes(`${NAME}-service`)) NAME += 'x';
 const SERVICE = `${NAME}-service`;
 const log = (m: string) => console.log(`[new-service] ${m}`);
 
@@ -171,7 +176,7 @@ describe('npm run new-service in a copy of the workspace', () => {
   it('fails the drift checks, naming the file, once a generated file is edited out of step with the topology', async () => {
     const compose = join(ws.root, 'docker-compose.yml');
     const text = readFileSync(compose, 'utf8');
-    const port = /^ {2}review-service:\n[^\n]*\n[^\n]*\n {4}environment: \{ <<: \*app-env, PORT: "(\d+)"/m.exec(text)?.[1];
+    const port = new RegExp(`^ {2}${SERVICE}:\\n[^\\n]*\\n[^\\n]*\\n {4}environment: \\{ <<: \\*app-env, PORT: "(\\d+)"`, 'm').exec(text)?.[1];
     expect(port).toBeDefined();
     writeFileSync(compose, text.replace(`PORT: "${port}", MESH_INSTANCE: ${SERVICE}-1`, `PORT: "3999", MESH_INSTANCE: ${SERVICE}-1`));
     const drift = await ws.run('npx', ['vitest', 'run', 'src/compose-runs-every-topology-instance-and-nothing-else.spec.ts'], {
