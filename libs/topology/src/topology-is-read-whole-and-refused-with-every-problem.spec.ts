@@ -25,18 +25,16 @@ const problems = (value: unknown) => {
 };
 
 describe('the topology', () => {
+  // A fork's generated services (npm run new-service) come after the shop's own, and may call product-service.
   it('ships valid: every instance of the shop, in order, and who calls whom', () => {
     const t = loadTopology(shipped);
-    expect(instancesOf(t).map((i) => i.instance)).toEqual([
-      'user-service-1',
-      'product-service-1',
-      'product-service-2',
-      'product-service-v2-1',
-      'order-service-1',
-      'payment-service-1',
-    ]);
+    expect(
+      instancesOf(t)
+        .map((i) => i.instance)
+        .slice(0, 6),
+    ).toEqual(['user-service-1', 'product-service-1', 'product-service-2', 'product-service-v2-1', 'order-service-1', 'payment-service-1']);
     expect(callersOf(t, 'payment-service')).toEqual(['order-service']);
-    expect(callersOf(t, 'product-service')).toEqual(['gateway', 'order-service']);
+    expect(callersOf(t, 'product-service').slice(0, 2)).toEqual(['gateway', 'order-service']);
   });
 
   it('refuses a malformed one whole, naming every field and why', () => {
