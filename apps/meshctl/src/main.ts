@@ -5,6 +5,7 @@ import { ApiError, ControlPlaneApi } from './control-plane-api';
 import { FAULT_USAGE, faultCommand, UsageError } from './fault-command';
 import type { Output } from './output';
 import { findOperatorToken } from './operator-token';
+import { CheckFailed, LAB_USAGE, labCommand } from './labs/lab-command';
 import { routesCommand, statCommand, statusCommand } from './status-commands';
 
 const USAGE = `meshctl [--control-plane URL] [--token TOKEN] [--json] COMMAND
@@ -16,7 +17,8 @@ commands:
   meshctl routes SERVICE                 the routes of a service and their policies
 ${CONFIG_USAGE}
 ${FAULT_USAGE.replace(/^usage:\n/, '')}
-${ACCESS_USAGE}`;
+${ACCESS_USAGE}
+${LAB_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   let args = argv;
@@ -72,6 +74,9 @@ async function main(argv: string[]): Promise<number> {
       case 'profile':
         await profileCommand(api, rest, out);
         return 0;
+      case 'lab':
+        await labCommand(rest, { api, out, env: process.env, progress: (m) => console.error(m) });
+        return 0;
       case undefined:
       case 'help':
       case '--help':
@@ -81,6 +86,8 @@ async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (err) {
+    // A failed lab check has said what is still wrong; its exit code is the verdict.
+    if (err instanceof CheckFailed) return 1;
     if (err instanceof UsageError) console.error(`meshctl: ${err.message}\n${USAGE}`);
     else if (err instanceof ApiError) console.error(`meshctl: ${err.message}`);
     else if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) console.error(`meshctl: ${(err as Error).message}\n${USAGE}`);
