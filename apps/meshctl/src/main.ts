@@ -1,24 +1,13 @@
 // meshctl: the MeshCart command line. `npx meshctl fault --service product --abort 503 --percent 50`.
-import { applyCommand, CONFIG_USAGE, diffCommand, historyCommand, profileCommand, rollbackCommand } from './config-commands';
-import { ACCESS_USAGE, auditCommand, caCommand, joinCommand } from './access-commands';
+import { applyCommand, diffCommand, historyCommand, profileCommand, rollbackCommand } from './config-commands';
+import { auditCommand, caCommand, joinCommand } from './access-commands';
 import { ApiError, ControlPlaneApi } from './control-plane-api';
-import { FAULT_USAGE, faultCommand, UsageError } from './fault-command';
+import { faultCommand, UsageError } from './fault-command';
 import type { Output } from './output';
 import { findOperatorToken } from './operator-token';
-import { CheckFailed, LAB_USAGE, labCommand } from './labs/lab-command';
+import { CheckFailed, labCommand } from './labs/lab-command';
+import { USAGE } from './usage';
 import { routesCommand, statCommand, statusCommand } from './status-commands';
-
-const USAGE = `meshctl [--control-plane URL] [--token TOKEN] [--json] COMMAND
-  changes need the operator credential: --token, MESHCTL_TOKEN, or the file the local control plane
-  writes (MESHCART_DATA_DIR/operator-token, else the nearest .data/operator-token)
-commands:
-  meshctl status                         every proxy: mode, config version, ACK state, certificate expiry
-  meshctl stat [--window SECONDS]        per service: success rate, requests per second, p50/p95/p99
-  meshctl routes SERVICE                 the routes of a service and their policies
-${CONFIG_USAGE}
-${FAULT_USAGE.replace(/^usage:\n/, '')}
-${ACCESS_USAGE}
-${LAB_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   let args = argv;
