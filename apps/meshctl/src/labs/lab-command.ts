@@ -40,7 +40,7 @@ export async function labCommand(args: string[], { api, out, env, progress }: La
   const [sub, ref] = positionals;
   const gatewayUrl = values.gateway ?? env['MESHCTL_GATEWAY'] ?? 'http://127.0.0.1:8080';
   const state = new LabStateFile(labDir(env));
-  const meshFor = (notes: Record<string, unknown>) => new LabMesh({ api, gatewayUrl, quick: values.quick ?? false, progress, notes });
+  const meshFor = (notes: Record<string, unknown>) => new LabMesh({ api, gatewayUrl, quick: values.quick ?? false, progress, notes, dir: state.dir });
   const lab = () => {
     if (!ref) throw new UsageError(`meshctl lab ${sub} needs a lab: ${LABS.map((l) => l.id).join(', ')}`);
     const found = findLab(ref);
@@ -124,6 +124,7 @@ export async function labCommand(args: string[], { api, out, env, progress }: La
           ]),
           result,
         );
+        for (const n of result.notes ?? []) out.line(n);
         if (!result.pass) {
           out.line('still wrong:');
           for (const w of result.stillWrong) out.line(`  - ${w}`);

@@ -22,6 +22,8 @@ export interface LabMeshOptions {
   progress: (message: string) => void;
   /** The lab's own notes between start and reset (what check compares with, processes it started). */
   notes: Record<string, unknown>;
+  /** The folder lab files go to (.data/labs): starting configs, reports. */
+  dir: string;
 }
 
 /** Every proxy's samples, by instance. */
@@ -32,6 +34,7 @@ export class LabMesh {
   readonly gatewayUrl: string;
   readonly quick: boolean;
   readonly notes: Record<string, unknown>;
+  readonly dir: string;
   private readonly say: (message: string) => void;
 
   constructor(opts: LabMeshOptions) {
@@ -40,6 +43,7 @@ export class LabMesh {
     this.quick = opts.quick;
     this.say = opts.progress;
     this.notes = opts.notes;
+    this.dir = opts.dir;
   }
 
   progress(message: string): void {

@@ -17,6 +17,8 @@ export interface CheckResult {
   measured: Measured[];
   /** On fail: what is still wrong, each naming the knob or metric and how far it is from the goal. */
   stillWrong: string[];
+  /** More to show after the figures (a chart, where a report was written), one line each. */
+  notes?: string[];
 }
 
 export interface Lab {
