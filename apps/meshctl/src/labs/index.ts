@@ -1,8 +1,9 @@
 // Every lab, in the order a workshop takes them (docs/labs/README.md lists the same).
 import type { Lab } from './lab';
 import { connectionReuse } from './02-connection-reuse';
+import { retryStorms } from './04-retry-storms';
 
-export const LABS: Lab[] = [connectionReuse];
+export const LABS: Lab[] = [connectionReuse, retryStorms];
 
 /** A lab by its id (`02-connection-reuse`), its number (`2`, `02`) or its slug (`connection-reuse`). */
 export function findLab(ref: string): Lab | undefined {
