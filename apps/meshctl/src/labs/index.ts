@@ -2,8 +2,9 @@
 import type { Lab } from './lab';
 import { connectionReuse } from './02-connection-reuse';
 import { retryStorms } from './04-retry-storms';
+import { circuitBreaking } from './05-circuit-breaking';
 
-export const LABS: Lab[] = [connectionReuse, retryStorms];
+export const LABS: Lab[] = [connectionReuse, retryStorms, circuitBreaking];
 
 /** A lab by its id (`02-connection-reuse`), its number (`2`, `02`) or its slug (`connection-reuse`). */
 export function findLab(ref: string): Lab | undefined {
