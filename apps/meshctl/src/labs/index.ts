@@ -1,8 +1,10 @@
 // Every lab, in the order a workshop takes them (docs/labs/README.md lists the same).
 import type { Lab } from './lab';
 import { connectionReuse } from './02-connection-reuse';
+import { outlierDetection } from './06-outlier-detection';
+import { canaryRelease } from './07-canary-release';
 
-export const LABS: Lab[] = [connectionReuse];
+export const LABS: Lab[] = [connectionReuse, outlierDetection, canaryRelease];
 
 /** A lab by its id (`02-connection-reuse`), its number (`2`, `02`) or its slug (`connection-reuse`). */
 export function findLab(ref: string): Lab | undefined {
