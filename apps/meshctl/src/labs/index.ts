@@ -3,11 +3,22 @@ import type { Lab } from './lab';
 import { connectionReuse } from './02-connection-reuse';
 import { retryStorms } from './04-retry-storms';
 import { circuitBreaking } from './05-circuit-breaking';
+import { outlierDetection } from './06-outlier-detection';
+import { canaryRelease } from './07-canary-release';
 import { faultInjectionTimeouts } from './08-fault-injection-timeouts';
 import { zeroTrust } from './09-zero-trust';
 import { theWholeCase } from './10-the-whole-case';
 
-export const LABS: Lab[] = [connectionReuse, retryStorms, circuitBreaking, faultInjectionTimeouts, zeroTrust, theWholeCase];
+export const LABS: Lab[] = [
+  connectionReuse,
+  retryStorms,
+  circuitBreaking,
+  outlierDetection,
+  canaryRelease,
+  faultInjectionTimeouts,
+  zeroTrust,
+  theWholeCase,
+];
 
 /** A lab by its id (`02-connection-reuse`), its number (`2`, `02`) or its slug (`connection-reuse`). */
 export function findLab(ref: string): Lab | undefined {
