@@ -1,6 +1,8 @@
 // Every lab, in the order a workshop takes them (docs/labs/README.md lists the same).
 import type { Lab } from './lab';
+import { sidecarTax } from './01-sidecar-tax';
 import { connectionReuse } from './02-connection-reuse';
+import { mtlsCost } from './03-mtls-cost';
 import { retryStorms } from './04-retry-storms';
 import { circuitBreaking } from './05-circuit-breaking';
 import { outlierDetection } from './06-outlier-detection';
@@ -10,7 +12,9 @@ import { zeroTrust } from './09-zero-trust';
 import { theWholeCase } from './10-the-whole-case';
 
 export const LABS: Lab[] = [
+  sidecarTax,
   connectionReuse,
+  mtlsCost,
   retryStorms,
   circuitBreaking,
   outlierDetection,
