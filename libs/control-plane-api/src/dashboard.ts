@@ -47,6 +47,8 @@ export const BreakerState = Type.Union([Type.Literal('closed'), Type.Literal('op
 export const DashboardProxy = Type.Object({
   ...ProxyView.properties,
   labels: Type.Record(Type.String(), Type.String()),
+  /** The resources version the config in force compiles to for this proxy's service: in force once its configVersion is this, ACKed. */
+  expectedVersion: Type.String(),
   /** The error-rate breaker of each destination this proxy has seen change state. */
   breakers: Type.Array(Type.Object({ cluster: Type.String(), state: BreakerState })),
   /** Endpoints outlier detection has ejected, per destination (read from /config_dump, less often than metrics). */

@@ -140,7 +140,8 @@ export class DashboardFeed {
     const proxies = records
       .map((r): DashboardProxy => {
         const s = this.state.get(r.instance);
-        return { ...proxyView(r), labels: r.labels, breakers: s?.breakers ?? [], ejected: s?.ejected ?? [], scrapeError: s?.error ?? null };
+        const expectedVersion = this.opts.store.resourcesFor(r.service).version;
+        return { ...proxyView(r), labels: r.labels, expectedVersion, breakers: s?.breakers ?? [], ejected: s?.ejected ?? [], scrapeError: s?.error ?? null };
       })
       .sort((a, b) => a.service.localeCompare(b.service) || a.instance.localeCompare(b.instance));
     return {

@@ -49,7 +49,7 @@ export function ConfigPanel({ version, profile, report }: { version: string; pro
         Profile <strong>{profile}</strong>, version <code>{shortVersion(version)}</code>.
       </p>
       {error && <p class="bad">Could not read the history: {error}</p>}
-      <div class="scroll">
+      <div class="scroll" tabIndex={0} role="region" aria-label="Config history (scrolls sideways)">
         <table data-testid="history-table">
           <caption>Applied versions, newest first</caption>
           <thead>

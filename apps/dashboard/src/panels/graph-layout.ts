@@ -5,19 +5,24 @@ const COLUMN_GAP = 300;
 const INSTANCE_HEIGHT = 52;
 const SERVICE_GAP = 70;
 
-/** Call depth of each service: the gateway 0, what it calls 1, and so on; services no traffic reached yet sit in column 1. */
+/**
+ * Call depth of each service: the longest chain of calls from the gateway to it (so a service both the
+ * gateway and order-service call sits right of order-service); services no traffic reached yet sit in
+ * column 1. Capped at the number of nodes, so a cycle of calls cannot push a service off the page.
+ */
 export function depths(nodes: TopologyNode[], edges: TopologyEdge[]): Map<string, number> {
   const depth = new Map<string, number>([['gateway', 0]]);
-  let frontier = ['gateway'];
-  while (frontier.length > 0) {
-    const next: string[] = [];
-    for (const id of frontier)
-      for (const e of edges)
-        if (e.source === id && !depth.has(e.target)) {
-          depth.set(e.target, depth.get(id)! + 1);
-          next.push(e.target);
-        }
-    frontier = next;
+  const cap = nodes.length;
+  for (let changed = true, rounds = 0; changed && rounds < cap; rounds++) {
+    changed = false;
+    for (const e of edges) {
+      const from = depth.get(e.source);
+      if (from === undefined || e.target === 'gateway') continue;
+      const to = Math.min(cap, from + 1);
+      if ((depth.get(e.target) ?? -1) >= to) continue;
+      depth.set(e.target, to);
+      changed = true;
+    }
   }
   for (const n of nodes) if (n.kind === 'service' && !depth.has(n.id)) depth.set(n.id, 1);
   return depth;

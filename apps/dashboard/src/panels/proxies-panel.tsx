@@ -4,6 +4,7 @@ import { ackText, expiresIn, shortVersion } from '../format';
 
 export function ProxiesPanel({ snapshot }: { snapshot: DashboardSnapshot }) {
   const current = snapshot.configVersion;
+  const inForce = (p: DashboardSnapshot['proxies'][number]) => p.acks.resources?.acked === true && p.configVersion === p.expectedVersion;
   return (
     <section id="proxies" aria-labelledby="proxies-title">
       <h2 id="proxies-title">Proxies</h2>
@@ -11,11 +12,10 @@ export function ProxiesPanel({ snapshot }: { snapshot: DashboardSnapshot }) {
         Config in force: <code data-testid="config-version">{shortVersion(current)}</code> (profile{' '}
         <strong data-testid="profile">{snapshot.profile}</strong>).{' '}
         <span data-testid="ack-summary">
-          {snapshot.proxies.filter((p) => p.configVersion === current && p.acks.resources?.acked).length} of {snapshot.proxies.length} proxies ACKed
-          it.
+          {snapshot.proxies.filter(inForce).length} of {snapshot.proxies.length} proxies run it (their service's resources ACKed).
         </span>
       </p>
-      <div class="scroll">
+      <div class="scroll" tabIndex={0} role="region" aria-label="Proxies table (scrolls sideways)">
         <table data-testid="proxies-table">
           <caption>Every registered proxy</caption>
           <thead>
@@ -43,9 +43,9 @@ export function ProxiesPanel({ snapshot }: { snapshot: DashboardSnapshot }) {
           <tbody>
             {snapshot.proxies.map((p) => {
               const acked = p.acks.resources?.acked === true;
-              const inForce = acked && p.configVersion === current;
+              const running = inForce(p);
               return (
-                <tr key={p.instance} data-proxy={p.instance} data-config={p.configVersion ?? ''} data-acked={String(acked)}>
+                <tr key={p.instance} data-proxy={p.instance} data-config={p.configVersion ?? ''} data-in-force={String(running)}>
                   <th scope="row">{p.instance}</th>
                   <td>{p.service}</td>
                   <td>{p.mode}</td>
@@ -57,7 +57,10 @@ export function ProxiesPanel({ snapshot }: { snapshot: DashboardSnapshot }) {
                   <td>
                     <code>{shortVersion(p.configVersion)}</code>
                   </td>
-                  <td class={acked ? (inForce ? 'ok' : 'warn') : p.acks.resources ? 'bad' : 'warn'}>{ackText(p)}</td>
+                  <td class={acked ? (running ? 'ok' : 'warn') : p.acks.resources ? 'bad' : 'warn'}>
+                    {ackText(p)}
+                    {acked && !running ? ' (an older version: the new one is on its way)' : ''}
+                  </td>
                   <td>{!p.acks.endpoints ? 'pending' : p.acks.endpoints.acked ? 'ACK' : `NACK: ${p.acks.endpoints.error ?? ''}`}</td>
                   <td>{expiresIn(p.certNotAfter)}</td>
                   <td>{p.controlPlane ?? 'disconnected'}</td>
