@@ -106,6 +106,9 @@ describe('the dashboard on a live mesh', () => {
     await page.waitForFunction(`${success('gateway>product-service')} < 0.5`, undefined, WAIT);
     expect(Number(await row('tr[data-edge="gateway>product-service"]').getAttribute('data-success'))).toBeLessThan(0.5);
     await shot('2-fault-on-product-service');
+    // The picture docs/images/dashboard.png is taken from: the first screen, with the failing edge.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(out, 'dashboard-first-screen.png') });
 
     await page.click('button:text("Clear fault")');
     await expect.poll(() => applied.textContent(), WAIT).toMatch(/Fault cleared on product-service/);
