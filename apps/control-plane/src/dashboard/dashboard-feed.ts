@@ -141,7 +141,14 @@ export class DashboardFeed {
       .map((r): DashboardProxy => {
         const s = this.state.get(r.instance);
         const expectedVersion = this.opts.store.resourcesFor(r.service).version;
-        return { ...proxyView(r), labels: r.labels, expectedVersion, breakers: s?.breakers ?? [], ejected: s?.ejected ?? [], scrapeError: s?.error ?? null };
+        return {
+          ...proxyView(r),
+          labels: r.labels,
+          expectedVersion,
+          breakers: s?.breakers ?? [],
+          ejected: s?.ejected ?? [],
+          scrapeError: s?.error ?? null,
+        };
       })
       .sort((a, b) => a.service.localeCompare(b.service) || a.instance.localeCompare(b.instance));
     return {
