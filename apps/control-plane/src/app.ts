@@ -8,6 +8,7 @@ import { CONTROL_PLANE_ACCOUNT } from '@meshcart/control-plane-api';
 import { CaRotation } from './ca-rotation';
 import { CertificateAuthority, spiffeId } from './certificate-authority';
 import { ConfigStore } from './config-store';
+import { DashboardFeed } from './dashboard/dashboard-feed';
 import type { InjectorOptions } from './injector-server';
 import { ControlPlaneMetrics } from './metrics';
 import { accessPlugin } from './plugins/access-plugin';
@@ -15,6 +16,7 @@ import { caPlugin } from './plugins/ca-plugin';
 import { authPlugin } from './plugins/auth-plugin';
 import { certificatesPlugin } from './plugins/certificates-plugin';
 import { configPlugin } from './plugins/config-plugin';
+import { dashboardPlugin } from './plugins/dashboard-plugin';
 import { faultsPlugin } from './plugins/faults-plugin';
 import { injectorPlugin } from './plugins/injector-plugin';
 import { mtlsListenerPlugin } from './plugins/mtls-listener-plugin';
@@ -48,6 +50,10 @@ export interface ControlPlaneOptions {
   tls?: { host: string; port: number };
   /** Also serve the sidecar injection webhook (Kubernetes), over HTTPS with a certificate from this CA. */
   injector?: InjectorOptions;
+  /** The built web dashboard, served at the root (dist/dashboard); the root explains how to build it when missing. */
+  dashboardDir?: string;
+  /** How often the dashboard's feed scrapes each proxy while a dashboard is open (default 2000 ms). */
+  dashboardIntervalMs?: number;
   /** Other replicas of this control plane, to share one registry and config with (see replicas.ts). */
   peers?: Omit<ReplicasOptions, 'log' | 'id' | 'caFingerprint' | 'credentials'> & { id?: string };
 }
@@ -124,6 +130,8 @@ export function buildApp(opts: ControlPlaneOptions) {
   void app.register(peersPlugin, { replicas, auth });
   void app.register(accessPlugin, { auth, audit, joinCredentials, store, metrics });
   void app.register(caPlugin, { rotation, auth, audit });
+  const feed = new DashboardFeed({ registry, store, ...(opts.dashboardIntervalMs ? { intervalMs: opts.dashboardIntervalMs } : {}) });
+  void app.register(dashboardPlugin, { feed, auth, dir: opts.dashboardDir });
   void app.register(injectorPlugin, { ca, injector: opts.injector, logger: opts.logger });
   return app;
 }

@@ -14,6 +14,7 @@ import {
   existsSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   statSync,
@@ -151,6 +152,15 @@ export class ConfigStore extends EventEmitter<{ change: [] }> {
   /** The whole entry in force, as replicas pass it to each other. */
   currentEntry(): HistoryEntry {
     return this.last()!;
+  }
+
+  /** The profiles in the config folder, by name (what `profile use` can switch to). */
+  profiles(): string[] {
+    return readdirSync(this.dir)
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => f.slice(0, -'.yaml'.length))
+      .filter((p) => PROFILE.test(p))
+      .sort();
   }
 
   /** A profile from the config folder, validated (does not apply it). */

@@ -1,5 +1,6 @@
 // Starts the control plane from environment settings.
 import { EnvError, readNumber, readPort, runService } from '@meshcart/service-kit';
+import { resolve } from 'node:path';
 import { buildApp } from './app';
 import { parseJoinCredentials } from './auth/join-credentials';
 import { operatorTokenFrom } from './auth/operator-token';
@@ -108,6 +109,8 @@ try {
     logger: { level: env['LOG_LEVEL'] ?? 'info' },
     injector: injectorOptions(env),
     peers: peers(env),
+    dashboardDir: resolve(env['MESH_DASHBOARD_DIR'] ?? 'dist/dashboard'),
+    dashboardIntervalMs: readNumber(env, 'MESH_DASHBOARD_INTERVAL_MS', 2_000, 250, 60_000),
   });
 } catch (err) {
   // A bad config file or setting stops the start with the reason, not a stack trace.

@@ -1,9 +1,9 @@
 // `npm start`: runs the whole mesh on loopback, prints what runs where, stops everything on Ctrl-C.
-import { readPort } from '@meshcart/service-kit';
+import { readPort, workspaceRoot } from '@meshcart/service-kit';
 import Table from 'cli-table3';
 import { parseArgs } from 'node:util';
 import type { MeshMode } from '@meshcart/mesh-config';
-import { assertPortsFree, DEFAULT_PORTS, fixedPlan, LocalMesh } from '@meshcart/mesh-launcher';
+import { assertPortsFree, DEFAULT_PORTS, ensureDashboard, fixedPlan, LocalMesh } from '@meshcart/mesh-launcher';
 
 const usage = `usage: npm start -- [--profile baseline|optimized] [--mode sidecar|proxyless|off] [--data-dir DIR] [--gateway-port N] [--control-plane-port N] [--port-base N]
   (or MESH_PROFILE, MESHCART_DATA_DIR, GATEWAY_PORT, CONTROL_PLANE_PORT, MESHCART_PORT_BASE)`;
@@ -69,6 +69,10 @@ async function main() {
 
   console.log(`Starting MeshCart (profile ${s.profile}, data in ${s.dataDir}) ...`);
   const started = Date.now();
+  // A fresh clone has no built dashboard: build it once (a few seconds); a failed build leaves the mesh usable, and the root says how to build it.
+  await ensureDashboard(workspaceRoot(), (m) => console.log(`  … ${m}`)).catch((err: Error) =>
+    console.warn(`  ! the dashboard could not be built (${err.message}); the mesh starts without it: npx nx build dashboard`),
+  );
   let mesh: LocalMesh;
   try {
     mesh = await LocalMesh.start({
@@ -90,6 +94,7 @@ async function main() {
   console.log(`
 MeshCart is up in ${((Date.now() - started) / 1000).toFixed(1)} s.
   Shop API (gateway):   ${mesh.gatewayUrl}/api/products
+  Dashboard:            ${mesh.controlPlaneUrl}/
   Control plane:        ${mesh.controlPlaneUrl}/api/v1/proxies
   Mesh metrics:         ${Object.values(mesh.sidecarAdminUrls)[0] ?? '(mesh off: none)'}/metrics  (one admin port per instance)
   Logs:                 ${s.dataDir}/logs/

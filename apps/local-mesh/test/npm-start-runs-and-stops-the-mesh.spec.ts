@@ -73,6 +73,11 @@ describe('npm start', () => {
     const res = await request(`http://127.0.0.1:${gatewayPort}/api/products?pageSize=1`);
     expect(res.statusCode).toBe(200);
     expect(((await res.body.json()) as { total: number }).total).toBeGreaterThanOrEqual(50);
+    // The dashboard at the control plane's root: built by npm start if it was not.
+    const dashboard = await request(`http://127.0.0.1:${base + 99}/`);
+    expect(dashboard.statusCode).toBe(200);
+    expect(await dashboard.body.text()).toContain('<title>MeshCart dashboard</title>');
+    expect(run.output()).toContain(`Dashboard:            http://127.0.0.1:${base + 99}/`);
 
     // Every process in the table, by pid.
     const pids = [...run.output().matchAll(/│\s*(\d{2,7})\s*│/g)].map((m) => Number(m[1]));

@@ -1,5 +1,5 @@
 // Builds the folder the MeshCart image runs from: every process's entry bundled (workspace code
-// inlined), the mesh profiles, and only the npm packages those bundles import. The Dockerfile runs
+// inlined), the web dashboard built, the mesh profiles, and only the npm packages those bundles import. The Dockerfile runs
 // this inside its build stage; the offline build runs it on the host (build-image.sh --offline).
 //
 //   node --import tsx deploy/docker/src/build-image-tree.ts [OUT_DIR]     (default dist/image)
@@ -74,6 +74,11 @@ async function main(): Promise<void> {
     `${JSON.stringify({ name: 'meshcart-image', version: rootPkg.version, private: true, type: 'module', engines: rootPkg.engines, dependencies }, null, 2)}\n`,
   );
   cpSync(join(root, 'deploy/mesh'), join(out, 'mesh'), { recursive: true, filter: (src) => !src.endsWith('.md') });
+  // The dashboard the control plane serves at its root (MESH_DASHBOARD_DIR defaults to dist/dashboard, under WORKDIR /app),
+  // built by Vite from apps/dashboard into the workspace's dist/dashboard, then carried over.
+  const { build: buildDashboard } = await import('vite');
+  await buildDashboard({ configFile: join(root, 'apps/dashboard/vite.config.ts'), logLevel: 'warn' });
+  cpSync(join(root, 'dist/dashboard'), join(out, 'dist/dashboard'), { recursive: true });
 
   // The workspace's installed packages, pruned by npm to what package.json above needs: no registry
   // is asked (the same installed versions the tests ran against, native builds included).

@@ -136,6 +136,18 @@ describe('docker compose up: the shop and its mesh in containers', () => {
     expect(endpoints.body.clusters['payment-service']![0]!.url).toBe('http://payment-service:15006');
   });
 
+  it("serves the dashboard at the control plane's root from the image, and its live stream", async () => {
+    const page = await request(`${controlPlane}/`);
+    expect(page.statusCode).toBe(200);
+    expect(await page.body.text()).toContain('<title>MeshCart dashboard</title>');
+    const stream = await request(`${controlPlane}/api/v1/dashboard/stream`);
+    expect(stream.headers['content-type']).toMatch(/^text\/event-stream/);
+    let first = '';
+    for await (const chunk of stream.body) if ((first += String(chunk)).includes('event: snapshot')) break;
+    stream.body.destroy();
+    expect(first).toMatch(/"profile":"optimized"/);
+  });
+
   it("scrapes every proxy's admin port with the observability profile's Prometheus, order→payment included", async () => {
     env['PROMETHEUS_IMAGE'] = await prometheusImageFromHost();
     env['PROMETHEUS_PORT'] = String(await freePort());

@@ -10,3 +10,4 @@ export * from './peer-batch';
 export * from './contract-check';
 export * from './access';
 export * from './control-plane-tls';
+export * from './dashboard';

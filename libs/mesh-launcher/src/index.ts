@@ -12,3 +12,4 @@ export {
   type PortPlan,
   type PortSettings,
 } from './port-plan';
+export { ensureDashboard, dashboardIsStale, DASHBOARD_OUT } from './dashboard-build';

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { parseDocument } from 'yaml';
+import { DASHBOARD_OUT } from './dashboard-build';
 import { INSTANCES, type PortPlan } from './port-plan';
 
 export interface LocalMeshOptions {
@@ -124,6 +125,8 @@ export class LocalMesh {
       MESH_CA_DIR: join(dataDir, 'ca'),
       MESH_CONFIG_STATE_DIR: join(dataDir, 'config-store'),
       MESH_PROFILE: this.opts.profile ?? 'optimized',
+      // The built dashboard, served at the control plane's root (npm start builds it first: ensureDashboard).
+      MESH_DASHBOARD_DIR: join(root, DASHBOARD_OUT),
     });
     this.controlPlaneUrl = `http://${this.host}:${cp.ports['http']}`;
     progress(`control plane ready at ${this.controlPlaneUrl}`);

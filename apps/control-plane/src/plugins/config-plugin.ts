@@ -3,7 +3,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
   ApplyConfigBody,
   ConfigHistory,
+  DiffQuery,
   DryRunQuery,
+  ProfileList,
   ProfileParams,
   ProfileSwitchBody,
   RollbackBody,
@@ -62,6 +64,13 @@ export const configPlugin: FastifyPluginAsyncTypebox<ConfigPluginOptions> = asyn
 
   app.post('/api/v1/config/profile', { schema: { body: ProfileSwitchBody }, preValidation: auth.operatorOnly('profile switch') }, async (req) =>
     replace(req, `profile use ${req.body.profile}`, (by) => store.useProfile(req.body.profile, by)),
+  );
+
+  app.get('/api/v1/profiles', { schema: { response: { 200: ProfileList } }, ...read('the profiles') }, async () => store.profiles());
+
+  // What a change did, for the dashboard's history: the knobs that differ between two applied versions.
+  app.get('/api/v1/config/diff', { schema: { querystring: DiffQuery }, ...read('a config diff') }, async (req) =>
+    guarded(() => diffConfigs(store.get(req.query.from).config, store.get(req.query.to).config)),
   );
 
   app.get('/api/v1/profiles/:profile', { schema: { params: ProfileParams }, ...read('a profile') }, async (req) =>

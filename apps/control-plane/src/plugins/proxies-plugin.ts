@@ -21,7 +21,8 @@ export interface ProxiesPluginOptions {
   root: FastifyInstance;
 }
 
-const view = (p: ProxyRecord, attestedBy: ProxyView['attestedBy']): ProxyView => ({
+/** A proxy as GET /api/v1/proxies lists it (the dashboard's stream shows the same). */
+export const proxyView = (p: ProxyRecord, attestedBy?: ProxyView['attestedBy']): ProxyView => ({
   service: p.service,
   instance: p.instance,
   mode: p.mode,
@@ -108,7 +109,7 @@ export const proxiesPlugin: FastifyPluginAsyncTypebox<ProxiesPluginOptions> = as
   });
 
   app.get('/api/v1/proxies', { schema: { response: { 200: ProxyList } }, preValidation: auth.reader('the proxies') }, async () =>
-    registry.list().map((p) => view(p, attested.get(p.instance))),
+    registry.list().map((p) => proxyView(p, attested.get(p.instance))),
   );
 
   app.get('/api/v1/endpoints', { preValidation: auth.reader('the endpoints') }, async () => push.currentEndpoints());
