@@ -87,8 +87,13 @@ export async function labCommand(args: string[], { api, out, env, progress }: La
       // Recorded before anything changes, so a start that fails halfway can still be reset.
       state.write(s);
       progress(`starting lab ${l.id}: ${l.title}`);
-      const result = await l.start(mesh);
-      state.write(s);
+      let result;
+      try {
+        result = await l.start(mesh);
+      } finally {
+        // The notes too (processes a half-done start left running), so reset can undo them.
+        state.write(s);
+      }
       let file: string | undefined;
       if (result.config) {
         file = state.configFile(l.id);
@@ -161,14 +166,17 @@ export async function labCommand(args: string[], { api, out, env, progress }: La
   }
 }
 
-/** Undoes a lab: its own extras first (processes), then the config in force before it started. */
+/**
+ * Undoes a lab: the config in force before it started first (so no route still points at what the
+ * lab started), then the lab's own extras (processes, credentials).
+ */
 async function reset(s: LabState, mesh: LabMesh, api: ControlPlaneApi, progress: (m: string) => void): Promise<string> {
-  const l = findLab(s.lab);
-  if (l?.reset) await l.reset(mesh);
-  const now = await mesh.config();
-  if (now.version === s.before.version) return now.version;
-  progress(`rolling back to version ${s.before.version}`);
-  const res = await api.call('POST', '/api/v1/config/rollback', configApplied, { to: s.before.version } satisfies RollbackBody);
-  await mesh.settle();
-  return res.version;
+  let version = (await mesh.config()).version;
+  if (version !== s.before.version) {
+    progress(`rolling back to version ${s.before.version}`);
+    version = (await api.call('POST', '/api/v1/config/rollback', configApplied, { to: s.before.version } satisfies RollbackBody)).version;
+    await mesh.settle();
+  }
+  await findLab(s.lab)?.reset?.(mesh);
+  return version;
 }
