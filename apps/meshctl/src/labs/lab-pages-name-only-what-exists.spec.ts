@@ -71,6 +71,12 @@ describe('the lab pages', () => {
     }
   });
 
+  it("are the dashboard's list too, every lab by its id and title", () => {
+    const panel = readFileSync(join(root, 'apps/dashboard/src/panels/labs-panel.tsx'), 'utf8');
+    const listed = [...panel.matchAll(/\{ id: '([^']+)', title: ('|")(.+?)\2 \}/g)].map((m) => ({ id: m[1], title: m[3] }));
+    expect(listed).toEqual(LABS.map((l) => ({ id: l.id, title: l.title })));
+  });
+
   for (const page of pages) {
     it(`${page} names only meshctl commands, flags and labs that exist`, () => {
       const problems = commandLines(read(page))
