@@ -83,7 +83,7 @@ describe('the Nx projects and lint scopes against deploy/topology.yaml', () => {
     it('an app of a service the topology does not declare', () => {
       const broken = [...projects, { path: 'apps/probe-service', name: 'probe-service', tags: ['scope:probe', 'type:app'] }];
       expect(check(topology, eslintConfig, broken)).toEqual([
-        "apps/probe-service/project.json: probe-service is an app of no service in deploy/topology.yaml (nor one of the mesh's own: control-plane, gateway, local-mesh, meshctl, sidecar); declare it in the topology or remove the project",
+        "apps/probe-service/project.json: probe-service is an app of no service in deploy/topology.yaml (nor one of the mesh's own: control-plane, dashboard, gateway, local-mesh, meshctl, sidecar); declare it in the topology or remove the project",
       ]);
     });
 

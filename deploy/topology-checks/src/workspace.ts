@@ -19,7 +19,7 @@ export const realTopology = (): Topology => loadTopology(repoPath(TOPOLOGY_FILE)
 export const PLATFORM_ROLES: ReadonlySet<string> = new Set(['control-plane', 'gateway', 'sidecar', 'meshctl', 'load']);
 
 /** Nx projects under apps/ that are the mesh's own; every other app is a shop service. */
-export const PLATFORM_APPS: ReadonlySet<string> = new Set(['control-plane', 'gateway', 'local-mesh', 'meshctl', 'sidecar']);
+export const PLATFORM_APPS: ReadonlySet<string> = new Set(['control-plane', 'dashboard', 'gateway', 'local-mesh', 'meshctl', 'sidecar']);
 
 /** Labels as MESH_LABELS spells them (`version=v2,zone=a`), in the topology's order. */
 export const formatLabels = (labels: Record<string, string>) =>

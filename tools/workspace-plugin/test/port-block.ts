@@ -1,4 +1,5 @@
-// A block of 100 free loopback ports for `npm start -- --port-base`, reserved the way the test meshes reserve theirs (libs/mesh-launcher).
+// A block of 100 free loopback ports for `npm start -- --port-base`, in 10000–11999: no other test's fixed base is there, and
+// the test meshes' random ports (30000–32767) are too many for a free run of 100. Reserved the way they reserve theirs (libs/mesh-launcher).
 import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,10 +29,10 @@ const free = (port: number) =>
 /** A base B such that B … B+99 are free and reserved: instances use B+10n…B+10n+4, the rest go to the gateway and control plane. */
 export async function freePortBlock(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 30_000 + 100 * Math.floor(Math.random() * 27);
+    const base = 10_000 + 100 * Math.floor(Math.random() * 20);
     const ports = Array.from({ length: 100 }, (_, i) => base + i);
     if (!ports.every(reserve)) continue;
     if ((await Promise.all(ports.map(free))).every(Boolean)) return base;
   }
-  throw new Error('no block of 100 free ports in 30000-32699 after 50 tries');
+  throw new Error('no block of 100 free ports in 10000-11999 after 50 tries');
 }
