@@ -3,7 +3,7 @@ import { durationMs, type CircuitBreaker, type Fault, type MeshConfig } from '@m
 import { setTimeout as sleep } from 'node:timers/promises';
 import { atLeast, atMost, equals, shown, verdict, type Lab, type Measured } from './lab';
 import { grew, type Scrape } from './lab-mesh';
-import { orderRequest, placeOrder, shopperToken } from './shop-session';
+import { orderRequest, placeOrder, shopperToken, stockedProducts } from './lab-shop';
 
 const GUARDED = 'order-service';
 const FAILING = 'payment-service';
@@ -77,14 +77,14 @@ export const circuitBreaking: Lab = {
     const breaker = breakerFor(config, GUARDED);
     const sleepMs = breaker ? durationMs(breaker.cb.sleepWindow ?? '5s') : 0;
     const token = await shopperToken(mesh);
-    const run = `lab05-${Date.now().toString(36)}`;
+    const products = await stockedProducts(mesh);
 
     const before = await mesh.scrape();
     const traffic = await mesh.traffic({
       seconds: mesh.seconds(12),
       rate: RATE,
       label: 'placing orders while payment-service fails',
-      next: (i) => orderRequest(token, `${run}-${i}`),
+      next: (i) => orderRequest(token, products, i),
     });
     const during = await mesh.scrape();
     const n = traffic.count;
@@ -109,7 +109,7 @@ export const circuitBreaking: Lab = {
       try {
         const healthy = performance.now();
         for (let i = 0; performance.now() - healthy < waitMs; i++) {
-          const answer = await placeOrder(mesh, token, `${run}-recovered-${i}`);
+          const answer = await placeOrder(mesh, token, products, i);
           if (answer.status === 201) {
             confirmedAfterMs = performance.now() - healthy;
             break;

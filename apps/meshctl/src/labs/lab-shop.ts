@@ -12,37 +12,59 @@ interface Shopper {
   expiresAt?: number;
 }
 
-async function post(mesh: LabMesh, path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await request(`${mesh.gatewayUrl}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
+export interface ShopAnswer {
+  status: number;
+  /** `error.code` of an error answer (`MESH_ERR_CIRCUIT_OPEN`, …), or a failed order's `reason`. */
+  code?: string;
+  ms: number;
+  body: Record<string, unknown>;
+}
+
+/** One call through the gateway, its answer read whole. */
+async function call(mesh: LabMesh, r: LabRequest): Promise<ShopAnswer> {
+  const t0 = performance.now();
+  const res = await request(`${mesh.gatewayUrl}${r.path}`, {
+    method: r.method ?? 'GET',
+    headers: { ...(r.body !== undefined ? { 'content-type': 'application/json' } : {}), ...r.headers },
+    body: r.body !== undefined ? JSON.stringify(r.body) : undefined,
     headersTimeout: 15_000,
+    bodyTimeout: 15_000,
   });
   const text = await res.body.text();
-  let parsed: Record<string, unknown> = {};
+  let body: Record<string, unknown> = {};
   try {
-    parsed = JSON.parse(text) as Record<string, unknown>;
+    body = JSON.parse(text) as Record<string, unknown>;
   } catch {
     // not JSON: the status says enough
   }
-  return { status: res.statusCode, body: parsed };
+  const code = (body['error'] as { code?: string } | undefined)?.code ?? (typeof body['reason'] === 'string' ? body['reason'] : undefined);
+  return { status: res.statusCode, ...(code ? { code } : {}), ms: performance.now() - t0, body };
 }
 
 /**
  * A bearer token for placing orders: registers a user (POST /api/users) the first time, then opens a session
- * (POST /api/sessions) whenever the token kept in the notes is missing or about to expire.
+ * (POST /api/sessions) whenever the token kept in the notes is missing or about to expire. A data folder
+ * wiped since the lab started (the account gone) is met by registering again.
  */
 export async function shopperToken(mesh: LabMesh): Promise<string> {
   let shopper = mesh.notes['shopper'] as Shopper | undefined;
+  const register = async (s: Shopper) => {
+    const created = await call(mesh, { method: 'POST', path: '/api/users', body: { email: s.email, password: s.password, name: 'Lab Shopper' } });
+    if (created.status !== 201 && created.status !== 409)
+      throw new Error(`could not register a shopper through the gateway: POST /api/users answered ${created.status}`);
+  };
   if (!shopper) {
     shopper = { email: `lab-${randomUUID().slice(0, 8)}@meshcart.example`, password: `lab-${randomUUID()}` };
-    const created = await post(mesh, '/api/users', { email: shopper.email, password: shopper.password, name: 'Lab Shopper' });
-    if (created.status !== 201) throw new Error(`could not register a shopper through the gateway: POST /api/users answered ${created.status}`);
+    await register(shopper);
     mesh.notes['shopper'] = shopper;
   }
   if (shopper.token && (shopper.expiresAt ?? 0) > Date.now() + 5 * 60_000) return shopper.token;
-  const session = await post(mesh, '/api/sessions', { email: shopper.email, password: shopper.password });
+  const login = () => call(mesh, { method: 'POST', path: '/api/sessions', body: { email: shopper.email, password: shopper.password } });
+  let session = await login();
+  if (session.status === 401) {
+    await register(shopper);
+    session = await login();
+  }
   if (session.status !== 200 || typeof session.body['token'] !== 'string')
     throw new Error(`could not open a session through the gateway: POST /api/sessions answered ${session.status}`);
   shopper.token = session.body['token'];
@@ -69,6 +91,9 @@ export function orderRequest(token: string, products: string[], i: number): LabR
     body: { items: [{ productId: products[i % products.length]!, quantity: 1 }] },
   };
 }
+
+/** Places the i-th order (see orderRequest) and reads its answer. */
+export const placeOrder = (mesh: LabMesh, token: string, products: string[], i: number) => call(mesh, orderRequest(token, products, i));
 
 /** The error-rate breakers of every proxy: 0 when all are closed, else 1 (open) or 2 (half-open). */
 async function breakers(mesh: LabMesh): Promise<number> {
