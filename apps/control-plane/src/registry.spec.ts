@@ -37,6 +37,28 @@ describe('Registry', () => {
     expect(registry.get('p-1')).toBeDefined();
   });
 
+  it('keeps a drained instance out of the endpoints when it registers again, even after its lease lapsed, until undrained', () => {
+    let now = 0;
+    registry = new Registry(1_000, () => now);
+    registry.upsert(reg('p-1', 'http://127.0.0.1:1'));
+    registry.upsert(reg('p-2', 'http://127.0.0.1:2'));
+    expect(registry.setDrained('p-1', true)).toBe(true);
+    expect(registry.setDrained('p-1', true)).toBe(false);
+    expect(registry.endpoints()['product-service']!.map((e) => e.instance)).toEqual(['p-2']);
+    registry.remove('p-1');
+    now += 5_000;
+    registry.upsert(reg('p-1', 'http://127.0.0.1:1'));
+    expect(registry.endpoints()['product-service']!.map((e) => e.instance)).toEqual(['p-2']);
+    expect(registry.drainedInstances()).toEqual(['p-1']);
+    registry.setDrained('p-1', false);
+    expect(
+      registry
+        .endpoints()
+        ['product-service']!.map((e) => e.instance)
+        .sort(),
+    ).toEqual(['p-1', 'p-2']);
+  });
+
   it('announces a change only when what peers see changes, not on every heartbeat', () => {
     registry = new Registry(10_000);
     let changes = 0;

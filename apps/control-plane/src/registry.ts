@@ -20,6 +20,8 @@ export function registrationOf(rec: ProxyRecord): Registration {
 /** Emits 'change' whenever the set of endpoints may have changed. */
 export class Registry extends EventEmitter {
   private readonly proxies = new Map<string, ProxyRecord>();
+  /** Instances an operator drained: kept across heartbeats and re-registrations until undrained. */
+  private readonly drained = new Set<string>();
   private sweeper?: NodeJS.Timeout;
 
   constructor(
@@ -92,6 +94,23 @@ export class Registry extends EventEmitter {
     for (const rec of this.proxies.values()) if (rec.streamAt === replica) delete rec.streamAt;
   }
 
+  /** Drains (or undrains) an instance; true when that changed anything. */
+  setDrained(instance: string, drained: boolean): boolean {
+    if (this.drained.has(instance) === drained) return false;
+    if (drained) this.drained.add(instance);
+    else this.drained.delete(instance);
+    this.emit('change');
+    return true;
+  }
+
+  isDrained(instance: string): boolean {
+    return this.drained.has(instance);
+  }
+
+  drainedInstances(): string[] {
+    return [...this.drained].sort();
+  }
+
   remove(instance: string): boolean {
     const removed = this.proxies.delete(instance);
     if (removed) this.emit('change');
@@ -106,7 +125,7 @@ export class Registry extends EventEmitter {
   endpoints(): Record<string, Endpoint[]> {
     const out: Record<string, Endpoint[]> = {};
     for (const p of this.proxies.values()) {
-      if (!p.endpointUrl) continue;
+      if (!p.endpointUrl || this.drained.has(p.instance)) continue;
       (out[p.service] ??= []).push({
         instance: p.instance,
         url: p.endpointUrl,

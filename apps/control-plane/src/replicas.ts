@@ -166,6 +166,9 @@ export class Replicas {
         case 'leave':
           this.registry.remove(event.instance);
           break;
+        case 'drain':
+          this.registry.setDrained(event.instance, event.drained);
+          break;
         case 'ack':
           this.registry.ack(event.instance, event.kind, event.state);
           break;
@@ -261,6 +264,7 @@ export class Replicas {
         if (state) events.push({ type: 'ack', instance: p.instance, kind, state });
       }
     }
+    for (const instance of this.registry.drainedInstances()) events.push({ type: 'drain', instance, drained: true });
     events.push({ type: 'config', entry: this.store.currentEntry() });
     return {
       from: this.id,

@@ -1,5 +1,5 @@
 // The control plane's API as the dashboard calls it: typed by the contract (libs/control-plane-api), the operator credential as Bearer.
-import type { ConfigApplied, ConfigHistory, ConfigSummary, CurrentConfig, ProfileList } from '@meshcart/control-plane-api';
+import type { ConfigApplied, ConfigHistory, ConfigSummary, CurrentConfig, DrainState, ProfileList } from '@meshcart/control-plane-api';
 import type { ConfigChange, Fault } from '@meshcart/mesh-config';
 
 const TOKEN_KEY = 'meshcart.operatorToken';
@@ -50,5 +50,6 @@ export const api = {
   rollback: (to: string) => call<ConfigApplied>('POST', '/api/v1/config/rollback', { to }),
   setFault: (service: string, fault: Fault) => call<ConfigSummary>('PUT', `/api/v1/services/${service}/fault`, fault),
   clearFault: (service: string) => call<ConfigSummary>('DELETE', `/api/v1/services/${service}/fault`),
-  drain: (instance: string) => call<void>('DELETE', `/api/v1/proxies/${instance}`),
+  drain: (instance: string) => call<DrainState>('POST', `/api/v1/proxies/${instance}/drain`),
+  undrain: (instance: string) => call<DrainState>('DELETE', `/api/v1/proxies/${instance}/drain`),
 };

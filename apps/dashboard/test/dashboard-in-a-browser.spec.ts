@@ -143,6 +143,26 @@ describe('the dashboard on a live mesh', () => {
     await shot('3-profile-baseline-acked');
   });
 
+  it('a drain from the UI keeps the instance out of the endpoint lists across its heartbeats, and undrain brings it back', async () => {
+    type Listed = { instance: string; lastSeen: string; drained?: boolean }[];
+    const listed = async () => (await (await fetch(`${mesh.controlPlaneUrl}/api/v1/proxies`)).json()) as Listed;
+    const products = async () =>
+      ((await (await fetch(`${mesh.controlPlaneUrl}/api/v1/endpoints`)).json()) as { clusters: Record<string, { instance: string }[]> }).clusters[
+        'product-service'
+      ]!.map((e) => e.instance);
+    await page.selectOption('#drain-instance', 'product-service-2');
+    await page.click('button:text("Drain instance")');
+    await expect.poll(() => row('[data-proxy="product-service-2"]').getAttribute('data-drained'), WAIT).toBe('true');
+    expect(await products()).not.toContain('product-service-2');
+    // Its next heartbeat registers it again; it stays drained.
+    const seen = (await listed()).find((p) => p.instance === 'product-service-2')!.lastSeen;
+    await expect.poll(async () => (await listed()).find((p) => p.instance === 'product-service-2')!.lastSeen, WAIT).not.toBe(seen);
+    expect(await products()).not.toContain('product-service-2');
+    await page.click('button:text("Undrain")');
+    await expect.poll(() => row('[data-proxy="product-service-2"]').getAttribute('data-drained'), WAIT).toBe('false');
+    expect(await products()).toContain('product-service-2');
+  });
+
   it('every control is reachable by keyboard and labelled, and axe finds no serious or critical problem', async () => {
     const controls = await page
       .locator('main button:visible, main input:visible, main select:visible, header button:visible, header input:visible, header a')

@@ -5,6 +5,7 @@ import { ApiError, ControlPlaneApi } from './control-plane-api';
 import { faultCommand, UsageError } from './fault-command';
 import type { Output } from './output';
 import { findOperatorToken } from './operator-token';
+import { drainCommand } from './drain-command';
 import { CheckFailed, labCommand } from './labs/lab-command';
 import { USAGE } from './usage';
 import { routesCommand, statCommand, statusCommand } from './status-commands';
@@ -41,6 +42,10 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'routes':
         await routesCommand(api, rest, out);
+        return 0;
+      case 'drain':
+      case 'undrain':
+        await drainCommand(api, command === 'drain', rest, out);
         return 0;
       case 'apply':
         await applyCommand(api, rest, out);

@@ -18,7 +18,15 @@ export async function statusCommand(api: ControlPlaneApi, out: Output): Promise<
   table(
     out,
     ['service', 'instance', 'mode', 'config', 'state', 'control plane', 'cert expires in'],
-    proxies.map((p) => [p.service, p.instance, p.mode, p.configVersion ?? '—', ack(p), p.controlPlane ?? 'disconnected', expiry(p)]),
+    proxies.map((p) => [
+      p.service,
+      p.instance + (p.drained ? ' (drained)' : ''),
+      p.mode,
+      p.configVersion ?? '—',
+      ack(p),
+      p.controlPlane ?? 'disconnected',
+      expiry(p),
+    ]),
     proxies,
   );
 }

@@ -1,6 +1,7 @@
 // meshctl's usage text: every command and flag it takes (printed by `meshctl help`, and what the lab pages are checked against).
 import { ACCESS_USAGE } from './access-commands';
 import { CONFIG_USAGE } from './config-commands';
+import { DRAIN_USAGE } from './drain-command';
 import { FAULT_USAGE } from './fault-command';
 import { LAB_USAGE } from './labs/lab-command';
 
@@ -11,6 +12,7 @@ commands:
   meshctl status                         every proxy: mode, config version, ACK state, certificate expiry
   meshctl stat [--window SECONDS]        per service: success rate, requests per second, p50/p95/p99
   meshctl routes SERVICE                 the routes of a service and their policies
+${DRAIN_USAGE}
 ${CONFIG_USAGE}
 ${FAULT_USAGE.replace(/^usage:\n/, '')}
 ${ACCESS_USAGE}

@@ -132,6 +132,25 @@ describe('meshctl against npm start', () => {
     expect(stdout).toContain('POST /orders');
   });
 
+  it('drain keeps an instance out of every endpoint list, status shows it, and undrain brings it back', async () => {
+    const products = async () =>
+      ((await (await request(`${cpUrl}/api/v1/endpoints`)).body.json()) as { clusters: Record<string, { instance: string }[]> }).clusters[
+        'product-service'
+      ]!.map((e) => e.instance);
+    expect(await products()).toContain('product-service-2');
+    const drained = await meshctl('drain', 'product-service-2');
+    expect(drained.code, drained.stderr).toBe(0);
+    expect(drained.stdout).toContain('product-service-2 is drained: no proxy sends it new requests until meshctl undrain product-service-2');
+    expect(await products()).not.toContain('product-service-2');
+    const status = await meshctl<{ instance: string; drained?: boolean }[]>('status', '--json');
+    expect(status.json!.find((p) => p.instance === 'product-service-2')!.drained).toBe(true);
+    expect((await meshctl('undrain', 'product-service-2')).code).toBe(0);
+    expect(await products()).toContain('product-service-2');
+    const unknown = await meshctl('drain', 'product-service-9');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('PROXY_NOT_REGISTERED: proxy "product-service-9" is not registered');
+  });
+
   it('diff reads baseline → optimized as knobs', async () => {
     const { json } = await meshctl<{ path: string }[]>('diff', 'baseline', 'optimized', '--json');
     expect(json!.map((c) => c.path)).toEqual(

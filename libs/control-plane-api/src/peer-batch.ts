@@ -23,6 +23,8 @@ export const PeerEvent = Type.Union([
     { additionalProperties: false },
   ),
   Type.Object({ type: Type.Literal('leave'), instance: InstanceName }, { additionalProperties: false }),
+  /** An operator drained (or undrained) an instance: it stays out of every endpoint list, whatever its heartbeats say. */
+  Type.Object({ type: Type.Literal('drain'), instance: InstanceName, drained: Type.Boolean() }, { additionalProperties: false }),
   Type.Object({ type: Type.Literal('ack'), instance: InstanceName, kind: PushKind, state: AckState }, { additionalProperties: false }),
   /** `replica` holds (open) or no longer holds (closed) the proxy's push stream. */
   Type.Object(

@@ -26,6 +26,8 @@ export const ProxyView = Type.Object({
    * that heard of the proxy from another.
    */
   attestedBy: Type.Optional(Type.Union([Type.Literal('certificate'), Type.Literal('join-credential'), Type.Literal('service-account-token')])),
+  /** Drained by an operator: registered and configured, but in no endpoint list until undrained. */
+  drained: Type.Optional(Type.Boolean()),
   /** When the proxy last registered or heartbeat, as an ISO time. */
   lastSeen: Type.String(),
 });
@@ -33,3 +35,7 @@ export type ProxyView = Static<typeof ProxyView>;
 
 export const ProxyList = Type.Array(ProxyView);
 export type ProxyList = Static<typeof ProxyList>;
+
+/** The answer to a drain or undrain (POST / DELETE /api/v1/proxies/:instance/drain). */
+export const DrainState = Type.Object({ instance: InstanceName, drained: Type.Boolean() }, { additionalProperties: false });
+export type DrainState = Static<typeof DrainState>;

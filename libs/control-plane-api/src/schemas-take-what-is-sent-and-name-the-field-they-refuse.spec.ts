@@ -78,6 +78,7 @@ describe('control-plane API contract', () => {
       events: [
         { type: 'config', entry },
         { type: 'leave', instance: 'order-1' },
+        { type: 'drain', instance: 'product-2', drained: true },
       ],
     };
     expect(check(batch)).toBe(true);

@@ -142,7 +142,7 @@ export class DashboardFeed {
         const s = this.state.get(r.instance);
         const expectedVersion = this.opts.store.resourcesFor(r.service).version;
         return {
-          ...proxyView(r),
+          ...proxyView(r, undefined, this.opts.registry.isDrained(r.instance)),
           labels: r.labels,
           expectedVersion,
           breakers: s?.breakers ?? [],

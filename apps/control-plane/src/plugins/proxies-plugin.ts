@@ -1,7 +1,7 @@
 // Proxies: register (the same PUT is the heartbeat), leave, the push stream, ACKs, the list meshctl shows, the endpoints.
 // Each call is the proxy's own: a workload of the proxy's service, proven by its certificate or join credential.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { InstanceParams, Lease, ProxyList, PushAck, Registration, type ProxyView } from '@meshcart/control-plane-api';
+import { DrainState, InstanceParams, Lease, ProxyList, PushAck, Registration, type ProxyView } from '@meshcart/control-plane-api';
 import { HttpError, notFound } from '@meshcart/service-kit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuditLog } from '../audit-log';
@@ -22,7 +22,7 @@ export interface ProxiesPluginOptions {
 }
 
 /** A proxy as GET /api/v1/proxies lists it (the dashboard's stream shows the same). */
-export const proxyView = (p: ProxyRecord, attestedBy?: ProxyView['attestedBy']): ProxyView => ({
+export const proxyView = (p: ProxyRecord, attestedBy?: ProxyView['attestedBy'], drained = false): ProxyView => ({
   service: p.service,
   instance: p.instance,
   mode: p.mode,
@@ -37,6 +37,7 @@ export const proxyView = (p: ProxyRecord, attestedBy?: ProxyView['attestedBy']):
   acks: p.acks,
   lastSeen: new Date(p.lastSeen).toISOString(),
   ...(attestedBy ? { attestedBy } : {}),
+  ...(drained ? { drained } : {}),
 });
 
 /** Proxies that carry mesh traffic: their endpoint speaks mTLS, and may not be registered as plaintext. */
@@ -79,7 +80,8 @@ export const proxiesPlugin: FastifyPluginAsyncTypebox<ProxiesPluginOptions> = as
     return { instance: rec.instance, leaseTtlMs: registry.leaseTtlMs, ...(root.tlsPort ? { tlsPort: root.tlsPort } : {}) };
   });
 
-  // A proxy leaves; an operator may drain any instance (meshctl drain), which the audit trail keeps.
+  // A proxy leaves; an operator may remove any instance, which the audit trail keeps (its next heartbeat
+  // registers it again: a lasting drain is POST /api/v1/proxies/:instance/drain).
   app.delete('/api/v1/proxies/:instance', { schema: { params: InstanceParams } }, async (req, reply) => {
     const rec = ownProxy(req, req.params.instance, 'leave', true);
     registry.remove(req.params.instance);
@@ -88,6 +90,28 @@ export const proxiesPlugin: FastifyPluginAsyncTypebox<ProxiesPluginOptions> = as
     if (req.caller.kind === 'operator' && rec) audit.record({ by: describe(req.caller), action: `drain ${rec.instance} (${rec.service})` });
     return reply.code(204).send();
   });
+
+  // Draining: the instance stays registered and configured but leaves every endpoint list, across its
+  // heartbeats, until it is undrained (unlike DELETE, which its next heartbeat undoes).
+  const drain = (req: FastifyRequest, instance: string, drained: boolean): DrainState => {
+    const rec = registry.get(instance);
+    if (drained && !rec) throw notFound('PROXY_NOT_REGISTERED', `proxy "${instance}" is not registered: GET /api/v1/proxies lists the instances`);
+    if (registry.setDrained(instance, drained)) {
+      replicas.publish({ type: 'drain', instance, drained });
+      audit.record({ by: describe(req.caller), action: `${drained ? 'drain' : 'undrain'} ${instance}${rec ? ` (${rec.service})` : ''}` });
+    }
+    return { instance, drained: registry.isDrained(instance) } satisfies DrainState;
+  };
+  app.post(
+    '/api/v1/proxies/:instance/drain',
+    { schema: { params: InstanceParams, response: { 200: DrainState } }, preValidation: auth.operatorOnly('drain') },
+    async (req) => drain(req, req.params.instance, true),
+  );
+  app.delete(
+    '/api/v1/proxies/:instance/drain',
+    { schema: { params: InstanceParams, response: { 200: DrainState } }, preValidation: auth.operatorOnly('undrain') },
+    async (req) => drain(req, req.params.instance, false),
+  );
 
   app.get('/api/v1/proxies/:instance/stream', { schema: { params: InstanceParams } }, async (req, reply) => {
     const rec = ownProxy(req, req.params.instance, 'stream');
@@ -109,7 +133,7 @@ export const proxiesPlugin: FastifyPluginAsyncTypebox<ProxiesPluginOptions> = as
   });
 
   app.get('/api/v1/proxies', { schema: { response: { 200: ProxyList } }, preValidation: auth.reader('the proxies') }, async () =>
-    registry.list().map((p) => proxyView(p, attested.get(p.instance))),
+    registry.list().map((p) => proxyView(p, attested.get(p.instance), registry.isDrained(p.instance))),
   );
 
   app.get('/api/v1/endpoints', { preValidation: auth.reader('the endpoints') }, async () => push.currentEndpoints());

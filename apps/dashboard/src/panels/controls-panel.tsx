@@ -58,9 +58,11 @@ export function ControlsPanel({ snapshot, log, report }: Props) {
     e.preventDefault();
     void run(
       `Drain ${drainee}`,
-      async () => (await api.drain(drainee), `${drainee} left every endpoint list (it registers again with its next heartbeat unless stopped)`),
+      async () => (await api.drain(drainee), `${drainee} left every endpoint list and stays out until undrained (it keeps its config)`),
     );
   };
+  const undrain = () =>
+    void run(`Undrain ${drainee}`, async () => (await api.undrain(drainee), `${drainee} is back in the endpoint lists of its callers`));
   const num = (set: (n: number) => void) => (e: Event) => set(Number((e.target as HTMLInputElement).value));
 
   const faults = Object.entries(snapshot.faults);
@@ -136,7 +138,10 @@ export function ControlsPanel({ snapshot, log, report }: Props) {
               </option>
             ))}
           </select>
-          <button type="submit">Drain instance</button>
+          <button type="submit">Drain instance</button>{' '}
+          <button type="button" onClick={undrain}>
+            Undrain
+          </button>
         </form>
       </div>
       <h3>What changed</h3>

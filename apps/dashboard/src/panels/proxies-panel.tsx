@@ -45,8 +45,17 @@ export function ProxiesPanel({ snapshot }: { snapshot: DashboardSnapshot }) {
               const acked = p.acks.resources?.acked === true;
               const running = inForce(p);
               return (
-                <tr key={p.instance} data-proxy={p.instance} data-config={p.configVersion ?? ''} data-in-force={String(running)}>
-                  <th scope="row">{p.instance}</th>
+                <tr
+                  key={p.instance}
+                  data-proxy={p.instance}
+                  data-config={p.configVersion ?? ''}
+                  data-in-force={String(running)}
+                  data-drained={String(p.drained ?? false)}
+                >
+                  <th scope="row">
+                    {p.instance}
+                    {p.drained ? ' (drained)' : ''}
+                  </th>
                   <td>{p.service}</td>
                   <td>{p.mode}</td>
                   <td>
