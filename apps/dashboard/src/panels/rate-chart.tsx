@@ -4,6 +4,9 @@ import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
+/** A tick (seconds since the epoch) as the local wall-clock time, to the second. */
+const clock = (t: number) => new Date(t * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
 const KEEP = 90;
 const COLOURS = ['#1f5fbf', '#1b7a3a', '#8a5a00', '#b3261e', '#6a3fa0', '#006d77', '#5f6b7a', '#a0336b'];
 
@@ -30,7 +33,8 @@ export function RateChart({ snapshot }: { snapshot: DashboardSnapshot }) {
           width: Math.max(320, (box.current?.clientWidth ?? 640) - 8),
           height: 200,
           scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
-          axes: [{}, { label: 'requests/s' }],
+          // Whole seconds on the time axis: snapshots come every 2 s, so finer ticks only crowd it.
+          axes: [{ space: 90, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600], values: (_u, ticks) => ticks.map(clock) }, { label: 'requests/s' }],
           series: [{}, ...ids.map((id, i) => ({ label: id.replace(/^service:/, ''), stroke: COLOURS[i % COLOURS.length], width: 2 }))],
         },
         d.rows as uPlot.AlignedData,
