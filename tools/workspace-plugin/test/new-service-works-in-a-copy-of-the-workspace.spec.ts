@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { workspaceRoot } from '@meshcart/service-kit';
@@ -154,9 +155,11 @@ describe('npm run new-service in a copy of the workspace', () => {
     });
 
     it(`answers GET /api/${NAME} through the gateway`, async () => {
-      const res = await fetch(`${gateway}/api/${NAME}`);
-      expect(res.status, await res.clone().text()).toBe(200);
-      expect(await res.json()).toEqual({ items: [] });
+      // undici's request rather than fetch: fetch refuses some ports outright (10080 among them).
+      const res = await request(`${gateway}/api/${NAME}`);
+      const text = await res.body.text();
+      expect(res.statusCode, text).toBe(200);
+      expect(JSON.parse(text)).toEqual({ items: [] });
     });
 
     it('shows its proxy in meshctl status with its config ACKed', async () => {
