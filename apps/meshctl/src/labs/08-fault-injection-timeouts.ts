@@ -2,7 +2,7 @@
 import type { MeshConfig, Route } from '@meshcart/mesh-config';
 import { atLeast, atMost, equals, shown, verdict, type Lab } from './lab';
 import { grew } from './lab-mesh';
-import { orderPathClosed, orderRequest, shopperToken, stockedProducts } from './lab-shop';
+import { placeOrders, shopperToken } from './lab-shop';
 
 const PAYMENT = 'payment-service';
 /** The payment processor on a bad day: half the calls to payment-service wait this long first. */
@@ -81,19 +81,7 @@ export const faultInjectionTimeouts: Lab = {
   },
 
   async check(mesh) {
-    const token = await shopperToken(mesh);
-    const products = await stockedProducts(mesh);
-    let n = 0;
-    await orderPathClosed(mesh, () => orderRequest(token, products, n++));
-    const before = await mesh.scrape();
-    // A steady rate rather than callers back to back: orders failing fast do not flood the machine.
-    const traffic = await mesh.traffic({
-      seconds: mesh.seconds(10),
-      rate: RATE,
-      label: 'placing orders through the gateway',
-      next: (i) => orderRequest(token, products, n + i),
-    });
-    const after = await mesh.scrape();
+    const { traffic, before, after } = await placeOrders(mesh, { seconds: mesh.seconds(10), rate: RATE });
     const { config } = await mesh.config();
 
     const edge = { direction: 'outbound', src_service: 'order-service', dst_service: PAYMENT };

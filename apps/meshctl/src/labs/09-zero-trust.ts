@@ -3,7 +3,7 @@ import type { Authorization } from '@meshcart/mesh-config';
 import { atLeast, atMost, equals, shown, verdict, type Lab } from './lab';
 import { callAs, borrowIdentity, endpointsOf, type ProbeAnswer } from './lab-identity';
 import { grew } from './lab-mesh';
-import { orderPathClosed, orderRequest, shopperToken, stockedProducts } from './lab-shop';
+import { placeOrders, shopperToken } from './lab-shop';
 
 type Rule = Authorization['rules'][number];
 
@@ -102,18 +102,7 @@ export const zeroTrust: Lab = {
   },
 
   async check(mesh) {
-    const token = await shopperToken(mesh);
-    const products = await stockedProducts(mesh);
-    let n = 0;
-    await orderPathClosed(mesh, () => orderRequest(token, products, n++));
-    const before = await mesh.scrape();
-    const traffic = await mesh.traffic({
-      seconds: mesh.seconds(8),
-      rate: RATE,
-      label: 'placing orders through the gateway',
-      next: (i) => orderRequest(token, products, n + i),
-    });
-    const after = await mesh.scrape();
+    const { traffic, before, after } = await placeOrders(mesh, { seconds: mesh.seconds(8), rate: RATE });
 
     // The unwanted calls, made for real: each with a borrowed identity, straight to payment-service's sidecar.
     mesh.progress(`calling ${PAYMENT} as user-service and as order-service, off the shop's calls`);

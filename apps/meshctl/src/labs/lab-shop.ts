@@ -129,3 +129,23 @@ export async function orderPathClosed(mesh: LabMesh, next: () => LabRequest, max
   }
   return false;
 }
+
+/**
+ * Orders at a steady `rate` for `seconds` (a steady rate rather than callers back to back: orders failing
+ * fast do not flood the machine), once every breaker on their way is closed, with the proxies' counters
+ * read just before and just after.
+ */
+export async function placeOrders(mesh: LabMesh, opts: { seconds: number; rate: number }) {
+  const token = await shopperToken(mesh);
+  const products = await stockedProducts(mesh);
+  let n = 0;
+  await orderPathClosed(mesh, () => orderRequest(token, products, n++));
+  const before = await mesh.scrape();
+  const traffic = await mesh.traffic({
+    seconds: opts.seconds,
+    rate: opts.rate,
+    label: 'placing orders through the gateway',
+    next: (i) => orderRequest(token, products, n + i),
+  });
+  return { traffic, before, after: await mesh.scrape() };
+}
